@@ -1,0 +1,1 @@
+// agi: to be written.

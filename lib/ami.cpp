@@ -1,0 +1,1 @@
+// ami: to be written.

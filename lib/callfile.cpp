@@ -1,0 +1,1 @@
+// callfile: to be written.

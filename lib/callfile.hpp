@@ -1,0 +1,63 @@
+// Asterisk call files (SPEC 2.7): building, validating and queueing them into outgoing/.
+#pragma once
+
+#include "config.hpp"
+#include "fsutil.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sms::callfile {
+
+struct CallFile {
+    std::string channel;
+    std::string callerid;
+    std::optional<int> max_retries;
+    std::optional<int> retry_time;
+    std::optional<int> wait_time;
+    std::optional<bool> archive;
+    std::string application; // either application (+ data) ...
+    std::string data;
+    std::string context;     // ... or context + extension + priority
+    std::string extension;
+    std::string priority = "1";
+    std::vector<std::pair<std::string, std::string>> setvars;
+    // Asterisk dials no earlier than the file's modification time.
+    std::optional<std::chrono::system_clock::time_point> at;
+};
+
+// Throws Error(dataerr, field, why) when a field holds CR, LF or NUL, a required field is
+// missing, or both forms (application, context) are given.
+void validate(const CallFile& c);
+
+// The file's text, one "Key: value" line each (validated first).
+std::string render(const CallFile& c);
+
+// A planned file for <spool>/outgoing/<name>: written through <spool>/tmp (same file system),
+// then renamed; mtime = `at`.
+fs::PlannedFile plan(const std::string& spool_dir, const std::string& name, const CallFile& c);
+
+// Writes it now. Returns the path, or nullopt when `replace` is false and the file exists.
+std::optional<std::string> queue(const std::string& spool_dir, const std::string& name,
+                                 const CallFile& c, bool replace = false);
+
+// `--at`: "HH:MM" (today, or tomorrow when past), "YYYY-MM-DD HH:MM[:SS]" or
+// "YYYY-MM-DDTHH:MM[:SS]" (local time), or "@<unix seconds>". nullopt when malformed.
+std::optional<std::chrono::system_clock::time_point>
+parse_at(std::string_view s, std::chrono::system_clock::time_point now);
+
+// The suite's three call files, from the configuration.
+// SMS delivery to a phone: Channel <channel>, CallerID "SMS <centre_send_number>",
+// Application SMS, Data "<queue>,s", [sms] retries.
+CallFile sms_delivery(const Config& cfg, const std::string& channel, const std::string& queue);
+// Fax: Application SendFax, Data "<tiff>,<sendfax_options>", FAXOPT(...) variables, [fax].
+CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::string& tiff_path);
+// Voice: Application Playback, Data = the WAV path without ".wav", [voice].
+CallFile voice_delivery(const Config& cfg, const std::string& channel,
+                        const std::string& wav_path);
+
+} // namespace sms::callfile

@@ -1,0 +1,1 @@
+// chaninfo: to be written.

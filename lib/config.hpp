@@ -1,0 +1,162 @@
+// The suite's configuration: an Asterisk-style INI file read into typed settings (SPEC 5).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sms {
+
+enum class UnicodePolicy { transliterate, ucs2 };
+enum class DirectoryBackend { sqlite, mysql };
+enum class AmiAuth { plain, md5 };
+enum class FaxResolution { standard, fine, superfine };
+
+struct GeneralConfig {
+    std::string spool_dir = "/var/spool/asterisk";
+    std::string centre_receive_number = "9000";
+    std::string centre_send_number = "9001";
+    bool concatenate = true;
+    int max_parts = 10;
+    UnicodePolicy unicode = UnicodePolicy::transliterate;
+    int reassembly_timeout = 3600; // seconds
+    int retry_limit = 86400;       // seconds
+    std::string syslog_facility = "user";
+    bool log_text = false;
+    std::string bad_dir;    // default: <spool>/sms/morx/bad
+    std::string failed_dir; // default: <spool>/sms/morx/failed
+    std::string bin_dir;    // where sibling tools live; default: next to the running binary
+};
+
+struct DirectoryConfig {
+    DirectoryBackend backend = DirectoryBackend::sqlite;
+    std::string sqlite_path = "/var/lib/sms-suite/directory.db";
+    std::string host;
+    int port = 3306;
+    std::string socket;
+    std::string user;
+    std::string password;
+    std::string database;
+    std::string table = "PBXNumbers";
+    std::string account_column = "Account";
+    std::string service_column = "Message";
+    std::string extension_column = "Extension";
+    int timeout = 3; // seconds
+};
+
+struct SmsConfig {
+    int max_retries = 100;
+    int retry_time = 30;
+    int wait_time = 10;
+};
+
+struct AmiConfig {
+    std::string host = "127.0.0.1";
+    int port = 5038;
+    std::string username;
+    std::string secret;
+    AmiAuth auth = AmiAuth::plain;
+    std::string technology = "pjsip";
+    std::string from; // From: of SIP messages; default "<centre>" <sip:<number>@<host>>
+    int timeout = 5;  // seconds
+};
+
+struct FaxConfig {
+    std::string dir = "/var/spool/asterisk/fax";
+    FaxResolution resolution = FaxResolution::fine;
+    std::string font = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
+    double font_size = 10.0;  // points
+    double top_margin = 18.0; // points
+    int cut_margin = 94;      // rows at fine resolution; halved at standard, doubled at superfine
+    int max_pages = 10;
+    std::string header_text = "Text message from ";
+    std::string time_text = " sent ";
+    std::string callerid;
+    std::string localstationid;
+    std::string headerinfo;
+    bool ecm = true;
+    int minrate = 2400;
+    int maxrate = 14400;
+    std::string sendfax_options = "F";
+    int max_retries = 10;
+    int retry_time = 600;
+    int wait_time = 40;
+    bool archive = true;
+};
+
+struct VoiceConfig {
+    std::string dir = "/var/spool/asterisk/voice";
+    std::string language = "en";
+    double lead_silence = 1.0; // seconds
+    std::string header_text = "Message from ";
+    std::string time_text = " sent ";
+    std::string at_text = "at";
+    std::string reference_text = " having reference number ";
+    bool give_date = false;
+    bool give_reference = false;
+    bool digits = true;
+    int max_seconds = 300;
+    std::string callerid;
+    int max_retries = 10;
+    int retry_time = 600;
+    int wait_time = 40;
+    bool archive = true;
+};
+
+struct CommandsConfig {
+    std::vector<std::string> numbers = {"1000"};
+    int timeout = 5; // seconds
+    std::string unknown_reply = "Unknown command.";
+    std::string error_reply = "Unable to complete the order. Please try again in a few minutes.";
+    // Command word (upper case) -> action: a fixed reply, "builtin:help|uptime|echo", or
+    // "exec:/path/to/program arg...".
+    std::map<std::string, std::string> words;
+};
+
+struct TextsConfig {
+    std::string cannot_deliver = "Cannot deliver SMS to";
+    std::string not_logged_in = "VoIP user not logged in.";
+    std::string disabled = "Subscriber has disabled messaging service.";
+    std::string no_such_number = "Number does not exist.";
+    std::string wrong_number = "Wrong number.";
+};
+
+struct Config {
+    GeneralConfig general;
+    DirectoryConfig directory;
+    SmsConfig sms;
+    AmiConfig ami;
+    FaxConfig fax;
+    VoiceConfig voice;
+    CommandsConfig commands;
+    TextsConfig texts;
+    std::string source; // the file it came from, empty for built-in defaults
+
+    // Derived folders under the spool root.
+    std::string morx_dir() const;
+    std::string mttx_dir() const;
+    std::string outgoing_dir() const;
+    std::string bad_dir() const;
+    std::string failed_dir() const;
+};
+
+// The default path, /etc/asterisk/sms-suite.conf.
+inline constexpr std::string_view default_config_path = "/etc/asterisk/sms-suite.conf";
+
+// Parses a whole file's text; `name` is used in error messages. Throws Error(Exit::config,
+// "<name>:<line>: <key>", why) on an unknown section or key or a bad value.
+Config parse_config(std::string_view text, std::string_view name);
+
+// Reads the file at `path` (checking that a file with a password or secret is not readable by
+// others). Throws Error(Exit::config, ...).
+Config load_config(const std::string& path);
+
+// The file to use: the explicit `--config` path, else $SMS_SUITE_CONF, else the default path;
+// a missing default file means the built-in defaults, a missing named file is an error.
+Config load_config_for(const std::string& explicit_path);
+
+// Every "section.key" the reader accepts (for the documentation test).
+std::vector<std::string> known_config_keys();
+
+} // namespace sms

@@ -1,0 +1,1 @@
+// fax: to be written.

@@ -1,0 +1,110 @@
+// File-system primitives with the durability the suite promises: atomic writes, fsync, locks.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sms::fs {
+
+// An owned file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd();
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    int release() noexcept {
+        int f = fd_;
+        fd_ = -1;
+        return f;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+std::string join(std::string_view dir, std::string_view name);
+std::string dirname(std::string_view path);
+std::string basename(std::string_view path);
+
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+
+// mkdir -p; throws Error(cantcreat) naming the folder.
+void make_dirs(const std::string& path, unsigned mode = 0755);
+
+// Reads a whole file (at most max_bytes; more is Error(dataerr)). Throws Error(noinput).
+std::string read_file(const std::string& path, std::size_t max_bytes = 16u << 20);
+
+// Writes all bytes, retrying on EINTR/short writes. Throws Error naming `what`.
+void write_all(int fd, std::string_view data, const std::string& what);
+
+void fsync_fd(int fd, const std::string& what);
+void fsync_dir(const std::string& dir);
+
+struct WriteOptions {
+    unsigned mode = 0644;
+    bool sync = true;            // fsync the file before the rename (and the folder after)
+    bool replace = false;        // false: never overwrite an existing file (EEXIST -> false)
+    std::string temp_dir;        // where the temporary file goes; default: `dir` itself,
+                                 // as a dotfile
+    std::optional<std::chrono::system_clock::time_point> mtime; // set before the rename
+};
+
+// Writes `data` to a temporary file, then renames it to dir/name. Returns false (and removes
+// the temporary) when !replace and dir/name already exists. Throws Error(cantcreat/tempfail)
+// on failure, leaving nothing behind.
+bool write_atomic(const std::string& dir, const std::string& name, std::string_view data,
+                  const WriteOptions& opts = {});
+
+// rename without replacing the target: false when it exists.
+bool rename_noreplace(const std::string& from, const std::string& to);
+
+// The regular files in `dir` whose names do not start with '.', sorted by name.
+std::vector<std::string> list_regular(const std::string& dir);
+
+// An exclusive advisory lock (flock) held for the object's life.
+class Lock {
+public:
+    // Blocking lock on `path` (created if missing).
+    static Lock acquire(const std::string& path);
+    // Non-blocking: nullopt when another process holds it.
+    static std::optional<Lock> try_acquire(const std::string& path);
+    // Non-blocking lock on an already open descriptor (owned).
+    static std::optional<Lock> try_acquire(Fd fd);
+
+    int fd() const noexcept { return fd_.get(); }
+
+private:
+    explicit Lock(Fd fd) : fd_(std::move(fd)) {}
+    Fd fd_;
+};
+
+} // namespace sms::fs
+
+namespace sms::fs {
+
+// A file to be put in place later, all at once: what the router stages and then commits.
+struct PlannedFile {
+    std::string dir;
+    std::string name;
+    std::string content;
+    unsigned mode = 0644;
+    std::optional<std::chrono::system_clock::time_point> mtime;
+    bool replace = false; // false: an existing file of that name means "already there"
+};
+
+// Writes a planned file atomically into its folder (write_atomic). Returns false when
+// !replace and it was there already.
+bool commit(const PlannedFile& f);
+
+} // namespace sms::fs

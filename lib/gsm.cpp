@@ -1,0 +1,1 @@
+// gsm: to be written.

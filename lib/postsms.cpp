@@ -1,0 +1,1 @@
+// postsms: to be written.

@@ -1,0 +1,1 @@
+// send: to be written.

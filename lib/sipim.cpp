@@ -1,0 +1,1 @@
+// sipim: to be written.

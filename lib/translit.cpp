@@ -1,0 +1,1 @@
+// translit: to be written.

@@ -1,0 +1,16 @@
+// Transliteration of text to what a GSM 7-bit phone can show (unicode = transliterate).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sms::translit {
+
+// Keeps every character GSM 03.38 (default alphabet + extension table) has, as app_sms packs it;
+// turns the rest into its closest Latin form; what has none becomes '?'. UTF-8 in and out.
+std::string to_gsm(std::string_view utf8);
+
+// "ICU 72.1" for --version.
+std::string library_versions();
+
+} // namespace sms::translit
