@@ -14,10 +14,10 @@ namespace sms::agi {
 struct Hangup {};
 
 struct Reply {
-    int code = 0;         // 200, 510, 511, 520
-    std::string result;   // after "result="
+    int code = 0;                    // 200, 510, 511, 520
+    std::string result;              // after "result="
     std::optional<std::string> data; // the text in parentheses, if any
-    std::string text;     // the whole reply (all lines of a 520- answer)
+    std::string text;                // the whole reply (all lines of a 520- answer)
 };
 
 class Session {

@@ -2,21 +2,125 @@
 #pragma once
 
 #include "config.hpp"
+#include "error.hpp"
 
+#include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sms::ami {
 
 struct SendResult {
     enum class Status { sent, refused, unavailable } status = Status::unavailable;
     std::string message; // Asterisk's Message: on refusal, or why it was unavailable
+    // The exit code a tool maps this to: ok, failure (refused), unavailable (69: cannot connect,
+    // not Asterisk, login refused) or tempfail (75: timed out, connection lost mid-reply).
+    Exit exit = Exit::unavailable;
 };
 
 // Logs in with [ami], sends Action: MessageSend (To: <technology>:<to>, From:, Base64Body:),
 // logs off. "refused" is Response: Error (a permanent no); "unavailable" covers connection
 // failures, timeouts and refused logins (a temporary failure for the router).
+// A text longer than one AMI line can carry (Asterisk reads lines of at most 1024 bytes) is
+// sent as several messages, split between characters (at a space when there is one).
 SendResult send_message(const AmiConfig& cfg, const std::string& from, const std::string& to,
                         std::string_view text);
+
+// The From: header for a sender number: [ami] from with every "{number}" replaced by `from`,
+// or, when [ami] from is empty, the bare number (pjsip and chan_sip then put it in the user
+// part of the endpoint's own From URI, so the recipient can reply to it).
+std::string from_header(const AmiConfig& cfg, std::string_view from);
+
+// The body split into pieces of at most `max_bytes` bytes of UTF-8, between characters.
+std::vector<std::string> split_body(std::string_view text, std::size_t max_bytes);
+// The most body bytes one MessageSend can carry: Base64 of it must fit a 1024-byte line.
+inline constexpr std::size_t max_body_bytes = 750;
+
+// ---- the protocol ----
+
+struct Header {
+    std::string name;
+    std::string value;
+};
+
+// One AMI message (a response or an event): "Name: value" lines up to an empty line.
+struct Frame {
+    std::vector<Header> headers;
+    // The first value of a header (names compare case-insensitively).
+    std::optional<std::string> get(std::string_view name) const;
+    std::string value(std::string_view name) const { return get(name).value_or(""); }
+    bool is_event() const { return get("Event").has_value(); }
+    bool is_response() const { return get("Response").has_value(); }
+};
+
+// Splits the byte stream from Asterisk into the banner line and frames. Tolerates bare LF line
+// ends and blank lines between frames; refuses (Error(dataerr)) lines over max_line bytes and
+// frames over max_headers lines, so a hostile peer cannot make it grow without bound.
+class FrameReader {
+public:
+    static constexpr std::size_t max_line = 64 * 1024;
+    static constexpr std::size_t max_headers = 1024;
+
+    void feed(std::string_view bytes);
+    // The next whole line (without its line end), for the banner.
+    std::optional<std::string> take_line();
+    // The next whole frame.
+    std::optional<Frame> take_frame();
+    // Bytes received but not yet returned.
+    std::size_t pending() const { return buf_.size() - pos_ + partial_bytes_; }
+
+private:
+    std::string buf_;
+    std::size_t pos_ = 0;
+    Frame partial_;
+    std::size_t partial_bytes_ = 0;
+    std::optional<std::string> next_line();
+};
+
+// Formats an action as it goes on the wire (CRLF lines, an empty line at the end). Refuses
+// (Error(dataerr)) names or values holding CR, LF or NUL and lines longer than Asterisk reads.
+std::string format_action(std::string_view action, std::string_view action_id,
+                          const std::vector<Header>& headers);
+
+// MD5 of `data` as 32 lower-case hex digits (the Key of a challenge login).
+std::string md5_hex(std::string_view data);
+
+// A manager session over TCP. Every wait has a deadline of [ami] timeout seconds. Errors are
+// Error(unavailable) when Asterisk cannot be reached, is not Asterisk or refuses the login,
+// Error(tempfail) on timeouts and connections lost mid-reply.
+class Client {
+public:
+    explicit Client(AmiConfig cfg);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Connects and reads the banner ("Asterisk Call Manager/x.y.z").
+    void connect();
+    const std::string& banner() const { return banner_; }
+    // Login (plain, or Challenge + md5 Key when [ami] auth = md5).
+    void login();
+    // Sends an action with a fresh ActionID and returns the response carrying that ActionID;
+    // events and other responses that arrive meanwhile are skipped.
+    Frame action(std::string_view name, const std::vector<Header>& headers = {});
+    // Logoff, best effort (Asterisk closes the connection after Goodbye).
+    void logoff() noexcept;
+
+private:
+    AmiConfig cfg_;
+    int fd_ = -1;
+    std::string banner_;
+    FrameReader reader_;
+    unsigned next_id_ = 1;
+    std::string where() const;
+    void send_all(std::string_view data, std::chrono::steady_clock::time_point deadline);
+    // Reads more bytes into the reader; throws on timeout or EOF.
+    void fill(std::chrono::steady_clock::time_point deadline, std::string_view waiting_for);
+    std::chrono::steady_clock::time_point deadline() const;
+};
 
 } // namespace sms::ami

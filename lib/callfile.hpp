@@ -22,7 +22,7 @@ struct CallFile {
     std::optional<bool> archive;
     std::string application; // either application (+ data) ...
     std::string data;
-    std::string context;     // ... or context + extension + priority
+    std::string context; // ... or context + extension + priority
     std::string extension;
     std::string priority = "1";
     std::vector<std::pair<std::string, std::string>> setvars;
@@ -57,7 +57,6 @@ CallFile sms_delivery(const Config& cfg, const std::string& channel, const std::
 // Fax: Application SendFax, Data "<tiff>,<sendfax_options>", FAXOPT(...) variables, [fax].
 CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::string& tiff_path);
 // Voice: Application Playback, Data = the WAV path without ".wav", [voice].
-CallFile voice_delivery(const Config& cfg, const std::string& channel,
-                        const std::string& wav_path);
+CallFile voice_delivery(const Config& cfg, const std::string& channel, const std::string& wav_path);
 
 } // namespace sms::callfile

@@ -4,9 +4,8 @@
 #include "log.hpp"
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <cstdio>
+#include <fmt/format.h>
 #include <iostream>
 #include <iterator>
 #include <new>
@@ -16,7 +15,9 @@ namespace sms::cli {
 
 namespace {
 
-CLI::Option* opt(void* o) { return static_cast<CLI::Option*>(o); }
+CLI::Option* opt(void* o) {
+    return static_cast<CLI::Option*>(o);
+}
 
 std::string fmt_version() {
     return fmt::format("fmt {}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
@@ -30,7 +31,8 @@ struct App::Impl {
     std::vector<std::string> versions;
     std::string config_path;
     int verbose = 0;
-    Impl(const std::string& description, const std::string& name) : app(description, name) {}
+    Impl(const std::string& description, const std::string& name)
+        : app(description, name) {}
 };
 
 Option& Option::required() {
@@ -57,7 +59,9 @@ Option& Option::range(long lo, long hi) {
     opt(opt_)->check(CLI::Range(lo, hi));
     return *this;
 }
-bool Option::given() const { return opt(opt_)->count() > 0; }
+bool Option::given() const {
+    return opt(opt_)->count() > 0;
+}
 
 App::App(std::string name, std::string description)
     : impl_(std::make_unique<Impl>(description, name))
@@ -79,58 +83,59 @@ App::App(std::string name, std::string description)
                    "Configuration file (default: $SMS_SUITE_CONF, else "
                    "/etc/asterisk/sms-suite.conf)")
         ->type_name("FILE");
-    app.add_flag("-v,--verbose", impl_->verbose,
-                 "Log to stderr too (repeat for debug messages)");
+    app.add_flag("-v,--verbose", impl_->verbose, "Log to stderr too (repeat for debug messages)");
 }
 
 App::~App() = default;
 
-void App::add_version(std::string line) { impl_->versions.push_back(std::move(line)); }
-void App::footer(std::string text) { impl_->app.footer(std::move(text)); }
+void App::add_version(std::string line) {
+    impl_->versions.push_back(std::move(line));
+}
+void App::footer(std::string text) {
+    impl_->app.footer(std::move(text));
+}
 
 Option App::option(std::string_view flags, std::string& into, std::string_view help) {
-    return Option(impl_->app.add_option(std::string(flags), into, std::string(help))
-                      ->type_name("TEXT"));
+    return Option(
+        impl_->app.add_option(std::string(flags), into, std::string(help))->type_name("TEXT"));
 }
 
 Option App::option(std::string_view flags, std::optional<std::string>& into,
                    std::string_view help) {
-    return Option(impl_->app
-                      .add_option_function<std::string>(
-                          std::string(flags), [&into](const std::string& v) { into = v; },
-                          std::string(help))
-                      ->type_name("TEXT"));
+    return Option(
+        impl_->app
+            .add_option_function<std::string>(
+                std::string(flags), [&into](const std::string& v) { into = v; }, std::string(help))
+            ->type_name("TEXT"));
 }
 
 Option App::option(std::string_view flags, int& into, std::string_view help) {
-    return Option(impl_->app.add_option(std::string(flags), into, std::string(help))
-                      ->type_name("N"));
+    return Option(
+        impl_->app.add_option(std::string(flags), into, std::string(help))->type_name("N"));
 }
 
 Option App::option(std::string_view flags, std::optional<int>& into, std::string_view help) {
-    return Option(impl_->app
-                      .add_option_function<int>(
-                          std::string(flags), [&into](const int& v) { into = v; },
-                          std::string(help))
-                      ->type_name("N"));
+    return Option(
+        impl_->app
+            .add_option_function<int>(
+                std::string(flags), [&into](const int& v) { into = v; }, std::string(help))
+            ->type_name("N"));
 }
 
-Option App::option(std::string_view flags, std::optional<unsigned>& into,
-                   std::string_view help) {
-    return Option(impl_->app
-                      .add_option_function<unsigned>(
-                          std::string(flags), [&into](const unsigned& v) { into = v; },
-                          std::string(help))
-                      ->type_name("N"));
+Option App::option(std::string_view flags, std::optional<unsigned>& into, std::string_view help) {
+    return Option(
+        impl_->app
+            .add_option_function<unsigned>(
+                std::string(flags), [&into](const unsigned& v) { into = v; }, std::string(help))
+            ->type_name("N"));
 }
 
 Option App::option(std::string_view flags, double& into, std::string_view help) {
-    return Option(impl_->app.add_option(std::string(flags), into, std::string(help))
-                      ->type_name("NUM"));
+    return Option(
+        impl_->app.add_option(std::string(flags), into, std::string(help))->type_name("NUM"));
 }
 
-Option App::option(std::string_view flags, std::vector<std::string>& into,
-                   std::string_view help) {
+Option App::option(std::string_view flags, std::vector<std::string>& into, std::string_view help) {
     auto* o = impl_->app.add_option(std::string(flags), into, std::string(help));
     o->type_name("TEXT")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     return Option(o);

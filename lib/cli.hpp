@@ -37,7 +37,8 @@ public:
 
 private:
     friend class App;
-    explicit Option(void* o) : opt_(o) {}
+    explicit Option(void* o)
+        : opt_(o) {}
     void* opt_;
 };
 
@@ -65,8 +66,7 @@ public:
     void flag_pair(std::string_view name, std::optional<bool>& into, std::string_view help_on,
                    std::string_view help_off);
     Option positional(std::string_view name, std::string& into, std::string_view help);
-    Option positional(std::string_view name, std::vector<std::string>& into,
-                      std::string_view help);
+    Option positional(std::string_view name, std::vector<std::string>& into, std::string_view help);
 
     // Parses, loads the configuration, opens the log, runs `body` and turns everything it
     // throws into the suite's exit code and a "<tool>: error: <what>: <why>" line.

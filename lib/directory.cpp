@@ -1,1 +1,90 @@
-// directory: to be written.
+// The subscriber directory's common part: checks of names and cells, backend choice, versions.
+#include "directory.hpp"
+
+#include "error.hpp"
+
+#include <fmt/format.h>
+#include <mysql.h>
+#include <sqlite3.h>
+
+namespace sms::directory {
+
+namespace {
+
+bool is_alpha(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_blank(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+void check_identifier(std::string_view key, const std::string& value) {
+    if (!valid_identifier(value))
+        throw Error(Exit::config, fmt::format("[directory] {}", key),
+                    fmt::format("'{}' is not a valid SQL name (an ASCII letter or '_', then "
+                                "letters, digits, '_' or '$'; at most 64 characters)",
+                                value));
+}
+
+} // namespace
+
+bool valid_identifier(std::string_view name) {
+    if (name.empty() || name.size() > 64)
+        return false;
+    if (!is_alpha(name.front()) && name.front() != '_')
+        return false;
+    for (char c : name)
+        if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '$')
+            return false;
+    return true;
+}
+
+char parse_service(std::string_view cell) {
+    while (!cell.empty() && is_blank(cell.front()))
+        cell.remove_prefix(1);
+    while (!cell.empty() && is_blank(cell.back()))
+        cell.remove_suffix(1);
+    if (cell.size() != 1)
+        return 0;
+    char c = cell.front();
+    if (c >= 'a' && c <= 'z')
+        c = static_cast<char>(c - 'a' + 'A');
+    switch (c) {
+    case 'S':
+    case 'F':
+    case 'V':
+    case 'C':
+    case 'T':
+    case 'N':
+        return c;
+    default:
+        return 0;
+    }
+}
+
+void check_config(const DirectoryConfig& cfg) {
+    // A bad name is the administrator's to fix (exit 78), not an outage to retry.
+    check_identifier("table", cfg.table);
+    check_identifier("account_column", cfg.account_column);
+    check_identifier("service_column", cfg.service_column);
+    check_identifier("extension_column", cfg.extension_column);
+    if (cfg.timeout <= 0)
+        throw Error(Exit::config, "[directory] timeout",
+                    fmt::format("{} is not a positive number of seconds", cfg.timeout));
+}
+
+std::unique_ptr<Directory> open(const DirectoryConfig& cfg) {
+    switch (cfg.backend) {
+    case DirectoryBackend::sqlite:
+        return open_sqlite(cfg);
+    case DirectoryBackend::mysql:
+        return open_mysql(cfg);
+    }
+    throw Error(Exit::config, "[directory] backend", "unknown backend");
+}
+
+std::string library_versions() {
+    // Both read at run time from the libraries actually loaded.
+    return fmt::format("SQLite {}, libmariadb {}", sqlite3_libversion(), mysql_get_client_info());
+}
+
+} // namespace sms::directory

@@ -23,7 +23,9 @@ enum class Exit : int {
     config = 78,      // EX_CONFIG: configuration error
 };
 
-constexpr int code(Exit e) noexcept { return static_cast<int>(e); }
+constexpr int code(Exit e) noexcept {
+    return static_cast<int>(e);
+}
 
 // "<what failed>: <why>" plus the exit code it maps to. Thrown by the library, printed by
 // cli::run as "<tool>: error: <what>: <why>".

@@ -13,8 +13,10 @@ namespace sms::fs {
 class Fd {
 public:
     Fd() = default;
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    explicit Fd(int fd) noexcept
+        : fd_(fd) {}
+    Fd(Fd&& o) noexcept
+        : fd_(o.release()) {}
     Fd& operator=(Fd&& o) noexcept;
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
@@ -53,10 +55,10 @@ void fsync_dir(const std::string& dir);
 
 struct WriteOptions {
     unsigned mode = 0644;
-    bool sync = true;            // fsync the file before the rename (and the folder after)
-    bool replace = false;        // false: never overwrite an existing file (EEXIST -> false)
-    std::string temp_dir;        // where the temporary file goes; default: `dir` itself,
-                                 // as a dotfile
+    bool sync = true;     // fsync the file before the rename (and the folder after)
+    bool replace = false; // false: never overwrite an existing file (EEXIST -> false)
+    std::string temp_dir; // where the temporary file goes; default: `dir` itself,
+                          // as a dotfile
     std::optional<std::chrono::system_clock::time_point> mtime; // set before the rename
 };
 
@@ -85,7 +87,8 @@ public:
     int fd() const noexcept { return fd_.get(); }
 
 private:
-    explicit Lock(Fd fd) : fd_(std::move(fd)) {}
+    explicit Lock(Fd fd)
+        : fd_(std::move(fd)) {}
     Fd fd_;
 };
 

@@ -11,10 +11,10 @@
 namespace sms::outbox {
 
 struct Request {
-    std::string oa;      // shown to the phone as the sender
-    std::string da;      // the phone's number: also the mttx queue name
-    std::string channel; // what the delivery call dials
-    std::string text;    // UTF-8
+    std::string oa;              // shown to the phone as the sender
+    std::string da;              // the phone's number: also the mttx queue name
+    std::string channel;         // what the delivery call dials
+    std::string text;            // UTF-8
     std::optional<unsigned> ref; // concatenation reference; default: the next for `da`
     bool ref16 = false;
 };
@@ -23,11 +23,11 @@ struct Request {
 struct Part {
     int part = 1;
     int parts = 1;
-    int dcs = 0;         // 0 GSM 7-bit, 8 UCS-2
-    std::string udh;     // hex, without the length octet; empty for a single SMS
-    int septets = 0;     // GSM 7-bit only
-    int units = 0;       // UTF-16 units
-    std::string text;    // UTF-8
+    int dcs = 0;      // 0 GSM 7-bit, 8 UCS-2
+    std::string udh;  // hex, without the length octet; empty for a single SMS
+    int septets = 0;  // GSM 7-bit only
+    int units = 0;    // UTF-16 units
+    std::string text; // UTF-8
 };
 
 // Splits the text (after transliteration when [general] unicode = transliterate). Throws

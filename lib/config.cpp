@@ -1,0 +1,433 @@
+// The Asterisk-style INI reader and the typed settings of SPEC 5.
+#include "config.hpp"
+
+#include "error.hpp"
+#include "fsutil.hpp"
+#include "log.hpp"
+#include "spool.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <functional>
+#include <sys/stat.h>
+
+namespace sms {
+
+std::string Config::morx_dir() const {
+    return fs::join(general.spool_dir, "sms/morx");
+}
+std::string Config::mttx_dir() const {
+    return fs::join(general.spool_dir, "sms/mttx");
+}
+std::string Config::outgoing_dir() const {
+    return fs::join(general.spool_dir, "outgoing");
+}
+std::string Config::bad_dir() const {
+    return general.bad_dir.empty() ? fs::join(morx_dir(), "bad") : general.bad_dir;
+}
+std::string Config::failed_dir() const {
+    return general.failed_dir.empty() ? fs::join(morx_dir(), "failed") : general.failed_dir;
+}
+
+namespace {
+
+// A bad value: the reader adds file, line and key.
+struct BadValue {
+    std::string why;
+};
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+long to_long(std::string_view v, long lo, long hi) {
+    long n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size())
+        throw BadValue{fmt::format("not a whole number: '{}'", v)};
+    if (n < lo || n > hi)
+        throw BadValue{fmt::format("{} is out of range ({} to {})", n, lo, hi)};
+    return n;
+}
+
+double to_double(std::string_view v, double lo, double hi) {
+    std::string s(v);
+    char* end = nullptr;
+    errno = 0;
+    double d = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || errno != 0)
+        throw BadValue{fmt::format("not a number: '{}'", v)};
+    if (d < lo || d > hi)
+        throw BadValue{fmt::format("{} is out of range ({} to {})", v, lo, hi)};
+    return d;
+}
+
+bool to_bool(std::string_view v) {
+    auto l = lower(v);
+    if (l == "yes" || l == "true" || l == "on" || l == "1")
+        return true;
+    if (l == "no" || l == "false" || l == "off" || l == "0")
+        return false;
+    throw BadValue{fmt::format("expected yes or no, not '{}'", v)};
+}
+
+std::string to_number(std::string_view v) {
+    if (!spool::valid_number(v))
+        throw BadValue{fmt::format("not a phone number (digits, optional leading +): '{}'", v)};
+    return std::string(v);
+}
+
+using Setter = std::function<void(Config&, std::string_view)>;
+
+struct Key {
+    std::string_view section;
+    std::string_view name;
+    Setter set;
+};
+
+template <typename Section, typename Field>
+Setter text(Section Config::*sec, Field Section::*field) {
+    return [sec, field](Config& c, std::string_view v) { (c.*sec).*field = std::string(v); };
+}
+template <typename Section>
+Setter integer(Section Config::*sec, int Section::*field, long lo, long hi) {
+    return [=](Config& c, std::string_view v) {
+        (c.*sec).*field = static_cast<int>(to_long(v, lo, hi));
+    };
+}
+template <typename Section>
+Setter real(Section Config::*sec, double Section::*field, double lo, double hi) {
+    return [=](Config& c, std::string_view v) { (c.*sec).*field = to_double(v, lo, hi); };
+}
+template <typename Section>
+Setter boolean(Section Config::*sec, bool Section::*field) {
+    return [=](Config& c, std::string_view v) { (c.*sec).*field = to_bool(v); };
+}
+template <typename Section>
+Setter number(Section Config::*sec, std::string Section::*field) {
+    return [=](Config& c, std::string_view v) { (c.*sec).*field = to_number(v); };
+}
+template <typename Section, typename Enum>
+Setter choice(Section Config::*sec, Enum Section::*field,
+              std::vector<std::pair<std::string_view, Enum>> options) {
+    return [=](Config& c, std::string_view v) {
+        auto l = lower(v);
+        std::string names;
+        for (const auto& [n, e] : options) {
+            if (n == l) {
+                (c.*sec).*field = e;
+                return;
+            }
+            names += names.empty() ? std::string(n) : " | " + std::string(n);
+        }
+        throw BadValue{fmt::format("expected {}, not '{}'", names, v)};
+    };
+}
+
+Setter identifier(std::string DirectoryConfig::*field) {
+    return [=](Config& c, std::string_view v) {
+        bool ok = !v.empty() && v.size() <= 64;
+        for (char ch : v)
+            ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                        (ch >= '0' && ch <= '9') || ch == '_');
+        if (!ok)
+            throw BadValue{fmt::format("not an SQL identifier (letters, digits, _): '{}'", v)};
+        c.directory.*field = std::string(v);
+    };
+}
+
+const std::vector<Key>& keys() {
+    using C = Config;
+    static const std::vector<Key> k = {
+        {"general", "spool_dir", text(&C::general, &GeneralConfig::spool_dir)},
+        {"general", "centre_receive_number", number(&C::general, &GeneralConfig::centre_receive_number)},
+        {"general", "centre_send_number", number(&C::general, &GeneralConfig::centre_send_number)},
+        {"general", "concatenate", boolean(&C::general, &GeneralConfig::concatenate)},
+        {"general", "max_parts", integer(&C::general, &GeneralConfig::max_parts, 1, 255)},
+        {"general", "unicode",
+         choice(&C::general, &GeneralConfig::unicode,
+                {{"transliterate", UnicodePolicy::transliterate}, {"ucs2", UnicodePolicy::ucs2}})},
+        {"general", "reassembly_timeout",
+         integer(&C::general, &GeneralConfig::reassembly_timeout, 0, 30 * 86400)},
+        {"general", "retry_limit", integer(&C::general, &GeneralConfig::retry_limit, 0, 365 * 86400)},
+        {"general", "syslog_facility",
+         [](Config& c, std::string_view v) {
+             if (!log::valid_facility(lower(v)))
+                 throw BadValue{fmt::format("unknown syslog facility '{}'", v)};
+             c.general.syslog_facility = lower(v);
+         }},
+        {"general", "log_text", boolean(&C::general, &GeneralConfig::log_text)},
+        {"general", "bad_dir", text(&C::general, &GeneralConfig::bad_dir)},
+        {"general", "failed_dir", text(&C::general, &GeneralConfig::failed_dir)},
+        {"general", "bin_dir", text(&C::general, &GeneralConfig::bin_dir)},
+
+        {"directory", "backend",
+         choice(&C::directory, &DirectoryConfig::backend,
+                {{"sqlite", DirectoryBackend::sqlite}, {"mysql", DirectoryBackend::mysql}})},
+        {"directory", "sqlite_path", text(&C::directory, &DirectoryConfig::sqlite_path)},
+        {"directory", "host", text(&C::directory, &DirectoryConfig::host)},
+        {"directory", "port", integer(&C::directory, &DirectoryConfig::port, 1, 65535)},
+        {"directory", "socket", text(&C::directory, &DirectoryConfig::socket)},
+        {"directory", "user", text(&C::directory, &DirectoryConfig::user)},
+        {"directory", "password", text(&C::directory, &DirectoryConfig::password)},
+        {"directory", "database", text(&C::directory, &DirectoryConfig::database)},
+        {"directory", "table", identifier(&DirectoryConfig::table)},
+        {"directory", "account_column", identifier(&DirectoryConfig::account_column)},
+        {"directory", "service_column", identifier(&DirectoryConfig::service_column)},
+        {"directory", "extension_column", identifier(&DirectoryConfig::extension_column)},
+        {"directory", "timeout", integer(&C::directory, &DirectoryConfig::timeout, 1, 3600)},
+
+        {"sms", "max_retries", integer(&C::sms, &SmsConfig::max_retries, 0, 100000)},
+        {"sms", "retry_time", integer(&C::sms, &SmsConfig::retry_time, 1, 86400)},
+        {"sms", "wait_time", integer(&C::sms, &SmsConfig::wait_time, 1, 3600)},
+
+        {"ami", "host", text(&C::ami, &AmiConfig::host)},
+        {"ami", "port", integer(&C::ami, &AmiConfig::port, 1, 65535)},
+        {"ami", "username", text(&C::ami, &AmiConfig::username)},
+        {"ami", "secret", text(&C::ami, &AmiConfig::secret)},
+        {"ami", "auth",
+         choice(&C::ami, &AmiConfig::auth, {{"plain", AmiAuth::plain}, {"md5", AmiAuth::md5}})},
+        {"ami", "technology", text(&C::ami, &AmiConfig::technology)},
+        {"ami", "from", text(&C::ami, &AmiConfig::from)},
+        {"ami", "timeout", integer(&C::ami, &AmiConfig::timeout, 1, 3600)},
+
+        {"fax", "dir", text(&C::fax, &FaxConfig::dir)},
+        {"fax", "resolution",
+         choice(&C::fax, &FaxConfig::resolution,
+                {{"standard", FaxResolution::standard},
+                 {"fine", FaxResolution::fine},
+                 {"superfine", FaxResolution::superfine}})},
+        {"fax", "font", text(&C::fax, &FaxConfig::font)},
+        {"fax", "font_size", real(&C::fax, &FaxConfig::font_size, 4.0, 72.0)},
+        {"fax", "top_margin", real(&C::fax, &FaxConfig::top_margin, 0.0, 288.0)},
+        {"fax", "cut_margin", integer(&C::fax, &FaxConfig::cut_margin, 0, 2000)},
+        {"fax", "max_pages", integer(&C::fax, &FaxConfig::max_pages, 1, 1000)},
+        {"fax", "header_text", text(&C::fax, &FaxConfig::header_text)},
+        {"fax", "time_text", text(&C::fax, &FaxConfig::time_text)},
+        {"fax", "callerid", text(&C::fax, &FaxConfig::callerid)},
+        {"fax", "localstationid", text(&C::fax, &FaxConfig::localstationid)},
+        {"fax", "headerinfo", text(&C::fax, &FaxConfig::headerinfo)},
+        {"fax", "ecm", boolean(&C::fax, &FaxConfig::ecm)},
+        {"fax", "minrate", integer(&C::fax, &FaxConfig::minrate, 2400, 14400)},
+        {"fax", "maxrate", integer(&C::fax, &FaxConfig::maxrate, 2400, 14400)},
+        {"fax", "sendfax_options", text(&C::fax, &FaxConfig::sendfax_options)},
+        {"fax", "max_retries", integer(&C::fax, &FaxConfig::max_retries, 0, 100000)},
+        {"fax", "retry_time", integer(&C::fax, &FaxConfig::retry_time, 1, 86400)},
+        {"fax", "wait_time", integer(&C::fax, &FaxConfig::wait_time, 1, 3600)},
+        {"fax", "archive", boolean(&C::fax, &FaxConfig::archive)},
+
+        {"voice", "dir", text(&C::voice, &VoiceConfig::dir)},
+        {"voice", "language", text(&C::voice, &VoiceConfig::language)},
+        {"voice", "lead_silence", real(&C::voice, &VoiceConfig::lead_silence, 0.0, 60.0)},
+        {"voice", "header_text", text(&C::voice, &VoiceConfig::header_text)},
+        {"voice", "time_text", text(&C::voice, &VoiceConfig::time_text)},
+        {"voice", "at_text", text(&C::voice, &VoiceConfig::at_text)},
+        {"voice", "reference_text", text(&C::voice, &VoiceConfig::reference_text)},
+        {"voice", "give_date", boolean(&C::voice, &VoiceConfig::give_date)},
+        {"voice", "give_reference", boolean(&C::voice, &VoiceConfig::give_reference)},
+        {"voice", "digits", boolean(&C::voice, &VoiceConfig::digits)},
+        {"voice", "max_seconds", integer(&C::voice, &VoiceConfig::max_seconds, 1, 3600)},
+        {"voice", "callerid", text(&C::voice, &VoiceConfig::callerid)},
+        {"voice", "max_retries", integer(&C::voice, &VoiceConfig::max_retries, 0, 100000)},
+        {"voice", "retry_time", integer(&C::voice, &VoiceConfig::retry_time, 1, 86400)},
+        {"voice", "wait_time", integer(&C::voice, &VoiceConfig::wait_time, 1, 3600)},
+        {"voice", "archive", boolean(&C::voice, &VoiceConfig::archive)},
+
+        {"commands", "numbers",
+         [](Config& c, std::string_view v) {
+             c.commands.numbers.clear();
+             while (!v.empty()) {
+                 auto comma = v.find(',');
+                 auto item = trim(v.substr(0, comma));
+                 c.commands.numbers.push_back(to_number(item));
+                 v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+             }
+         }},
+        {"commands", "timeout", integer(&C::commands, &CommandsConfig::timeout, 1, 3600)},
+        {"commands", "unknown_reply", text(&C::commands, &CommandsConfig::unknown_reply)},
+        {"commands", "error_reply", text(&C::commands, &CommandsConfig::error_reply)},
+
+        {"texts", "cannot_deliver", text(&C::texts, &TextsConfig::cannot_deliver)},
+        {"texts", "not_logged_in", text(&C::texts, &TextsConfig::not_logged_in)},
+        {"texts", "disabled", text(&C::texts, &TextsConfig::disabled)},
+        {"texts", "no_such_number", text(&C::texts, &TextsConfig::no_such_number)},
+        {"texts", "wrong_number", text(&C::texts, &TextsConfig::wrong_number)},
+    };
+    return k;
+}
+
+bool known_section(std::string_view s) {
+    for (const auto& k : keys())
+        if (k.section == s)
+            return true;
+    return false;
+}
+
+// A [commands] key that is not a setting is a command word.
+void set_command_word(Config& c, std::string_view key, std::string_view value) {
+    for (char ch : key)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-'))
+            throw BadValue{"a command word is letters, digits, _ and - only"};
+    if (value.starts_with("builtin:")) {
+        auto b = value.substr(8);
+        if (b != "help" && b != "uptime" && b != "echo")
+            throw BadValue{fmt::format("unknown built-in '{}' (help, uptime, echo)", b)};
+    } else if (value.starts_with("exec:")) {
+        auto cmd = trim(value.substr(5));
+        if (cmd.empty() || cmd.front() != '/')
+            throw BadValue{"exec: needs an absolute program path"};
+    } else if (value.empty()) {
+        throw BadValue{"empty reply"};
+    }
+    std::string word(key);
+    for (char& ch : word)
+        if (ch >= 'a' && ch <= 'z')
+            ch = static_cast<char>(ch - 'a' + 'A');
+    c.commands.words[word] = std::string(value);
+}
+
+// The value part of a line: ';' starts a comment unless escaped as "\;"; surrounding double
+// quotes keep leading and trailing spaces.
+std::string value_of(std::string_view raw) {
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == ';') {
+            out.push_back(';');
+            ++i;
+        } else if (raw[i] == ';') {
+            break;
+        } else {
+            out.push_back(raw[i]);
+        }
+    }
+    std::string_view v = trim(out);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+        v = v.substr(1, v.size() - 2);
+    return std::string(v);
+}
+
+} // namespace
+
+Config parse_config(std::string_view text, std::string_view name) {
+    Config c;
+    c.source = std::string(name);
+    std::string section;
+    std::size_t line_no = 0;
+    auto fail = [&](std::string_view key, std::string why) {
+        throw Error(Exit::config,
+                    key.empty() ? fmt::format("{}:{}", name, line_no)
+                                : fmt::format("{}:{}: {}", name, line_no, key),
+                    std::move(why));
+    };
+    while (!text.empty()) {
+        ++line_no;
+        auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        if (line.find('\0') != std::string_view::npos)
+            fail("", "binary data (NUL byte) in the file");
+        line = trim(line);
+        if (line.empty() || line.front() == ';')
+            continue;
+        if (line.front() == '[') {
+            auto close = line.find(']');
+            if (close == std::string_view::npos)
+                fail("", fmt::format("section header without ']': '{}'", line));
+            auto rest = trim(line.substr(close + 1));
+            if (!rest.empty() && rest.front() != ';')
+                fail("", fmt::format("templates and text after a section header are not "
+                                     "supported: '{}'",
+                                     line));
+            section = lower(trim(line.substr(1, close - 1)));
+            if (!known_section(section))
+                fail("", fmt::format("unknown section [{}]", section));
+            continue;
+        }
+        auto eq = line.find('=');
+        if (eq == std::string_view::npos)
+            fail("", fmt::format("expected 'key = value', got '{}'", line));
+        auto key = lower(trim(line.substr(0, eq)));
+        auto raw = line.substr(eq + 1);
+        if (!raw.empty() && raw.front() == '>') // Asterisk's "key => value"
+            raw.remove_prefix(1);
+        if (section.empty())
+            fail(key, "setting before any [section]");
+        auto value = value_of(raw);
+        try {
+            bool done = false;
+            for (const auto& k : keys()) {
+                if (k.section == section && k.name == key) {
+                    k.set(c, value);
+                    done = true;
+                    break;
+                }
+            }
+            if (!done) {
+                if (section == "commands")
+                    set_command_word(c, key, value);
+                else
+                    fail(key, fmt::format("unknown key in [{}]", section));
+            }
+        } catch (const BadValue& b) {
+            fail(key, b.why);
+        }
+    }
+    if (c.fax.minrate > c.fax.maxrate)
+        throw Error(Exit::config, fmt::format("{}: [fax] minrate", name), "greater than maxrate");
+    return c;
+}
+
+Config load_config(const std::string& path) {
+    std::string text;
+    try {
+        text = fs::read_file(path, 1u << 20);
+    } catch (const Error& e) {
+        throw Error(Exit::config, path, e.reason());
+    }
+    Config c = parse_config(text, path);
+    if (!c.directory.password.empty() || !c.ami.secret.empty()) {
+        struct stat st;
+        if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)))
+            throw Error(Exit::config, path,
+                        "holds a password or secret but is accessible by others "
+                        "(chmod o-rwx)");
+    }
+    return c;
+}
+
+Config load_config_for(const std::string& explicit_path) {
+    if (!explicit_path.empty())
+        return load_config(explicit_path);
+    if (const char* env = std::getenv("SMS_SUITE_CONF"); env && *env)
+        return load_config(env);
+    std::string def(default_config_path);
+    if (fs::exists(def))
+        return load_config(def);
+    return Config{};
+}
+
+std::vector<std::string> known_config_keys() {
+    std::vector<std::string> out;
+    for (const auto& k : keys())
+        out.push_back(fmt::format("{}.{}", k.section, k.name));
+    return out;
+}
+
+} // namespace sms

@@ -1,0 +1,383 @@
+// The app_sms message file format: reader and writer (SPEC 3).
+#include "spool.hpp"
+
+#include "error.hpp"
+#include "fsutil.hpp"
+#include "utf8.hpp"
+
+#include <charconv>
+#include <ctime>
+#include <fmt/format.h>
+
+namespace sms::spool {
+
+namespace {
+
+constexpr std::size_t max_file_size = 64 * 1024;
+
+bool iequal_prefix(std::string_view s, std::string_view prefix) {
+    if (s.size() < prefix.size())
+        return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+        if (c != prefix[i])
+            return false;
+    }
+    return true;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+std::optional<std::vector<std::uint8_t>> unhex(std::string_view s) {
+    if (s.size() % 2 != 0)
+        return std::nullopt;
+    std::vector<std::uint8_t> out;
+    out.reserve(s.size() / 2);
+    for (std::size_t i = 0; i < s.size(); i += 2) {
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+    }
+    return out;
+}
+
+std::string hex(const std::vector<std::uint8_t>& bytes) {
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (auto b : bytes)
+        fmt::format_to(std::back_inserter(out), "{:02X}", b);
+    return out;
+}
+
+std::optional<int> to_int(std::string_view v) {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || n < 0)
+        return std::nullopt;
+    return n;
+}
+
+// Control characters would end a line of the file: such texts are written as hex.
+bool needs_hex(std::u32string_view text) {
+    for (char32_t c : text)
+        if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0) || c == 0x2028 || c == 0x2029 ||
+            c >= 0x10000)
+            return true;
+    return false;
+}
+
+} // namespace
+
+std::optional<Concat> Message::concat() const {
+    for (const auto& ie : udh) {
+        if (ie.id == 0x00 && ie.data.size() == 3 && ie.data[1] > 0 && ie.data[2] > 0)
+            return Concat{ie.data[0], ie.data[1], ie.data[2], false};
+        if (ie.id == 0x08 && ie.data.size() == 4 && ie.data[2] > 0 && ie.data[3] > 0)
+            return Concat{static_cast<unsigned>(ie.data[0] << 8 | ie.data[1]), ie.data[2],
+                          ie.data[3], true};
+    }
+    return std::nullopt;
+}
+
+InformationElement concat_element(const Concat& c) {
+    if (c.ref16)
+        return {0x08,
+                {static_cast<std::uint8_t>(c.ref >> 8 & 0xFF),
+                 static_cast<std::uint8_t>(c.ref & 0xFF), static_cast<std::uint8_t>(c.total),
+                 static_cast<std::uint8_t>(c.seq)}};
+    return {0x00,
+            {static_cast<std::uint8_t>(c.ref & 0xFF), static_cast<std::uint8_t>(c.total),
+             static_cast<std::uint8_t>(c.seq)}};
+}
+
+bool valid_number(std::string_view s) {
+    if (!s.empty() && s.front() == '+')
+        s.remove_prefix(1);
+    if (s.empty() || s.size() > 20)
+        return false;
+    for (char c : s)
+        if (c < '0' || c > '9')
+            return false;
+    return true;
+}
+
+std::string format_scts(std::int64_t unix_time) {
+    std::time_t t = static_cast<std::time_t>(unix_time);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::optional<std::int64_t> parse_scts(std::string_view s) {
+    // YYYY-MM-DDTHH:MM:SS
+    if (s.size() != 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':')
+        return std::nullopt;
+    auto field = [&](std::size_t at, std::size_t len) -> int {
+        int n = 0;
+        for (std::size_t i = at; i < at + len; ++i) {
+            if (s[i] < '0' || s[i] > '9')
+                return -1;
+            n = n * 10 + (s[i] - '0');
+        }
+        return n;
+    };
+    std::tm tm{};
+    int y = field(0, 4), mo = field(5, 2), d = field(8, 2), h = field(11, 2), mi = field(14, 2),
+        se = field(17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        se < 0 || se > 60)
+        return std::nullopt;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    tm.tm_isdst = -1;
+    std::time_t t = std::mktime(&tm);
+    if (t == static_cast<std::time_t>(-1))
+        return std::nullopt;
+    return static_cast<std::int64_t>(t);
+}
+
+Message parse(std::string_view content, std::string_view name) {
+    auto fail = [&](std::string why) -> Error {
+        return Error(Exit::dataerr, std::string(name), std::move(why));
+    };
+    if (content.empty())
+        throw fail("empty file");
+    if (content.size() > max_file_size)
+        throw fail(fmt::format("larger than {} bytes: not a message file", max_file_size));
+    if (content.find('\0') != std::string_view::npos)
+        throw fail("binary data (NUL byte): not a message file");
+    if (content.back() != '\n')
+        throw fail("truncated: the last line has no newline");
+
+    Message m;
+    bool have_oa = false, have_scts = false;
+    std::size_t line_no = 0;
+    while (!content.empty()) {
+        ++line_no;
+        auto nl = content.find('\n');
+        std::string_view line = content.substr(0, nl);
+        content.remove_prefix(nl + 1);
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        if (line.empty() || line.front() == ';')
+            continue;
+        auto at = [&](std::string why) { return fail(fmt::format("line {}: {}", line_no, why)); };
+
+        if (iequal_prefix(line, "udh#")) {
+            auto bytes = unhex(line.substr(4));
+            if (!bytes)
+                throw at("udh# is not hex");
+            std::vector<InformationElement> ies;
+            std::size_t i = 0;
+            while (i < bytes->size()) {
+                if (i + 2 > bytes->size() || i + 2 + (*bytes)[i + 1] > bytes->size())
+                    throw at("udh# information element runs past the end");
+                InformationElement ie;
+                ie.id = (*bytes)[i];
+                auto len = (*bytes)[i + 1];
+                ie.data.assign(bytes->begin() + static_cast<long>(i) + 2,
+                               bytes->begin() + static_cast<long>(i) + 2 + len);
+                ies.push_back(std::move(ie));
+                i += 2u + len;
+            }
+            m.udh = std::move(ies);
+            continue;
+        }
+        if (iequal_prefix(line, "ud##")) {
+            auto hexs = line.substr(4);
+            if (hexs.size() % 4 != 0)
+                throw at("ud## length is not a whole number of UCS-2 units");
+            auto bytes = unhex(hexs);
+            if (!bytes)
+                throw at("ud## is not hex");
+            std::u16string units;
+            for (std::size_t i = 0; i < bytes->size(); i += 2)
+                units.push_back(static_cast<char16_t>((*bytes)[i] << 8 | (*bytes)[i + 1]));
+            auto cps = utf8::from_utf16(units);
+            if (!cps) {
+                // A lone surrogate (a part split inside a pair by some sender): keep the rest.
+                std::u32string fixed;
+                for (char16_t u : units)
+                    fixed.push_back(u >= 0xD800 && u <= 0xDFFF ? U'\uFFFD' : char32_t(u));
+                auto again = utf8::from_utf16(units);
+                cps = again ? again : fixed;
+            }
+            m.text = utf8::encode(*cps);
+            m.form = UdForm::ucs2;
+            continue;
+        }
+        if (iequal_prefix(line, "ud#")) {
+            auto bytes = unhex(line.substr(3));
+            if (!bytes)
+                throw at("ud# is not hex");
+            std::u32string cps(bytes->begin(), bytes->end());
+            m.text = utf8::encode(cps);
+            m.form = UdForm::octets;
+            continue;
+        }
+        auto eq = line.find('=');
+        if (eq == std::string_view::npos)
+            throw at("not a key=value line");
+        std::string key(line.substr(0, eq));
+        for (char& c : key)
+            if (c >= 'A' && c <= 'Z')
+                c = static_cast<char>(c - 'A' + 'a');
+        auto value = line.substr(eq + 1);
+
+        if (key == "ud") {
+            std::size_t bad = 0;
+            auto cps = utf8::decode(value, /*allow_cesu=*/true, &bad);
+            if (!cps)
+                throw at(fmt::format("ud= is not valid UTF-8 (byte {})", bad + 1));
+            m.text = utf8::encode(*cps);
+            m.form = UdForm::utf8;
+        } else if (key == "oa" || key == "da") {
+            if (!valid_number(value))
+                throw at(fmt::format("{}= is not a number: '{}'", key, value));
+            (key == "oa" ? m.oa : m.da) = std::string(value);
+            have_oa = have_oa || key == "oa";
+        } else if (key == "scts") {
+            if (!parse_scts(value))
+                throw at(fmt::format("scts= is not YYYY-MM-DDTHH:MM:SS: '{}'", value));
+            m.scts = std::string(value);
+            have_scts = true;
+        } else if (key == "pid" || key == "dcs" || key == "mr" || key == "vp" || key == "srr" ||
+                   key == "rp") {
+            auto n = to_int(value);
+            if (!n)
+                throw at(fmt::format("{}= is not a number: '{}'", key, value));
+            auto& field = key == "pid"   ? m.pid
+                          : key == "dcs" ? m.dcs
+                          : key == "mr"  ? m.mr
+                          : key == "vp"  ? m.vp
+                          : key == "srr" ? m.srr
+                                         : m.rp;
+            field = *n;
+        } else {
+            m.unknown_keys.push_back(key);
+        }
+    }
+    if (!have_oa)
+        throw fail("incomplete: no oa= line");
+    if (!have_scts)
+        throw fail("incomplete: no scts= line");
+    return m;
+}
+
+Message read(const std::string& path) {
+    std::string content;
+    try {
+        content = fs::read_file(path, max_file_size);
+    } catch (const Error& e) {
+        if (e.exit() == Exit::dataerr)
+            throw Error(Exit::dataerr, path, "larger than a message file can be");
+        throw;
+    }
+    return parse(content, path);
+}
+
+std::string serialize(const Message& m, const WriteStyle& style) {
+    auto bad = [](std::string what, std::string why) {
+        return Error(Exit::dataerr, std::move(what), std::move(why));
+    };
+    if (!valid_number(m.oa))
+        throw bad("oa", fmt::format("not a number: '{}'", m.oa));
+    if (style.with_da && !m.da.empty() && !valid_number(m.da))
+        throw bad("da", fmt::format("not a number: '{}'", m.da));
+    if (!m.scts.empty() && !parse_scts(m.scts))
+        throw bad("scts", fmt::format("not YYYY-MM-DDTHH:MM:SS: '{}'", m.scts));
+    auto cps = utf8::decode(m.text);
+    if (!cps)
+        throw bad("text", "not valid UTF-8");
+
+    std::string out;
+    fmt::format_to(std::back_inserter(out), "oa={}\n", m.oa);
+    if (style.with_da && !m.da.empty())
+        fmt::format_to(std::back_inserter(out), "da={}\n", m.da);
+    if (!m.udh.empty()) {
+        std::vector<std::uint8_t> bytes;
+        for (const auto& ie : m.udh) {
+            bytes.push_back(ie.id);
+            bytes.push_back(static_cast<std::uint8_t>(ie.data.size()));
+            bytes.insert(bytes.end(), ie.data.begin(), ie.data.end());
+        }
+        fmt::format_to(std::back_inserter(out), "udh#{}\n", hex(bytes));
+    }
+    if (!cps->empty()) {
+        auto ucs2_hex = [&] {
+            std::string h;
+            for (char16_t u : utf8::to_utf16(*cps))
+                fmt::format_to(std::back_inserter(h), "{:04X}", static_cast<unsigned>(u));
+            return h;
+        };
+        if (style.text == TextStyle::ucs2) {
+            fmt::format_to(std::back_inserter(out), "ud##{}\n", ucs2_hex());
+        } else if (needs_hex(*cps)) {
+            // The readable copy for people, as app_sms writes it: a comment that cannot end
+            // the line, then the text in hex.
+            std::u32string shown;
+            bool latin1 = true;
+            for (char32_t c : *cps) {
+                shown.push_back(c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0) || c == 0x2028 ||
+                                        c == 0x2029
+                                    ? U'\u00BF'
+                                    : c);
+                latin1 = latin1 && c < 0x100;
+            }
+            fmt::format_to(std::back_inserter(out), ";ud={}\n", utf8::encode(shown));
+            if (latin1) {
+                std::string h;
+                for (char32_t c : *cps)
+                    fmt::format_to(std::back_inserter(h), "{:02X}", static_cast<unsigned>(c));
+                fmt::format_to(std::back_inserter(out), "ud#{}\n", h);
+            } else {
+                fmt::format_to(std::back_inserter(out), "ud##{}\n", ucs2_hex());
+            }
+        } else {
+            fmt::format_to(std::back_inserter(out), "ud={}\n", m.text);
+        }
+    }
+    if (!m.scts.empty())
+        fmt::format_to(std::back_inserter(out), "scts={}\n", m.scts);
+    auto num = [&](std::string_view key, const std::optional<int>& v) {
+        if (v)
+            fmt::format_to(std::back_inserter(out), "{}={}\n", key, *v);
+    };
+    num("pid", m.pid);
+    num("dcs", m.dcs);
+    num("vp", m.vp);
+    num("srr", m.srr);
+    num("mr", m.mr);
+    num("rp", m.rp);
+    return out;
+}
+
+bool write(const std::string& dir, const std::string& name, const Message& m,
+           const WriteStyle& style) {
+    if (name.empty() || name.front() == '.' || name.find('/') != std::string::npos)
+        throw Error(Exit::dataerr, name, "not a valid message file name");
+    return fs::write_atomic(dir, name, serialize(m, style));
+}
+
+std::vector<std::string> list(const std::string& dir) {
+    return fs::list_regular(dir);
+}
+
+} // namespace sms::spool

@@ -1,0 +1,2 @@
+// Tests of lib/config.
+#include <gtest/gtest.h>

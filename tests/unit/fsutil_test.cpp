@@ -1,0 +1,2 @@
+// Tests of lib/fsutil.
+#include <gtest/gtest.h>

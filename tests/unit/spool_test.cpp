@@ -1,0 +1,2 @@
+// Tests of lib/spool.
+#include <gtest/gtest.h>

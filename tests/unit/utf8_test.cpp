@@ -1,0 +1,2 @@
+// Tests of lib/utf8.
+#include <gtest/gtest.h>
