@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <atomic>
+#include <fmt/format.h>
 #include <fstream>
 #include <functional>
 #include <gtest/gtest.h>
@@ -151,10 +152,10 @@ std::string read_fixture() {
 TEST(Md5, Rfc1321Vectors) {
     EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
     EXPECT_EQ(md5_hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
-    EXPECT_EQ(md5_hex("message digest"), "f96b697d7cb7938d525a4f31aaf161d0");
+    EXPECT_EQ(md5_hex("message digest"), "f96b697d7cb7938d525a2f31aaf161d0");
     EXPECT_EQ(md5_hex("12345678901234567890123456789012345678901234567890123456789012345678901234"
                       "567890"),
-              "57edf4a22be3c955ac49da2e9107b67a");
+              "57edf4a22be3c955ac49da2e2107b67a");
     // 55 and 56 bytes: the padding boundary.
     EXPECT_EQ(md5_hex(std::string(55, 'a')), "ef1772b6dff9a122358552954ad0df65");
     EXPECT_EQ(md5_hex(std::string(56, 'a')), "3b0c8ac703f828b04c6c197006d17218");
@@ -408,7 +409,6 @@ TEST(SendMessage, Md5ChallengeLogin) {
 }
 
 TEST(SendMessage, ServerThatNeverAnswersTimesOut) {
-    std::atomic<bool> done{false};
     Server srv([&](Conn& c) {
         c.send(banner);
         c.drain(); // reads the Login, never answers
