@@ -11,8 +11,12 @@ namespace sms::directory {
 
 namespace {
 
-bool is_alpha(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
 bool is_blank(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
@@ -23,6 +27,21 @@ void check_identifier(std::string_view key, const std::string& value) {
                     fmt::format("'{}' is not a valid SQL name (an ASCII letter or '_', then "
                                 "letters, digits, '_' or '$'; at most 64 characters)",
                                 value));
+}
+
+// A cell's text for an error message: control characters as \xNN, at most 40 bytes.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 40)) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            out += fmt::format("\\x{:02x}", u);
+        else
+            out += c;
+    }
+    if (s.size() > 40)
+        out += "...";
+    return out;
 }
 
 } // namespace
@@ -59,6 +78,34 @@ char parse_service(std::string_view cell) {
     default:
         return 0;
     }
+}
+
+Lookup from_row(std::string_view number, std::string_view service_cell,
+                std::string_view channel_cell, std::string_view where) {
+    Lookup r;
+    char service = parse_service(service_cell);
+    if (service == 0) {
+        r.status = Lookup::Status::unavailable;
+        r.why = fmt::format("{}: number {}: bad service letter '{}' (one of S F V C T N)", where,
+                            printable(number), printable(service_cell));
+        return r;
+    }
+    while (!channel_cell.empty() && is_blank(channel_cell.front()))
+        channel_cell.remove_prefix(1);
+    while (!channel_cell.empty() && is_blank(channel_cell.back()))
+        channel_cell.remove_suffix(1);
+    for (char c : channel_cell) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            r.status = Lookup::Status::unavailable;
+            r.why = fmt::format("{}: number {}: channel '{}' holds control characters", where,
+                                printable(number), printable(channel_cell));
+            return r;
+        }
+    }
+    r.status = Lookup::Status::found;
+    r.entry.service = service;
+    r.entry.channel = std::string(channel_cell);
+    return r;
 }
 
 void check_config(const DirectoryConfig& cfg) {

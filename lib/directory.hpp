@@ -59,4 +59,10 @@ bool valid_identifier(std::string_view name);
 // a bad cell as "unavailable" (a fault to fix in the table), never as a guessed service.
 char parse_service(std::string_view cell);
 
+// What a backend found in a row: found, or unavailable (not transient) when the service cell is
+// not a service letter or the channel holds control characters (it goes into call files).
+// `where` names the table for the message.
+Lookup from_row(std::string_view number, std::string_view service_cell,
+                std::string_view channel_cell, std::string_view where);
+
 } // namespace sms::directory

@@ -1,0 +1,149 @@
+// The subscriber directory on SQLite: the embedded default, opened read-only.
+#include "directory.hpp"
+#include "error.hpp"
+
+#include <cstring>
+#include <fmt/format.h>
+#include <memory>
+#include <optional>
+#include <sqlite3.h>
+
+namespace sms::directory {
+
+namespace {
+
+struct DbClose {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct StmtFinalize {
+    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
+};
+
+// Codes that say "try again" rather than "this database cannot be read": another process holds
+// a lock past the busy timeout, memory or I/O trouble.
+bool is_transient(int rc) noexcept {
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_NOMEM:
+    case SQLITE_IOERR:
+    case SQLITE_INTERRUPT:
+    case SQLITE_PROTOCOL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::string_view column_text(sqlite3_stmt* st, int col) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+    if (p == nullptr)
+        return {};
+    return {p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))};
+}
+
+class SqliteDirectory final : public Directory {
+public:
+    explicit SqliteDirectory(const DirectoryConfig& cfg)
+        : path_(cfg.sqlite_path)
+        , timeout_ms_(cfg.timeout * 1000)
+        , where_(fmt::format("{} table {}", cfg.sqlite_path, cfg.table))
+        // Names were checked by check_config and are quoted too; the number is a parameter.
+        , sql_(fmt::format("SELECT \"{}\", \"{}\" FROM \"{}\" WHERE \"{}\" = ?1 LIMIT 1",
+                           cfg.service_column, cfg.extension_column, cfg.table,
+                           cfg.account_column)) {}
+
+    Lookup lookup(std::string_view number) override {
+        if (!stmt_) {
+            if (auto failed = connect())
+                return *failed;
+        }
+        sqlite3_stmt* st = stmt_.get();
+        Lookup r;
+        int rc =
+            sqlite3_bind_text64(st, 1, number.data(), number.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            r = from_row(number, column_text(st, 0), column_text(st, 1), where_);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            r.status = Lookup::Status::not_found;
+            rc = SQLITE_OK;
+        } else {
+            r = unavailable(rc, "lookup failed");
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        // A database that failed for good (replaced, corrupt) is reopened on the next lookup;
+        // a busy one keeps its handle.
+        if (rc != SQLITE_OK && !is_transient(rc))
+            close();
+        return r;
+    }
+
+private:
+    std::string path_;
+    int timeout_ms_;
+    std::string where_;
+    std::string sql_;
+    std::unique_ptr<sqlite3, DbClose> db_;             // declared first: destroyed last
+    std::unique_ptr<sqlite3_stmt, StmtFinalize> stmt_; // finalized before the handle closes
+
+    Lookup unavailable(int rc, std::string_view what) const {
+        Lookup r;
+        r.status = Lookup::Status::unavailable;
+        r.transient = is_transient(rc);
+        std::string detail = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
+        // errno only where it is the cause (it may be stale otherwise).
+        int sys = db_ ? sqlite3_system_errno(db_.get()) : 0;
+        int primary = rc & 0xff;
+        if (sys != 0 && (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR))
+            detail += fmt::format(" ({})", std::strerror(sys));
+        r.why = fmt::format("{}: {}: {}", where_, what, detail);
+        return r;
+    }
+
+    void close() {
+        stmt_.reset();
+        db_.reset();
+    }
+
+    // Opens the file read-only and prepares the one statement; the result of a failure.
+    std::optional<Lookup> connect() {
+        sqlite3* raw = nullptr;
+        // Read-only: the directory is the administrator's; a missing file must fail, never be
+        // created empty (which would make every number "unknown").
+        int rc = sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+        db_.reset(raw);
+        if (rc != SQLITE_OK) {
+            auto r = unavailable(rc, "cannot open");
+            close();
+            return r;
+        }
+        sqlite3_extended_result_codes(raw, 1);
+        sqlite3_busy_timeout(raw, timeout_ms_);
+        sqlite3_stmt* st = nullptr;
+        rc = sqlite3_prepare_v3(raw, sql_.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+        stmt_.reset(st);
+        if (rc != SQLITE_OK) {
+            // "no such table", "file is not a database", a lock held while reading the schema.
+            auto r = unavailable(rc, "cannot read");
+            close();
+            return r;
+        }
+        return std::nullopt;
+    }
+};
+
+} // namespace
+
+std::unique_ptr<Directory> open_sqlite(const DirectoryConfig& cfg) {
+    check_config(cfg);
+    if (cfg.sqlite_path.empty())
+        throw Error(Exit::config, "[directory] sqlite_path", "empty (backend is sqlite)");
+    return std::make_unique<SqliteDirectory>(cfg);
+}
+
+} // namespace sms::directory
