@@ -10,6 +10,10 @@ namespace sms::translit {
 // turns the rest into its closest Latin form; what has none becomes '?'. UTF-8 in and out.
 std::string to_gsm(std::string_view utf8);
 
+// Unicode normalisation form C (composes "e" + U+0301 into "é", which GSM 7-bit has). Invalid
+// UTF-8 is Error(dataerr).
+std::string nfc(std::string_view utf8);
+
 // "ICU 72.1" for --version.
 std::string library_versions();
 
