@@ -1,2 +1,211 @@
-// Tests of lib/config.
+// Tests of lib/config: defaults, the Asterisk-style syntax, errors naming file, line and key,
+// and the permission check on files holding secrets.
+#include "config.hpp"
+#include "error.hpp"
+#include "fsutil.hpp"
+
+#include <cstdlib>
+#include <filesystem>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace sms;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/sms-config-test.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+Error config_error(std::string_view text) {
+    try {
+        parse_config(text, "t.conf");
+    } catch (const Error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "accepted: " << text;
+    return Error(Exit::ok, "", "");
+}
+
+} // namespace
+
+TEST(Config, DefaultsAreTheSpecs) {
+    Config c = parse_config("", "empty");
+    EXPECT_EQ(c.general.spool_dir, "/var/spool/asterisk");
+    EXPECT_EQ(c.general.centre_receive_number, "9000");
+    EXPECT_EQ(c.general.centre_send_number, "9001");
+    EXPECT_TRUE(c.general.concatenate);
+    EXPECT_EQ(c.general.max_parts, 10);
+    EXPECT_EQ(c.general.unicode, UnicodePolicy::transliterate);
+    EXPECT_EQ(c.general.reassembly_timeout, 3600);
+    EXPECT_EQ(c.general.retry_limit, 86400);
+    EXPECT_EQ(c.general.syslog_facility, "user");
+    EXPECT_FALSE(c.general.log_text);
+    EXPECT_EQ(c.directory.backend, DirectoryBackend::sqlite);
+    EXPECT_EQ(c.directory.sqlite_path, "/var/lib/sms-suite/directory.db");
+    EXPECT_EQ(c.directory.port, 3306);
+    EXPECT_EQ(c.directory.table, "PBXNumbers");
+    EXPECT_EQ(c.directory.account_column, "Account");
+    EXPECT_EQ(c.directory.service_column, "Message");
+    EXPECT_EQ(c.directory.extension_column, "Extension");
+    EXPECT_EQ(c.directory.timeout, 3);
+    EXPECT_EQ(c.sms.max_retries, 100);
+    EXPECT_EQ(c.sms.retry_time, 30);
+    EXPECT_EQ(c.sms.wait_time, 10);
+    EXPECT_EQ(c.ami.host, "127.0.0.1");
+    EXPECT_EQ(c.ami.port, 5038);
+    EXPECT_EQ(c.ami.auth, AmiAuth::plain);
+    EXPECT_EQ(c.ami.technology, "pjsip");
+    EXPECT_EQ(c.ami.timeout, 5);
+    EXPECT_EQ(c.fax.dir, "/var/spool/asterisk/fax");
+    EXPECT_EQ(c.fax.resolution, FaxResolution::fine);
+    EXPECT_EQ(c.fax.font_size, 10.0);
+    EXPECT_EQ(c.fax.top_margin, 18.0);
+    EXPECT_EQ(c.fax.cut_margin, 94);
+    EXPECT_EQ(c.fax.max_pages, 10);
+    EXPECT_EQ(c.fax.header_text, "Text message from ");
+    EXPECT_EQ(c.fax.time_text, " sent ");
+    EXPECT_TRUE(c.fax.ecm);
+    EXPECT_EQ(c.fax.minrate, 2400);
+    EXPECT_EQ(c.fax.maxrate, 14400);
+    EXPECT_EQ(c.fax.sendfax_options, "F");
+    EXPECT_EQ(c.fax.max_retries, 10);
+    EXPECT_EQ(c.fax.retry_time, 600);
+    EXPECT_EQ(c.fax.wait_time, 40);
+    EXPECT_TRUE(c.fax.archive);
+    EXPECT_EQ(c.voice.dir, "/var/spool/asterisk/voice");
+    EXPECT_EQ(c.voice.language, "en");
+    EXPECT_EQ(c.voice.lead_silence, 1.0);
+    EXPECT_EQ(c.voice.header_text, "Message from ");
+    EXPECT_EQ(c.voice.at_text, "at");
+    EXPECT_EQ(c.voice.reference_text, " having reference number ");
+    EXPECT_FALSE(c.voice.give_date);
+    EXPECT_FALSE(c.voice.give_reference);
+    EXPECT_TRUE(c.voice.digits);
+    EXPECT_EQ(c.voice.max_seconds, 300);
+    EXPECT_EQ(c.commands.numbers, std::vector<std::string>{"1000"});
+    EXPECT_EQ(c.commands.timeout, 5);
+    EXPECT_EQ(c.commands.unknown_reply, "Unknown command.");
+    EXPECT_EQ(c.commands.error_reply,
+              "Unable to complete the order. Please try again in a few minutes.");
+    EXPECT_EQ(c.texts.cannot_deliver, "Cannot deliver SMS to");
+    EXPECT_EQ(c.texts.not_logged_in, "VoIP user not logged in.");
+    EXPECT_EQ(c.texts.disabled, "Subscriber has disabled messaging service.");
+    EXPECT_EQ(c.texts.no_such_number, "Number does not exist.");
+    EXPECT_EQ(c.texts.wrong_number, "Wrong number.");
+    EXPECT_EQ(c.morx_dir(), "/var/spool/asterisk/sms/morx");
+    EXPECT_EQ(c.mttx_dir(), "/var/spool/asterisk/sms/mttx");
+    EXPECT_EQ(c.outgoing_dir(), "/var/spool/asterisk/outgoing");
+    EXPECT_EQ(c.bad_dir(), "/var/spool/asterisk/sms/morx/bad");
+    EXPECT_EQ(c.failed_dir(), "/var/spool/asterisk/sms/morx/failed");
+}
+
+TEST(Config, AsteriskSyntax) {
+    Config c = parse_config("; comment\r\n"
+                            "[general]\r\n"
+                            "spool_dir = /tmp/spool ; trailing comment\n"
+                            "MAX_PARTS=4\n"
+                            "unicode => UCS2\n"
+                            "concatenate = no\n"
+                            "\n"
+                            "[Texts]\n"
+                            "cannot_deliver = \"  Cannot deliver\\; sorry  \"\n"
+                            "[commands]\n"
+                            "numbers = 1000, 1001\n"
+                            "help = builtin:help\n"
+                            "weather = exec:/usr/local/bin/weather --short\n"
+                            "hello = Hello there!\n",
+                            "x.conf");
+    EXPECT_EQ(c.general.spool_dir, "/tmp/spool");
+    EXPECT_EQ(c.general.max_parts, 4);
+    EXPECT_EQ(c.general.unicode, UnicodePolicy::ucs2);
+    EXPECT_FALSE(c.general.concatenate);
+    EXPECT_EQ(c.texts.cannot_deliver, "  Cannot deliver; sorry  ");
+    EXPECT_EQ(c.commands.numbers, (std::vector<std::string>{"1000", "1001"}));
+    EXPECT_EQ(c.commands.words.at("HELP"), "builtin:help");
+    EXPECT_EQ(c.commands.words.at("WEATHER"), "exec:/usr/local/bin/weather --short");
+    EXPECT_EQ(c.commands.words.at("HELLO"), "Hello there!");
+}
+
+TEST(Config, ErrorsNameFileLineAndKey) {
+    auto e = config_error("[general]\nmax_parts = many\n");
+    EXPECT_EQ(e.exit(), Exit::config);
+    EXPECT_EQ(e.subject(), "t.conf:2: max_parts");
+    EXPECT_NE(e.reason().find("many"), std::string::npos);
+
+    e = config_error("[general]\n\nno_such_key = 1\n");
+    EXPECT_EQ(e.subject(), "t.conf:3: no_such_key");
+    EXPECT_NE(e.reason().find("unknown key"), std::string::npos);
+
+    e = config_error("[nonsense]\n");
+    EXPECT_EQ(e.subject(), "t.conf:1");
+    EXPECT_NE(e.reason().find("unknown section"), std::string::npos);
+
+    EXPECT_EQ(config_error("[general\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("max_parts = 3\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[general]\njust words\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[general]\nmax_parts = 0\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[general]\nconcatenate = maybe\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[general]\nunicode = utf8\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[general]\ncentre_receive_number = 90a0\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[general]\nsyslog_facility = kern0\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[directory]\ntable = Numbers DROP TABLE x\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[directory]\naccount_column = a-b\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[fax]\nresolution = high\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[fax]\nminrate = 9600\nmaxrate = 4800\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[commands]\nx = builtin:reboot\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[commands]\nx = exec:relative/path\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[general](!)\n").exit(), Exit::config);
+    EXPECT_EQ(config_error(std::string("[general]\n\0\n", 12)).exit(), Exit::config);
+}
+
+TEST(Config, EveryKeyIsKnownOnce) {
+    auto keys = known_config_keys();
+    std::sort(keys.begin(), keys.end());
+    EXPECT_EQ(std::adjacent_find(keys.begin(), keys.end()), keys.end());
+    EXPECT_GT(keys.size(), 80u);
+}
+
+TEST(ConfigFile, SecretsMustNotBeReadableByOthers) {
+    TempDir t;
+    auto path = t.path + "/s.conf";
+    fs::WriteOptions world;
+    world.mode = 0644;
+    fs::write_atomic(t.path, "s.conf", "[ami]\nsecret = s3cret\n", world);
+    try {
+        load_config(path);
+        FAIL() << "a world-readable secret was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::config);
+        EXPECT_EQ(e.subject(), path);
+    }
+    ::chmod(path.c_str(), 0640);
+    EXPECT_EQ(load_config(path).ami.secret, "s3cret");
+    // Without a secret, a readable file is fine.
+    fs::write_atomic(t.path, "p.conf", "[general]\nmax_parts = 3\n", world);
+    EXPECT_EQ(load_config(t.path + "/p.conf").general.max_parts, 3);
+}
+
+TEST(ConfigFile, WhichFileIsUsed) {
+    TempDir t;
+    fs::write_atomic(t.path, "env.conf", "[general]\nmax_parts = 5\n");
+    fs::write_atomic(t.path, "arg.conf", "[general]\nmax_parts = 6\n");
+    ::setenv("SMS_SUITE_CONF", (t.path + "/env.conf").c_str(), 1);
+    EXPECT_EQ(load_config_for("").general.max_parts, 5);
+    EXPECT_EQ(load_config_for(t.path + "/arg.conf").general.max_parts, 6);
+    ::setenv("SMS_SUITE_CONF", (t.path + "/missing.conf").c_str(), 1);
+    try {
+        load_config_for("");
+        FAIL() << "a missing named file was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::config);
+    }
+    ::unsetenv("SMS_SUITE_CONF");
+    EXPECT_THROW(load_config_for(t.path + "/missing.conf"), Error);
+}

@@ -1,2 +1,98 @@
-// Tests of lib/fsutil.
+// Tests of lib/fsutil: atomic writes, no-replace, modification times, locks, listing.
+#include "error.hpp"
+#include "fsutil.hpp"
+
+#include <filesystem>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace sms;
+
+namespace {
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/sms-fs-test.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+} // namespace
+
+TEST(Fs, WriteAtomicSetsModeAndMtime) {
+    TempDir t;
+    fs::WriteOptions o;
+    o.mode = 0600;
+    auto when = std::chrono::system_clock::now() + std::chrono::hours(2);
+    o.mtime = when;
+    ASSERT_TRUE(fs::write_atomic(t.path, "f", "data", o));
+    struct stat st;
+    ASSERT_EQ(::stat((t.path + "/f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(st.st_mtime, std::chrono::system_clock::to_time_t(when));
+    EXPECT_EQ(fs::read_file(t.path + "/f"), "data");
+}
+
+TEST(Fs, NoReplaceKeepsTheFirstAndReplaceOverwrites) {
+    TempDir t;
+    EXPECT_TRUE(fs::write_atomic(t.path, "f", "one"));
+    EXPECT_FALSE(fs::write_atomic(t.path, "f", "two"));
+    EXPECT_EQ(fs::read_file(t.path + "/f"), "one");
+    fs::WriteOptions o;
+    o.replace = true;
+    EXPECT_TRUE(fs::write_atomic(t.path, "f", "three", o));
+    EXPECT_EQ(fs::read_file(t.path + "/f"), "three");
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(t.path),
+                            std::filesystem::directory_iterator{}),
+              1);
+}
+
+TEST(Fs, UnwritableFolderIsCantCreatAndLeavesNothing) {
+    if (::geteuid() == 0)
+        GTEST_SKIP() << "root writes anywhere";
+    TempDir t;
+    ::chmod(t.path.c_str(), 0500);
+    try {
+        fs::write_atomic(t.path, "f", "x");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::cantcreat);
+    }
+}
+
+TEST(Fs, MissingFolderIsAnErrorNamingThePath) {
+    try {
+        fs::write_atomic("/nonexistent/folder", "f", "x");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::cantcreat);
+        EXPECT_NE(e.subject().find("/nonexistent/folder"), std::string::npos);
+    }
+}
+
+TEST(Fs, LockExcludesAnotherProcess) {
+    TempDir t;
+    auto path = t.path + "/lock";
+    auto held = fs::Lock::acquire(path);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        auto l = fs::Lock::try_acquire(path);
+        ::_exit(l ? 1 : 0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "the child got a lock held by the parent";
+}
+
+TEST(Fs, MakeDirsAndPaths) {
+    TempDir t;
+    fs::make_dirs(t.path + "/a/b/c");
+    EXPECT_TRUE(fs::is_dir(t.path + "/a/b/c"));
+    EXPECT_EQ(fs::join("a", "b"), "a/b");
+    EXPECT_EQ(fs::join("a/", "b"), "a/b");
+    EXPECT_EQ(fs::dirname("/x/y/z"), "/x/y");
+    EXPECT_EQ(fs::basename("/x/y/z"), "z");
+}
