@@ -70,6 +70,12 @@ Audio with_lead_silence(const Audio& in, double seconds);
 // samples, little-endian.
 std::string wav_bytes(const Audio& a);
 
+// The bytes of the finished WAV: header + text spoken, resampled, after the lead silence.
+// `seconds` receives its length. Throws as render() does, but writes nothing.
+std::string render_wav(const VoiceConfig& v, std::string_view language, std::string_view from,
+                       std::int64_t unix_time, std::optional<int> mr, std::string_view text,
+                       double* seconds = nullptr);
+
 // What render() made.
 struct Rendered {
     std::string path;
