@@ -67,17 +67,17 @@ bool is_combining(char32_t c) noexcept;
 // The page geometry for a font, size and resolution. Everything physical is derived from
 // points so that the three resolutions lay out the same text identically.
 struct Geometry {
-    int width = 1728;           // pixels, 204 dpi
+    int width = 1728; // pixels, 204 dpi
     int y_dpi = 196;
-    int page_rows = 0;          // an A4 page (297 mm)
-    int left = 0;               // pixels from the left edge to the first cell
-    int cell_width = 0;         // pixels (the font's advance)
-    std::size_t columns = 0;    // cells per line
+    int page_rows = 0;       // an A4 page (297 mm)
+    int left = 0;            // pixels from the left edge to the first cell
+    int cell_width = 0;      // pixels (the font's advance)
+    std::size_t columns = 0; // cells per line
     std::size_t lines_per_page = 0;
-    double top = 0;             // rows above the first line box
-    double pitch = 0;           // rows from one baseline to the next
-    double ascent = 0;          // rows from a line box's top to its baseline
-    int cut_rows = 0;           // blank rows left below the last line of the last page
+    double top = 0;    // rows above the first line box
+    double pitch = 0;  // rows from one baseline to the next
+    double ascent = 0; // rows from a line box's top to its baseline
+    int cut_rows = 0;  // blank rows left below the last line of the last page
 };
 
 // One 1-bit page: rows of width/8 bytes, most significant bit = leftmost pixel, 1 = black.

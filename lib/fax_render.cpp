@@ -3,18 +3,17 @@
 #include "fax.hpp"
 #include "fsutil.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdarg>
+#include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <ft2build.h>
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cmath>
-#include <cstdarg>
-#include <cstring>
 #include <unordered_map>
 #include FT_FREETYPE_H
 
@@ -103,9 +102,9 @@ struct Renderer::Impl {
             g.bits.resize(g.pitch * bm.rows);
             for (unsigned r = 0; r < bm.rows; ++r) {
                 const unsigned char* row =
-                    bm.pitch >= 0 ? bm.buffer + static_cast<std::ptrdiff_t>(r) * bm.pitch
-                                  : bm.buffer + static_cast<std::ptrdiff_t>(bm.rows - 1 - r) *
-                                                    -bm.pitch;
+                    bm.pitch >= 0
+                        ? bm.buffer + static_cast<std::ptrdiff_t>(r) * bm.pitch
+                        : bm.buffer + static_cast<std::ptrdiff_t>(bm.rows - 1 - r) * -bm.pitch;
                 std::memcpy(g.bits.data() + r * g.pitch, row, g.pitch);
             }
         }
@@ -113,7 +112,8 @@ struct Renderer::Impl {
     }
 };
 
-Renderer::Renderer(const FaxConfig& fc, FaxResolution res) : impl_(new Impl) {
+Renderer::Renderer(const FaxConfig& fc, FaxResolution res)
+    : impl_(new Impl) {
     try {
         Impl& m = *impl_;
         if (FT_Error e = FT_Init_FreeType(&m.lib))
@@ -121,7 +121,8 @@ Renderer::Renderer(const FaxConfig& fc, FaxResolution res) : impl_(new Impl) {
         if (FT_Error e = FT_New_Face(m.lib, fc.font.c_str(), 0, &m.face))
             throw Error(Exit::config, "[fax] font", fmt::format("{}: {}", fc.font, ft_error(e)));
         if (!FT_IS_SCALABLE(m.face))
-            throw Error(Exit::config, "[fax] font", fmt::format("{}: not a scalable font", fc.font));
+            throw Error(Exit::config, "[fax] font",
+                        fmt::format("{}: not a scalable font", fc.font));
         if (!(fc.font_size > 0 && fc.font_size < 200))
             throw Error(Exit::config, "[fax] font_size", "out of range");
         const int ydpi = y_dpi(res);
@@ -142,8 +143,7 @@ Renderer::Renderer(const FaxConfig& fc, FaxResolution res) : impl_(new Impl) {
         if (g.cell_width <= 0)
             g.cell_width = static_cast<int>((m.face->size->metrics.max_advance + 32) >> 6);
         if (g.cell_width <= 0 || g.width - 2 * g.left < g.cell_width)
-            throw Error(Exit::config, "[fax] font_size",
-                        "no character fits between the margins");
+            throw Error(Exit::config, "[fax] font_size", "no character fits between the margins");
         g.columns = static_cast<std::size_t>((g.width - 2 * g.left) / g.cell_width);
 
         // Vertical layout in points first, so that pagination does not depend on rounding.
@@ -166,11 +166,17 @@ Renderer::Renderer(const FaxConfig& fc, FaxResolution res) : impl_(new Impl) {
     }
 }
 
-Renderer::~Renderer() { delete impl_; }
+Renderer::~Renderer() {
+    delete impl_;
+}
 
-const Geometry& Renderer::geometry() const noexcept { return impl_->geo; }
+const Geometry& Renderer::geometry() const noexcept {
+    return impl_->geo;
+}
 
-bool Renderer::has_glyph(char32_t c) const { return FT_Get_Char_Index(impl_->face, c) != 0; }
+bool Renderer::has_glyph(char32_t c) const {
+    return FT_Get_Char_Index(impl_->face, c) != 0;
+}
 
 std::vector<std::vector<std::u32string>>
 Renderer::paginate(std::vector<std::u32string> lines) const {
@@ -196,8 +202,8 @@ Page Renderer::draw(const std::vector<std::u32string>& lines, bool last) {
     page.width = g.width;
     page.rows = g.page_rows;
     if (last) {
-        auto bottom = static_cast<int>(
-            std::ceil(g.top + static_cast<double>(lines.size()) * g.pitch));
+        auto bottom =
+            static_cast<int>(std::ceil(g.top + static_cast<double>(lines.size()) * g.pitch));
         page.rows = std::min(g.page_rows, bottom + g.cut_rows);
     }
     page.bits.assign(page.stride() * static_cast<std::size_t>(page.rows), 0);
@@ -365,8 +371,7 @@ std::vector<std::string> library_versions() {
     std::string_view tv = TIFFGetVersion();
     tv = tv.substr(0, tv.find('\n'));
     auto at = tv.find("Version ");
-    out.push_back(fmt::format("libtiff {}",
-                              at == std::string_view::npos ? tv : tv.substr(at + 8)));
+    out.push_back(fmt::format("libtiff {}", at == std::string_view::npos ? tv : tv.substr(at + 8)));
     FT_Library lib = nullptr;
     if (FT_Init_FreeType(&lib) == 0) {
         FT_Int a = 0, b = 0, c = 0;

@@ -9,7 +9,7 @@ packages=(
   # libraries
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev
   libsqlite3-dev default-libmysqlclient-dev libicu-dev
-  libtiff-dev libmagick++-dev fonts-dejavu-core
+  libtiff-dev libfreetype-dev libmagick++-dev fonts-dejavu-core
   libespeak-ng-dev espeak-ng-data libswresample-dev libavutil-dev
   # test peers: real servers, decoders and players
   mariadb-server mariadb-client libspandsp-dev libtiff-tools sox

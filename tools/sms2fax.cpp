@@ -1,23 +1,39 @@
 // sms2fax: render a text message as a G3 fax and queue the call that sends it.
 #include "cli.hpp"
+#include "directory.hpp"
+#include "fax.hpp"
+
+#include <fmt/format.h>
 
 int main(int argc, char** argv) {
-    sms::cli::App app{"sms2fax", "Render a text message as a G3 fax and queue the call that sends it."};
-    std::string from, to, resolution;
-    std::optional<std::string> extension, scts, output, text;
-    std::optional<int> mr;
-    bool no_call = false;
-    app.option("--from", from, "Originating number (shown in the header)").required();
-    app.option("--to", to, "Destination number").required();
-    app.option("--extension", extension, "Channel to dial (default: the directory's channel for --to)");
-    app.option("--scts", scts, "Time the message was sent, YYYY-MM-DDTHH:MM:SS (default: now)");
-    app.option("--mr", mr, "Message reference shown in the header");
-    app.option("--resolution", resolution, "Vertical resolution (default: [fax] resolution)")
-        .choices({"standard", "fine", "superfine"});
-    app.option("--output", output, "Write the TIFF here (default: a new file in [fax] dir)");
-    app.flag("--no-call", no_call, "Render the file only; queue no call");
+    sms::cli::App app{"sms2fax",
+                      "Render a text message as a G3 fax and queue the call that sends it."};
+    for (auto& v : sms::fax::library_versions())
+        app.add_version(std::move(v));
+    app.add_version(sms::directory::library_versions());
+    sms::fax::Options o;
+    std::optional<std::string> text;
+    std::string resolution;
+    app.option("--from", o.from, "Originating number (shown in the header)").required();
+    app.option("--to", o.to, "Destination number").required();
+    app.option("--extension", o.extension,
+               "Channel to dial (default: the directory's channel for --to)");
+    app.option("--scts", o.scts, "Time the message was sent, YYYY-MM-DDTHH:MM:SS (default: now)");
+    app.option("--mr", o.mr, "Message reference shown in the header");
+    auto res =
+        app.option("--resolution", resolution, "Vertical resolution (default: [fax] resolution)")
+            .choices({"standard", "fine", "superfine"});
+    app.option("--output", o.output, "Write the TIFF here (default: a new file in [fax] dir)");
+    app.flag("--no-call", o.no_call, "Render the file only; queue no call");
     sms::cli::add_text_option(app, text);
-    return app.run(argc, argv, [&](sms::cli::Context&) -> int {
-        throw sms::Error(sms::Exit::software, "", "not implemented yet");
+    app.footer("Prints the path of the TIFF written. The font is [fax] font (default DejaVu Sans "
+               "Mono).");
+    return app.run(argc, argv, [&](sms::cli::Context& ctx) -> int {
+        if (res.given())
+            o.resolution = resolution;
+        o.text = sms::cli::read_text(text);
+        auto r = sms::fax::send(ctx.config, o);
+        fmt::print("{}\n", r.tiff_path);
+        return 0;
     });
 }

@@ -1,0 +1,156 @@
+// fax: sms2fax's job, from a text to a fax file and the call that sends it.
+#include "callfile.hpp"
+#include "directory.hpp"
+#include "error.hpp"
+#include "fax.hpp"
+#include "fsutil.hpp"
+#include "log.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace sms::fax {
+
+namespace {
+
+// A number as it may appear in a file name: no path can be formed from input.
+std::string name_part(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (out.size() >= 32)
+            break;
+        bool ok =
+            (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '+';
+        out.push_back(ok ? c : '_');
+    }
+    return out.empty() ? "unknown" : out;
+}
+
+std::string absolute(const std::string& path) {
+    if (!path.empty() && path[0] == '/')
+        return path;
+    std::string cwd(4096, '\0');
+    while (::getcwd(cwd.data(), cwd.size()) == nullptr) {
+        if (errno != ERANGE)
+            throw_errno(Exit::oserr, "current folder", errno);
+        cwd.resize(cwd.size() * 2);
+    }
+    cwd.resize(std::char_traits<char>::length(cwd.c_str()));
+    return fs::join(cwd, path);
+}
+
+// 32-bit FNV-1a: a short, stable tag for a path in a call file's name.
+std::uint32_t fnv1a(std::string_view s) {
+    std::uint32_t h = 2166136261u;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+std::string channel_for(const Config& cfg, const Options& opt) {
+    if (opt.extension) {
+        if (opt.extension->empty())
+            throw Error(Exit::usage, "--extension", "empty channel");
+        return *opt.extension;
+    }
+    auto dir = directory::open(cfg.directory);
+    directory::Lookup l = dir->lookup(opt.to);
+    switch (l.status) {
+    case directory::Lookup::Status::found:
+        if (l.entry.channel.empty())
+            throw Error(Exit::dataerr, opt.to, "the directory gives no channel for this number");
+        return l.entry.channel;
+    case directory::Lookup::Status::not_found:
+        throw Error(Exit::dataerr, opt.to, "number not in the directory (give --extension)");
+    case directory::Lookup::Status::unavailable:
+        break;
+    }
+    throw Error(Exit::tempfail, "directory", l.why.empty() ? "unavailable" : l.why);
+}
+
+} // namespace
+
+Result send(const Config& cfg, const Options& opt) {
+    FaxResolution res = cfg.fax.resolution;
+    if (opt.resolution) {
+        auto r = parse_resolution(*opt.resolution);
+        if (!r)
+            throw Error(Exit::usage, "--resolution",
+                        fmt::format("'{}' is not standard, fine or superfine", *opt.resolution));
+        res = *r;
+    }
+    Time when = now_local();
+    if (opt.scts) {
+        auto t = parse_time(*opt.scts);
+        if (!t)
+            throw Error(Exit::usage, "--scts",
+                        fmt::format("'{}' is not YYYY-MM-DDTHH:MM:SS", *opt.scts));
+        when = *t;
+    }
+    if (opt.output && opt.output->empty())
+        throw Error(Exit::usage, "--output", "empty file name");
+
+    // The channel first: an unknown number must not leave a fax behind.
+    std::string channel;
+    if (!opt.no_call)
+        channel = channel_for(cfg, opt);
+
+    Renderer renderer(cfg.fax, res);
+    const Geometry& geo = renderer.geometry();
+    std::string header = header_line(cfg.fax, opt.from, when, opt.mr);
+    std::vector<std::u32string> lines = wrap(header, geo.columns);
+    std::size_t header_cells = 0;
+    for (const auto& l : lines)
+        for (char32_t c : l)
+            header_cells += is_combining(c) || c == U'\f' ? 0 : 1;
+    for (auto& l : wrap(std::string(header_cells, '-'), geo.columns))
+        lines.push_back(std::move(l));
+    for (auto& l : wrap(opt.text, geo.columns))
+        lines.push_back(std::move(l));
+
+    auto layout = renderer.paginate(std::move(lines));
+    if (cfg.fax.max_pages > 0 && layout.size() > static_cast<std::size_t>(cfg.fax.max_pages))
+        throw Error(Exit::dataerr, "text",
+                    fmt::format("needs {} fax pages, more than [fax] max_pages = {}", layout.size(),
+                                cfg.fax.max_pages));
+    std::vector<Page> pages;
+    pages.reserve(layout.size());
+    for (std::size_t i = 0; i < layout.size(); ++i)
+        pages.push_back(renderer.draw(layout[i], i + 1 == layout.size()));
+
+    Result result;
+    result.pages = static_cast<int>(pages.size());
+    if (opt.output) {
+        // The router's form: the same input overwrites the same file, atomically.
+        result.tiff_path = write_tiff(*opt.output, pages, geo.y_dpi);
+    } else {
+        fs::make_dirs(cfg.fax.dir);
+        std::string name = fmt::format("fax-{}-{}-{:04}{:02}{:02}-{:02}{:02}{:02}.tiff",
+                                       name_part(opt.from), name_part(opt.to), when.year,
+                                       when.month, when.day, when.hour, when.minute, when.second);
+        result.tiff_path = write_tiff(fs::join(cfg.fax.dir, name), pages, geo.y_dpi, true);
+    }
+    pages.clear();
+    log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages, result.tiff_path);
+
+    if (!opt.no_call) {
+        // Asterisk reads the TIFF long after we exit, from its own working folder.
+        std::string tiff = absolute(result.tiff_path);
+        std::string base = fs::basename(tiff);
+        std::string stem = base.substr(0, base.rfind('.'));
+        std::string name = opt.output
+                               ? fmt::format("fax-{}-{:08x}.call", name_part(stem), fnv1a(tiff))
+                               : fmt::format("{}.call", stem);
+        auto cf = callfile::fax_delivery(cfg, channel, tiff);
+        auto queued = callfile::queue(cfg.general.spool_dir, name, cf);
+        result.call_path = queued ? *queued : fs::join(cfg.outgoing_dir(), name);
+        log::info("fax call to {} queued as {}", channel, *result.call_path);
+    }
+    return result;
+}
+
+} // namespace sms::fax
