@@ -260,8 +260,10 @@ struct TempFile {
 
 [[noreturn]] void fail_write(const std::string& what, int err, std::string why) {
     Exit code = err != 0 && is_transient_errno(err) ? Exit::tempfail : Exit::cantcreat;
-    if (why.empty())
-        why = err != 0 ? std::strerror(err) : "write failed";
+    if (err != 0)
+        why = why.empty() ? std::strerror(err) : fmt::format("{} ({})", why, std::strerror(err));
+    else if (why.empty())
+        why = "write failed";
     throw Error(code, what, why);
 }
 
@@ -326,7 +328,7 @@ std::string write_tiff(const std::string& path, const std::vector<Page>& pages, 
     std::string pattern = fs::join(dir, "." + fs::basename(path) + ".XXXXXX");
     int fd = ::mkstemp(pattern.data());
     if (fd < 0)
-        fail_write(path, errno, {});
+        fail_write(path, errno, "cannot create a file in " + dir);
     temp.path = pattern;
     // libtiff owns the descriptor it is given; a duplicate stays ours for fsync.
     fs::Fd own(fd);

@@ -435,23 +435,30 @@ TEST(FaxTiff, SpandspSendsEveryResolution) {
     }
 }
 
-// An output folder that cannot be written: Error(cantcreat), and no temporary left in it.
+// An output folder that cannot be written: Error(cantcreat) naming the file, and nothing left
+// behind. A missing folder and a file in the folder's place fail for root too.
 TEST(FaxTiff, UnwritableFolderLeavesNothing) {
-    if (::geteuid() == 0)
-        GTEST_SKIP() << "root writes anywhere";
     TempDir dir;
-    std::string sub = dir.file("ro");
-    ASSERT_EQ(::mkdir(sub.c_str(), 0500), 0);
     fax::Renderer r(default_config(), FaxResolution::fine);
     std::vector<fax::Page> pages{r.draw({U"x"}, true)};
-    try {
-        fax::write_tiff(sub + "/x.tiff", pages, 196);
-        FAIL() << "no error";
-    } catch (const sms::Error& e) {
-        EXPECT_EQ(e.exit(), sms::Exit::cantcreat);
-        EXPECT_NE(std::string(e.what()).find("x.tiff"), std::string::npos) << e.what();
+    std::string ro = dir.file("ro");
+    ASSERT_EQ(::mkdir(ro.c_str(), 0500), 0);
+    std::ofstream(dir.file("plain")) << "x";
+    std::vector<std::string> targets = {dir.file("missing/x.tiff"), dir.file("plain/x.tiff")};
+    if (::geteuid() != 0) // root writes into a read-only folder
+        targets.push_back(ro + "/x.tiff");
+    for (const auto& target : targets) {
+        SCOPED_TRACE(target);
+        try {
+            fax::write_tiff(target, pages, 196);
+            ADD_FAILURE() << "no error";
+        } catch (const sms::Error& e) {
+            EXPECT_EQ(e.exit(), sms::Exit::cantcreat);
+            EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
+        }
     }
-    EXPECT_TRUE(std::filesystem::is_empty(sub));
+    EXPECT_TRUE(std::filesystem::is_empty(ro));
+    EXPECT_EQ(dir.entries().size(), 2u); // ro and plain: no temporary
 }
 
 // The same input twice writes the same bytes to the same path; `unique` never replaces.

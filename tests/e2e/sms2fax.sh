@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# End-to-end sms2fax: the TIFF it writes (read by tiffinfo), the call file it queues, the exit
+# codes of bad input, and that a failed write leaves nothing behind.
+set -u
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+mkdir -p "$tmp/spool/outgoing" "$tmp/out"
+sqlite3 "$tmp/dir.db" "CREATE TABLE PBXNumbers(Account TEXT PRIMARY KEY, Message TEXT NOT NULL,
+  Extension TEXT NOT NULL); INSERT INTO PBXNumbers VALUES('600700800','F','PJSIP/600');"
+cat >"$tmp/sms.conf" <<EOF
+[general]
+spool_dir = $tmp/spool
+[directory]
+sqlite_path = $tmp/dir.db
+[fax]
+dir = $tmp/fax
+localstationid = 9001
+EOF
+conf=(--config "$tmp/sms.conf")
+text="Zażółć gęślą jaźń. Αβγ. Съешь же ещё этих мягких французских булок."
+
+# The issue's "done when": --output and --no-call make a TIFF and queue nothing.
+cd "$tmp/out"
+sms2fax "${conf[@]}" --from 500100200 --to 600700800 --text "$text" --output x.tiff --no-call \
+  >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+check "--output --no-call exits 0 (got $rc: $(cat "$tmp/stderr"))" '[ $rc -eq 0 ]'
+check "the TIFF is there" '[ -s "$tmp/out/x.tiff" ]'
+tiffinfo x.tiff >"$tmp/info" 2>&1
+check "1728 wide" 'grep -q "Image Width: 1728 " "$tmp/info"'
+check "CCITT Group 3" 'grep -q "Compression Scheme: CCITT Group 3" "$tmp/info"'
+check "2-D encoding" 'grep -q "Group 3 Options: 2-d encoding" "$tmp/info"'
+check "LSB-to-MSB fill order" 'grep -q "FillOrder: lsb-to-msb" "$tmp/info"'
+check "min-is-white" 'grep -q "Photometric Interpretation: min-is-white" "$tmp/info"'
+check "204x196 dpi (fine by default)" 'grep -q "Resolution: 204, 196 pixels/inch" "$tmp/info"'
+check "one page" '[ "$(grep -c "TIFF Directory" "$tmp/info")" -eq 1 ]'
+check "no call queued" '[ -z "$(ls -A "$tmp/spool/outgoing")" ]'
+check "no temporary left" '[ "$(ls -A "$tmp/out")" = x.tiff ]'
+cd "$tmp"
+
+# The router's form is idempotent: the same input overwrites the same path with the same bytes.
+args=(--from 500100200 --to 600700800 --scts 2026-11-29T22:53:42 --mr 17 --no-call)
+sms2fax "${conf[@]}" "${args[@]}" --output "$tmp/out/r.tiff" --text - <<<"$text" >/dev/null
+cp "$tmp/out/r.tiff" "$tmp/r1.tiff"
+sms2fax "${conf[@]}" "${args[@]}" --output "$tmp/out/r.tiff" --text - <<<"$text" >/dev/null
+check "a rerun writes the same bytes" 'cmp -s "$tmp/out/r.tiff" "$tmp/r1.tiff"'
+check "a rerun adds no file" '[ "$(ls -A "$tmp/out" | wc -l)" -eq 2 ]'
+
+# The three resolutions.
+for r in standard:98 fine:196 superfine:391; do
+  sms2fax "${conf[@]}" "${args[@]}" --resolution "${r%%:*}" --output "$tmp/out/${r%%:*}.tiff" \
+    --text "$text" >/dev/null
+  check "--resolution ${r%%:*} is 204x${r#*:}" \
+    'tiffinfo "$tmp/out/${r%%:*}.tiff" 2>&1 | grep -q "Resolution: 204, ${r#*:} pixels/inch"'
+done
+
+# Without --no-call: a new file in [fax] dir and a SendFax call to the directory's channel.
+sms2fax "${conf[@]}" --from 500100200 --to 600700800 --scts 2026-11-29T22:53:42 \
+  --text "$text" >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+check "with a call exits 0 (got $rc: $(cat "$tmp/stderr"))" '[ $rc -eq 0 ]'
+tiff=$(cat "$tmp/stdout")
+check "prints the TIFF's path in [fax] dir ($tiff)" '[[ $tiff == "$tmp/fax/"*.tiff && -s $tiff ]]'
+calls=("$tmp"/spool/outgoing/*)
+check "one call file in outgoing/" '[ ${#calls[@]} -eq 1 ] && [ -f "${calls[0]}" ]'
+call=${calls[0]}
+check "Channel from the directory" 'grep -qx "Channel: PJSIP/600" "$call"'
+check "Application: SendFax" 'grep -qx "Application: SendFax" "$call"'
+check "Data: <tiff>,F" 'grep -qxF "Data: $tiff,F" "$call"'
+check "FAXOPT(ecm)" 'grep -qx "SetVar: FAXOPT(ecm)=yes" "$call"'
+check "FAXOPT(localstationid)" 'grep -qx "SetVar: FAXOPT(localstationid)=9001" "$call"'
+check "FAXOPT(minrate)/(maxrate)" \
+  'grep -qx "SetVar: FAXOPT(minrate)=2400" "$call" && grep -qx "SetVar: FAXOPT(maxrate)=14400" "$call"'
+check "MaxRetries from [fax]" 'grep -qx "MaxRetries: 10" "$call"'
+
+# The same message again: a new fax file beside the first, never over it.
+sms2fax "${conf[@]}" --from 500100200 --to 600700800 --scts 2026-11-29T22:53:42 \
+  --text "other" >"$tmp/stdout2" 2>/dev/null
+check "a second fax gets a new name" '[ "$(cat "$tmp/stdout2")" != "$tiff" ]'
+check "two faxes in [fax] dir" '[ "$(ls "$tmp/fax" | wc -l)" -eq 2 ]'
+
+# --extension wins over the directory, and needs no directory entry.
+rm -f "$tmp"/spool/outgoing/*
+sms2fax "${conf[@]}" --from 1 --to 999 --extension DAHDI/4 --output "$tmp/out/e.tiff" \
+  --text hi >/dev/null 2>&1
+check "--extension sets the channel" 'grep -qx "Channel: DAHDI/4" "$tmp"/spool/outgoing/*'
+
+expect_fail() { # name code args...: exits with code, says "sms2fax: error:", writes nothing
+  local name=$1 want=$2
+  shift 2
+  local before after
+  before=$(find "$tmp/out" "$tmp/fax" "$tmp/spool" | sort)
+  sms2fax "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+  local got=$?
+  after=$(find "$tmp/out" "$tmp/fax" "$tmp/spool" | sort)
+  check "$name: exit $want (got $got: $(head -c 200 "$tmp/stderr"))" '[ $got -eq $want ]'
+  check "$name: one error line" 'grep -q "^sms2fax: error: " "$tmp/stderr"'
+  check "$name: nothing written" '[ "$before" = "$after" ]'
+}
+expect_fail "unknown number" 65 "${conf[@]}" --from 1 --to 123 --text hi
+expect_fail "bad --scts" 64 "${conf[@]}" --from 1 --to 2 --scts 2026-13-01T00:00:00 --no-call \
+  --output "$tmp/out/s.tiff" --text hi
+expect_fail "bad --resolution" 64 "${conf[@]}" --from 1 --to 2 --resolution coarse --no-call \
+  --output "$tmp/out/s.tiff" --text hi
+expect_fail "invalid UTF-8" 65 "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/u.tiff" \
+  --text $'bad \xff'
+
+# Over max_pages: a clear error and no file.
+sed 's/^\[fax\]$/[fax]\nmax_pages = 2/' "$tmp/sms.conf" >"$tmp/max.conf"
+long=$(for i in $(seq 1 300); do echo "line $i"; done)
+expect_fail "over max_pages" 65 --config "$tmp/max.conf" --from 1 --to 2 --no-call \
+  --output "$tmp/out/long.tiff" --text "$long"
+check "over max_pages: says so" 'grep -q "max_pages" "$tmp/stderr"'
+sms2fax --config "$tmp/max.conf" --from 1 --to 2 --no-call --output "$tmp/out/two.tiff" \
+  --text "$(head -100 <<<"$long")" >/dev/null
+check "two pages are within max_pages = 2" \
+  '[ "$(tiffinfo "$tmp/out/two.tiff" 2>&1 | grep -c "TIFF Directory")" -eq 2 ]'
+rm -f "$tmp/out/two.tiff"
+
+# Directory outage: a temporary failure.
+sed "s|^sqlite_path = .*|sqlite_path = $tmp/missing/dir.db|" "$tmp/sms.conf" >"$tmp/down.conf"
+expect_fail "directory unavailable" 75 --config "$tmp/down.conf" --from 1 --to 600700800 --text hi
+
+# Output folders that cannot be written: exit 73, nothing left behind.
+expect_fail "missing output folder" 73 "${conf[@]}" --from 1 --to 2 --no-call \
+  --output "$tmp/out/nope/x.tiff" --text hi
+touch "$tmp/out/plainfile"
+expect_fail "output folder is a file" 73 "${conf[@]}" --from 1 --to 2 --no-call \
+  --output "$tmp/out/plainfile/x.tiff" --text hi
+if [ "$(id -u)" -ne 0 ]; then
+  mkdir "$tmp/out/ro" && chmod 500 "$tmp/out/ro"
+  expect_fail "read-only output folder" 73 "${conf[@]}" --from 1 --to 2 --no-call \
+    --output "$tmp/out/ro/x.tiff" --text hi
+fi
+# A write cut short half-way (the file size limit stands in for a full disk): the temporary
+# file is removed.
+(
+  trap '' XFSZ
+  ulimit -f 4
+  sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/big.tiff" \
+    --text "$long" >"$tmp/stdout" 2>"$tmp/stderr"
+  echo $? >"$tmp/rc"
+)
+check "write cut short: exit 73 (got $(cat "$tmp/rc"): $(cat "$tmp/stderr"))" \
+  '[ "$(cat "$tmp/rc")" -eq 73 ]'
+check "write cut short: nothing left" '[ -z "$(find "$tmp/out" -name "*big*")" ]'
+
+exit $fail
