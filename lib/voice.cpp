@@ -14,6 +14,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <ctime>
@@ -109,7 +110,10 @@ public:
         if (current_ == language)
             return;
         const std::string name(language);
-        if (espeak_SetVoiceByName(name.c_str()) != EE_OK || espeak_GetCurrentVoice() == nullptr) {
+        const std::string file = voice_file(name);
+        const bool ok = (!file.empty() && espeak_SetVoiceByName(file.c_str()) == EE_OK) ||
+                        espeak_SetVoiceByName(name.c_str()) == EE_OK;
+        if (!ok || espeak_GetCurrentVoice() == nullptr) {
             current_.clear();
             throw Error(Exit::config, fmt::format("language '{}'", language),
                         "espeak-ng has no such voice (see espeak-ng --voices)");
@@ -118,6 +122,50 @@ public:
     }
 
 private:
+    // Given a bare name ("en"), espeak-ng reads every voice file it has (~3 ms, an eighth of
+    // the whole run) to find the one; given the file's path under lang/ ("gmw/en") it loads that
+    // file alone, with the same result. So look for the file here: "<family>/<name>" or
+    // "<name>" (case-insensitive, as espeak-ng matches), the "+variant" kept. Empty when there
+    // is no such file (a language code like "en-gb" only listed inside a voice file): then
+    // espeak-ng searches itself.
+    std::string voice_file(std::string_view name) {
+        if (name.find('/') != std::string_view::npos)
+            return {};
+        const auto plus = name.find('+');
+        const std::string_view base = name.substr(0, plus);
+        const std::string_view variant =
+            plus == std::string_view::npos ? std::string_view{} : name.substr(plus);
+        const char* home = nullptr;
+        espeak_Info(&home);
+        if (home == nullptr)
+            return {};
+        const auto same = [&](const std::filesystem::path& p) {
+            const std::string f = p.filename().string();
+            return f.size() == base.size() &&
+                   std::equal(f.begin(), f.end(), base.begin(), [](char a, char b) {
+                       return std::tolower(static_cast<unsigned char>(a)) ==
+                              std::tolower(static_cast<unsigned char>(b));
+                   });
+        };
+        try {
+            std::error_code ec;
+            for (const auto& top :
+                 std::filesystem::directory_iterator(std::filesystem::path(home) / "lang", ec)) {
+                if (top.is_directory(ec)) {
+                    for (const auto& f : std::filesystem::directory_iterator(top.path(), ec))
+                        if (f.is_regular_file(ec) && same(f.path()))
+                            return fmt::format("{}/{}{}", top.path().filename().string(),
+                                               f.path().filename().string(), variant);
+                } else if (same(top.path())) {
+                    return fmt::format("{}{}", top.path().filename().string(), variant);
+                }
+            }
+        } catch (const std::exception&) {
+            // A folder that cannot be read: espeak-ng will search by itself.
+        }
+        return {};
+    }
+
     Synthesiser() = default;
     ~Synthesiser() {
         if (rate_ != 0)
@@ -354,7 +402,12 @@ Rendered render(const VoiceConfig& v, const std::string& path, std::string_view 
     fs::WriteOptions w;
     w.replace = true; // the router reruns with the same --output: same text, same file
     const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
-    fs::write_atomic(dir, target.filename().string(), bytes, w);
+    try {
+        fs::write_atomic(dir, target.filename().string(), bytes, w);
+    } catch (const Error& e) {
+        // Name the file asked for, not the temporary beside it.
+        throw Error(e.exit(), path, e.reason());
+    }
     return r;
 }
 
