@@ -207,6 +207,8 @@ int run_agi(const Config& cfg, const Options& opts, std::FILE* in, std::FILE* ou
             s.verbose(fmt::format("post-sms: error: {}", e.what()));
         } catch (const agi::Hangup&) {
             // Asterisk has gone; the error still reaches stderr and the exit status.
+        } catch (const Error&) {
+            // Asterisk refused the report; the first error is the one worth telling.
         }
         throw;
     }

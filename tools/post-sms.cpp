@@ -1,8 +1,14 @@
 // post-sms: post a SIP message (or any text) into the SMS centre's spool as app_sms would.
 #include "cli.hpp"
+#include "directory.hpp"
+#include "postsms.hpp"
+#include "translit.hpp"
 
 int main(int argc, char** argv) {
-    sms::cli::App app{"post-sms", "Post a SIP message (or any text) into the SMS centre's spool as app_sms would."};
+    sms::cli::App app{"post-sms", "Post a SIP message (or any text) into the SMS centre's "
+                                  "spool as app_sms would."};
+    app.add_version(sms::directory::library_versions());
+    app.add_version(sms::translit::library_versions());
     std::optional<std::string> from, to, text;
     bool agi = false;
     std::vector<std::string> args;
@@ -11,7 +17,12 @@ int main(int argc, char** argv) {
     app.option("--to", to, "Destination number");
     sms::cli::add_text_option(app, text);
     app.positional("SMS", args, "With AGI: read SMS_OA/SMS_DA instead of MESSAGE_FROM/EXTEN");
-    return app.run(argc, argv, [&](sms::cli::Context&) -> int {
-        throw sms::Error(sms::Exit::software, "", "not implemented yet");
+    app.footer("AGI mode reads MESSAGE_FROM (or MESSAGE(from)), EXTEN and MSG_B64 (or SMS_OA, "
+               "SMS_DA with SMS) and sets POSTSMS_STATUS to OK or ERROR.");
+    return app.run(argc, argv, [&](sms::cli::Context& ctx) -> int {
+        sms::postsms::Options opts{agi, args, from, to, std::nullopt};
+        if (from || to) // CLI mode: the text from --text or stdin; AGI mode never reads it
+            opts.text = sms::cli::read_text(text);
+        return sms::postsms::run(ctx.config, opts);
     });
 }
