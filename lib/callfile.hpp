@@ -59,4 +59,26 @@ CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::
 // Voice: Application Playback, Data = the WAV path without ".wav", [voice].
 CallFile voice_delivery(const Config& cfg, const std::string& channel, const std::string& wav_path);
 
+// Asterisk's pbx_spool reads a line with fgets into 256 bytes: a longer line would continue as
+// a new line (an injection), so a rendered line may hold at most this many bytes before '\n'.
+inline constexpr std::size_t max_line = 254;
+
+// The callfile-gen tool: the call described on its command line, queued or printed.
+struct Options {
+    CallFile call;                    // without setvars and `at`: those come raw, below
+    std::vector<std::string> setvars; // "NAME=VALUE"
+    std::optional<std::string> at;    // --at TIME (parse_at)
+    std::optional<std::string> name;  // file name in outgoing/ (default: generated)
+    std::optional<std::string> spool; // overrides [general] spool_dir
+    bool to_stdout = false;
+};
+
+// Runs callfile-gen: prints the call file (--stdout) or queues it and prints its path.
+// Throws Error(usage) for a malformed --setvar/--at, Error(dataerr) for a refused value,
+// Error(cantcreat) when --name exists already.
+int run(const Config& cfg, const Options& opts);
+
+// A fresh file name for outgoing/, unique across processes: "<prefix>.<time>.<pid>.<n>.call".
+std::string unique_name(std::string_view prefix);
+
 } // namespace sms::callfile

@@ -1,1 +1,316 @@
-// outbox: to be written.
+// Queueing SMS for landline phones as smsq --mt --tx does: mttx queue files, one delivery call.
+#include "outbox.hpp"
+
+#include "callfile.hpp"
+#include "error.hpp"
+#include "gsm.hpp"
+#include "spool.hpp"
+#include "translit.hpp"
+#include "utf8.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <random>
+#include <unistd.h>
+
+namespace sms::outbox {
+
+namespace {
+
+// A concatenated message holds at most 255 parts (one octet for "total").
+constexpr int hard_max_parts = 255;
+
+void check_number(std::string_view what, const std::string& n) {
+    if (!spool::valid_number(n)) {
+        throw Error(Exit::dataerr, std::string(what),
+                    fmt::format("'{}' is not a number (digits with an optional leading '+')", n));
+    }
+}
+
+std::uint32_t fnv1a(std::string_view a, std::string_view b) {
+    std::uint32_t h = 2166136261u;
+    auto mix = [&](std::string_view s) {
+        for (char c : s) {
+            h ^= static_cast<unsigned char>(c);
+            h *= 16777619u;
+        }
+    };
+    mix(a);
+    mix(std::string_view("\0", 1));
+    mix(b);
+    return h;
+}
+
+std::string udh_hex(unsigned ref, unsigned total, unsigned seq, bool ref16) {
+    spool::Concat c;
+    c.ref = ref;
+    c.total = total;
+    c.seq = seq;
+    c.ref16 = ref16;
+    spool::InformationElement ie = spool::concat_element(c);
+    std::vector<std::uint8_t> bytes{ie.id, static_cast<std::uint8_t>(ie.data.size())};
+    bytes.insert(bytes.end(), ie.data.begin(), ie.data.end());
+    return gsm::hex(bytes);
+}
+
+std::vector<spool::InformationElement> parse_udh(const std::string& hex) {
+    auto nib = [&](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        throw Error(Exit::software, "udh", fmt::format("bad hex '{}'", hex));
+    };
+    std::vector<std::uint8_t> b;
+    if (hex.size() % 2) {
+        throw Error(Exit::software, "udh", fmt::format("odd hex '{}'", hex));
+    }
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        b.push_back(static_cast<std::uint8_t>(nib(hex[i]) * 16 + nib(hex[i + 1])));
+    }
+    std::vector<spool::InformationElement> out;
+    for (std::size_t i = 0; i < b.size();) {
+        if (i + 2 > b.size() || i + 2 + b[i + 1] > b.size()) {
+            throw Error(Exit::software, "udh", fmt::format("truncated element in '{}'", hex));
+        }
+        spool::InformationElement ie;
+        ie.id = b[i];
+        ie.data.assign(b.begin() + static_cast<std::ptrdiff_t>(i + 2),
+                       b.begin() + static_cast<std::ptrdiff_t>(i + 2 + b[i + 1]));
+        out.push_back(std::move(ie));
+        i += 2 + b[i + 1];
+    }
+    return out;
+}
+
+std::string refs_dir(const Config& cfg) {
+    // Under sms/ but outside mttx/ and morx/, where neither app_sms nor the router looks.
+    return fs::join(cfg.general.spool_dir, "sms/.sms-suite/refs");
+}
+
+void check_stem(const std::string& stem) {
+    bool ok = !stem.empty() && stem.size() <= 100;
+    for (char c : stem) {
+        bool allowed = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       c == '.' || c == '-' || c == '_';
+        ok = ok && allowed;
+    }
+    if (!ok) {
+        throw Error(Exit::software, fmt::format("stem '{}'", stem),
+                    "must be 1-100 letters, digits, '.', '-' or '_'");
+    }
+}
+
+} // namespace
+
+std::string queue_name(std::string_view da) {
+    std::string q(da);
+    for (char& c : q) {
+        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alnum) {
+            c = '-';
+        }
+    }
+    return q;
+}
+
+std::string call_file_name(std::string_view queue) {
+    return fmt::format("smsq.mttx.{}.1", queue);
+}
+
+std::string unique_stem() {
+    static std::atomic<unsigned> counter{0};
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    return fmt::format("{}.{:09}-{}-{}", ns / 1000000000, ns % 1000000000, ::getpid(), counter++);
+}
+
+std::vector<Part> split(const Config& cfg, const Request& req) {
+    check_number("oa", req.oa);
+    check_number("da", req.da);
+    std::size_t bad_at = 0;
+    if (!utf8::decode(req.text, false, &bad_at)) {
+        throw Error(Exit::dataerr, "text", fmt::format("not valid UTF-8 (at byte {})", bad_at));
+    }
+    // Compose first (NFD "e" + accent is GSM once composed); transliterate only by policy.
+    std::string text = cfg.general.unicode == UnicodePolicy::transliterate
+                           ? translit::to_gsm(req.text)
+                           : translit::nfc(req.text);
+    std::u32string cps = utf8::decode(text).value_or(U"");
+    gsm::Encoding enc = gsm::choose_encoding(cps);
+    // concatenate = no: an administrator who turns concatenation off has phones that cannot
+    // reassemble (they would show the header as garbage), yet still wants the whole text, never
+    // a cut one: so a long text goes as several plain SMS, each as long as one SMS can be.
+    const bool concat = cfg.general.concatenate;
+    auto pieces = gsm::split(cps, enc, req.ref16, concat);
+    const int max_parts = std::min(cfg.general.max_parts, hard_max_parts);
+    if (static_cast<int>(pieces.size()) > max_parts) {
+        throw Error(Exit::dataerr, "text",
+                    fmt::format("needs {} SMS ({} {}), more than [general] max_parts = {}",
+                                pieces.size(), gsm::cost(cps, enc),
+                                enc == gsm::Encoding::gsm7 ? "GSM 7-bit septets" : "UCS-2 units",
+                                max_parts));
+    }
+    const unsigned total = static_cast<unsigned>(pieces.size());
+    const bool with_udh = concat && total > 1;
+    unsigned ref = 0;
+    if (with_udh) {
+        ref = req.ref ? *req.ref : fnv1a(req.da, text);
+        ref &= req.ref16 ? 0xFFFFu : 0xFFu;
+    }
+    std::vector<Part> parts;
+    for (unsigned i = 0; i < total; ++i) {
+        Part p;
+        p.part = static_cast<int>(i + 1);
+        p.parts = static_cast<int>(total);
+        p.dcs = enc == gsm::Encoding::gsm7 ? 0 : 8;
+        if (with_udh) {
+            p.udh = udh_hex(ref, total, i + 1, req.ref16);
+        }
+        p.septets = enc == gsm::Encoding::gsm7 ? gsm::count_septets(pieces[i]) : 0;
+        p.units = gsm::count_units(pieces[i]);
+        p.text = utf8::encode(pieces[i]);
+        parts.push_back(std::move(p));
+    }
+    return parts;
+}
+
+std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
+                                  const std::vector<Part>& parts, const std::string& stem) {
+    check_number("oa", req.oa);
+    check_number("da", req.da);
+    check_stem(stem);
+    const std::string queue = queue_name(req.da);
+    const std::string scts = req.scts.empty()
+                                 ? spool::format_scts(static_cast<std::int64_t>(std::time(nullptr)))
+                                 : req.scts;
+    std::vector<fs::PlannedFile> files;
+    spool::WriteStyle style;
+    style.text = spool::TextStyle::ucs2; // ud= lines are misread by current app_sms
+    style.with_da = true;
+    for (const Part& p : parts) {
+        spool::Message m;
+        m.oa = req.oa;
+        m.da = req.da;
+        m.scts = scts;
+        m.text = p.text;
+        m.dcs = p.dcs; // explicit: without it app_sms sends Latin-1 as 8-bit data
+        if (!p.udh.empty()) {
+            m.udh = parse_udh(p.udh);
+        }
+        fs::PlannedFile f;
+        f.dir = cfg.mttx_dir();
+        f.name = fmt::format("{}.{}-{}", queue, stem, p.part);
+        f.content = spool::serialize(m, style);
+        f.mode = 0644;
+        f.replace = false;
+        files.push_back(std::move(f));
+    }
+    if (req.dial && !call_pending(cfg, req.da)) {
+        callfile::CallFile c = callfile::sms_delivery(cfg, req.channel, queue);
+        files.push_back(callfile::plan(cfg.general.spool_dir, call_file_name(queue), c));
+    }
+    return files;
+}
+
+bool call_pending(const Config& cfg, const std::string& da) {
+    return fs::exists(fs::join(cfg.outgoing_dir(), call_file_name(queue_name(da))));
+}
+
+unsigned next_reference(const Config& cfg, const std::string& da, bool ref16) {
+    check_number("da", da);
+    const std::string dir = refs_dir(cfg);
+    fs::make_dirs(dir, 0755);
+    const std::string path = fs::join(dir, queue_name(da));
+    fs::Lock lock = fs::Lock::acquire(path);
+    const int fd = lock.fd();
+    std::string content;
+    char buf[32];
+    ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    if (n < 0) {
+        throw_errno(Exit::ioerr, path, errno);
+    }
+    content.assign(buf, static_cast<std::size_t>(n));
+    unsigned last = 0;
+    auto r = std::from_chars(content.data(), content.data() + content.size(), last);
+    if (r.ec != std::errc() || content.empty()) {
+        // A new (or damaged) counter starts anywhere: after a reinstall the phone may still
+        // hold parts of a recent message with a low reference.
+        std::random_device rd;
+        last = rd() & 0xFFFFu;
+    }
+    unsigned next = (last + 1) & 0xFFFFu;
+    std::string out = fmt::format("{}\n", next);
+    if (::ftruncate(fd, 0) != 0) {
+        throw_errno(Exit::ioerr, path, errno);
+    }
+    if (::pwrite(fd, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size())) {
+        throw_errno(Exit::ioerr, path, errno);
+    }
+    return ref16 ? next : (next & 0xFFu);
+}
+
+std::vector<Part> send(const Config& cfg, Request req) {
+    std::vector<Part> parts = split(cfg, req);
+    if (parts.size() > 1 && !parts.front().udh.empty() && !req.ref) {
+        req.ref = next_reference(cfg, req.da, req.ref16);
+        parts = split(cfg, req);
+    }
+    if (req.dial && req.channel.empty()) {
+        throw Error(Exit::usage, "channel", "no channel to dial for the delivery call");
+    }
+    fs::make_dirs(cfg.mttx_dir());
+    if (req.dial) {
+        fs::make_dirs(cfg.outgoing_dir());
+    }
+    // A fresh stem cannot collide unless the clock or the pid repeats; if a name exists all the
+    // same, what this attempt placed is taken back and another stem is tried.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto files = plan(cfg, req, parts, unique_stem());
+        std::vector<std::string> placed;
+        bool collided = false;
+        try {
+            for (const auto& f : files) {
+                bool is_call = f.dir != cfg.mttx_dir();
+                if (is_call) {
+                    // Through <spool>/tmp: pbx_spool reads any file that appears in outgoing/,
+                    // a temporary dotfile too. Already there = a call is pending = fine.
+                    fs::WriteOptions o;
+                    o.mode = f.mode;
+                    o.replace = false;
+                    o.temp_dir = fs::join(cfg.general.spool_dir, "tmp");
+                    fs::make_dirs(o.temp_dir);
+                    fs::write_atomic(f.dir, f.name, f.content, o);
+                    continue;
+                }
+                if (!fs::commit(f)) {
+                    collided = true;
+                    break;
+                }
+                placed.push_back(fs::join(f.dir, f.name));
+            }
+        } catch (...) {
+            for (const auto& p : placed) {
+                ::unlink(p.c_str());
+            }
+            throw;
+        }
+        if (!collided) {
+            return parts;
+        }
+        for (const auto& p : placed) {
+            ::unlink(p.c_str());
+        }
+    }
+    throw Error(Exit::tempfail, cfg.mttx_dir(), "could not find an unused queue file name");
+}
+
+} // namespace sms::outbox

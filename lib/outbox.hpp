@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sms::outbox {
@@ -17,6 +18,8 @@ struct Request {
     std::string text;            // UTF-8
     std::optional<unsigned> ref; // concatenation reference; default: the next for `da`
     bool ref16 = false;
+    std::string scts; // YYYY-MM-DDTHH:MM:SS the phone shows; empty: now
+    bool dial = true; // false: queue only, no delivery call (sms-send --no-dial)
 };
 
 // One SMS of a (possibly concatenated) message, as sms-send --json prints it.
@@ -31,13 +34,31 @@ struct Part {
 };
 
 // Splits the text (after transliteration when [general] unicode = transliterate). Throws
-// Error(dataerr) when it needs more than max_parts parts.
+// Error(dataerr) when it needs more than max_parts parts, or for a bad number or invalid UTF-8.
+// With [general] concatenate = no, a text longer than one SMS becomes several separate SMS
+// without a header (for phones that do not reassemble); max_parts still caps them.
+// When req.ref is unset, the reference of a concatenated text is derived from da and text (no
+// I/O, the same every time): send() and callers that want a fresh one use next_reference().
 std::vector<Part> split(const Config& cfg, const Request& req);
 
-// The files a send consists of: one mttx queue file per part, named `<da>.<stem>-<k>`, and the
-// delivery call file `<da>` is dialled by, unless one is pending already.
+// The files a send consists of: one mttx queue file per part, named `<queue>.<stem>-<k>` (k =
+// part number), then the delivery call file (unless req.dial is false or one is pending
+// already; planned with replace = false, so committing it later never duplicates a call).
+// Deterministic for a given stem: the same names every time (contents differ only in scts when
+// req.scts is empty).
 std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
                                   const std::vector<Part>& parts, const std::string& stem);
+
+// app_sms's queue name for a number: it turns every character but letters and digits into '-'
+// ("+4850" -> "-4850"), and reads only queue files named "<queue>.<anything>".
+std::string queue_name(std::string_view da);
+
+// The delivery call file's name in outgoing/: "smsq.mttx.<queue>.1", the very name smsq uses,
+// so that neither tool queues a second call while one is pending.
+std::string call_file_name(std::string_view queue);
+
+// A stem no other send uses: "<unix time>.<nanoseconds>-<pid>-<n>".
+std::string unique_stem();
 
 // Whether a delivery call for queue `da` is waiting in outgoing/.
 bool call_pending(const Config& cfg, const std::string& da);
