@@ -1,1 +1,715 @@
-// process: to be written.
+// sms-process: the executor. Reads the spool, asks the directory, lets the router decide, and
+// carries the decision out through the journal so that nothing is lost or delivered twice.
+#include "process.hpp"
+
+#include "ami.hpp"
+#include "callfile.hpp"
+#include "commands.hpp"
+#include "directory.hpp"
+#include "error.hpp"
+#include "fsutil.hpp"
+#include "journal.hpp"
+#include "log.hpp"
+#include "outbox.hpp"
+#include "router.hpp"
+#include "send.hpp"
+#include "spool.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <map>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace sms::process {
+
+namespace {
+
+using router::Action;
+using router::Outcome;
+
+constexpr std::size_t batch_size = 128;
+
+// One input file, opened and (outside a dry run) locked for this run.
+struct InputFile {
+    std::string name;
+    std::string path;
+    fs::Fd fd;
+    std::int64_t mtime = 0;
+    std::optional<spool::Message> message;
+    std::string error; // why it does not parse
+};
+
+// What is routed as one: a single message, or the parts of a concatenated one.
+struct Unit {
+    std::vector<InputFile*> inputs;
+    spool::Message message;
+    bool incomplete = false;
+    std::string stem; // names the outputs and the journal entry
+    std::int64_t oldest = 0;
+};
+
+// A temporary failure while carrying out a decision: keep the message.
+struct Temporary {
+    std::string why;
+};
+// A permanent one: dead-letter the message and tell the sender.
+struct Permanent {
+    std::string why;
+};
+
+std::int64_t now_s() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::uint32_t fnv1a(std::string_view s) {
+    std::uint32_t h = 2166136261u;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+// Output names derive from the input's: letters, digits, '.', '-', '_' only; anything else is
+// replaced and a hash of the original keeps two inputs from sharing a stem.
+std::string stem_of(std::string_view name) {
+    std::string s;
+    bool changed = false;
+    for (char c : name.substr(0, 80)) {
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == '.' || c == '-' || c == '_';
+        s.push_back(ok ? c : '_');
+        changed = changed || !ok;
+    }
+    if (changed || name.size() > 80)
+        s += fmt::format("-{:08x}", fnv1a(name));
+    return s;
+}
+
+std::string json_opt_string(const std::string& s) {
+    return s.empty() ? "null" : send::json_string(s);
+}
+
+class Runner {
+public:
+    Runner(Config cfg, const Options& opts)
+        : cfg_(std::move(cfg))
+        , opts_(opts) {
+        if (opts.spool)
+            cfg_.general.spool_dir = *opts.spool;
+        if (!fs::is_dir(cfg_.general.spool_dir))
+            throw Error(Exit::config, cfg_.general.spool_dir, "spool folder does not exist");
+        work_ = fs::join(cfg_.general.spool_dir, "sms/.sms-suite");
+    }
+
+    int run();
+
+private:
+    Config cfg_;
+    Options opts_;
+    std::string work_;
+    std::unique_ptr<directory::Directory> dir_;
+    std::unique_ptr<journal::Journal> journal_;
+    Summary summary_;
+    std::vector<std::unique_ptr<InputFile>> files_;
+
+    directory::Lookup lookup(const std::string& number) {
+        if (!dir_)
+            dir_ = directory::open(cfg_.directory);
+        return dir_->lookup(number);
+    }
+
+    std::unique_ptr<InputFile> open_input(const std::string& name, bool lock);
+    void quarantine(InputFile& f);
+    void route(Unit& u);
+    void reassemble();
+    void sweep();
+    std::vector<fs::PlannedFile> carry_out(const Unit& u, const router::Decision& d,
+                                           std::string& detail);
+    std::vector<fs::PlannedFile> queue_sms(const std::string& from, const std::string& to,
+                                           const std::string& channel, const std::string& text,
+                                           const std::string& scts, const std::string& stem);
+    std::vector<fs::PlannedFile> answer(const router::Reply& r, const std::string& stem,
+                                        const std::string& scts, std::string& detail);
+    std::string render(const char* tool, const char* ext, const std::string& dir, const Unit& u,
+                       const Action& a);
+    void retry_or_give_up(Unit& u, const std::string& why, char service = '?');
+    void dead_letter(Unit& u, const std::string& why, char service = '?');
+    void report(const InputFile& f, Outcome o, char service, const std::string& detail);
+    void maybe_commit(bool force);
+};
+
+std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock) {
+    auto f = std::make_unique<InputFile>();
+    f->name = name;
+    f->path = fs::join(cfg_.morx_dir(), name);
+    fs::Fd fd(::open(f->path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd)
+        return nullptr; // gone (another run took it) or not a file any more
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        return nullptr;
+    if (lock) {
+        auto l = fs::Lock::try_acquire(fs::Fd(::dup(fd.get())));
+        if (!l)
+            return nullptr; // another run has it
+        // Taken and finished by another run between our listing and our lock?
+        struct stat now;
+        if (::fstat(fd.get(), &now) != 0 || now.st_nlink == 0)
+            return nullptr;
+        struct stat by_name;
+        if (::lstat(f->path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
+            by_name.st_dev != st.st_dev)
+            return nullptr;
+        // The lock lives as long as the dup'd descriptor; keep the original.
+        f->fd = fs::Fd(::dup(l->fd()));
+    }
+    f->mtime = st.st_mtime;
+    std::string content;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::pread(fd.get(), buf, sizeof buf, static_cast<off_t>(content.size()));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            f->error = fmt::format("cannot read: {}", std::strerror(errno));
+            return f;
+        }
+        if (n == 0)
+            break;
+        content.append(buf, static_cast<std::size_t>(n));
+        if (content.size() > 64 * 1024)
+            break; // spool::parse reports it
+    }
+    try {
+        f->message = spool::parse(content, name);
+        for (const auto& k : f->message->unknown_keys)
+            log::warning("{}: unknown key '{}' ignored", name, k);
+    } catch (const Error& e) {
+        f->error = e.reason();
+    }
+    return f;
+}
+
+void Runner::report(const InputFile& f, Outcome o, char service, const std::string& detail) {
+    switch (o) {
+    case Outcome::routed:
+        ++summary_.routed;
+        break;
+    case Outcome::held:
+        ++summary_.held;
+        break;
+    case Outcome::retry:
+        ++summary_.retry;
+        break;
+    case Outcome::failed:
+        ++summary_.failed;
+        break;
+    case Outcome::bad:
+        ++summary_.bad;
+        break;
+    }
+    const spool::Message* m = f.message ? &*f.message : nullptr;
+    std::string svc = service == '?' ? "" : std::string(1, service);
+    auto level = o == Outcome::routed || o == Outcome::held ? log::Level::info
+                 : o == Outcome::retry                      ? log::Level::warning
+                                                            : log::Level::error;
+    std::string line =
+        fmt::format("{}: {} -> {}: service {}: {}: {}", f.name, m ? m->oa : "?", m ? m->da : "?",
+                    svc.empty() ? "?" : svc, router::to_string(o), detail);
+    if (cfg_.general.log_text && m)
+        line += fmt::format(" [text: {}]", send::json_string(m->text));
+    log::write(level, line);
+    if (!opts_.json)
+        return;
+    std::string obj = fmt::format("{{\"file\":{}", send::json_string(f.name));
+    if (m) {
+        obj += fmt::format(",\"oa\":{},\"da\":{},\"text\":{}", send::json_string(m->oa),
+                           json_opt_string(m->da), send::json_string(m->text));
+        if (auto c = m->concat(); c && c->total > 1)
+            obj += fmt::format(",\"concat\":{{\"ref\":{},\"total\":{},\"seq\":{}}}", c->ref,
+                               c->total, c->seq);
+        else
+            obj += ",\"concat\":null";
+    }
+    obj += fmt::format(",\"service\":{},\"outcome\":\"{}\",\"detail\":{}}}",
+                       svc.empty() ? "null" : send::json_string(svc), router::to_string(o),
+                       send::json_string(detail));
+    fmt::print("{}\n", obj);
+}
+
+void Runner::quarantine(InputFile& f) {
+    if (!opts_.dry_run) {
+        try {
+            journal_->stage(stem_of(f.name) + ".bad", {}, {{f.path, cfg_.bad_dir()}});
+        } catch (const Error& e) {
+            log::error("{}: cannot quarantine: {}", f.name, e.what());
+        }
+    }
+    f.message.reset();
+    report(f, Outcome::bad, '?', f.error);
+}
+
+std::string Runner::render(const char* tool, const char* ext, const std::string& dir, const Unit& u,
+                           const Action& a) {
+    std::string bin = cfg_.general.bin_dir;
+    if (bin.empty()) {
+        char self[PATH_MAX];
+        ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+        bin = n > 0 ? fs::dirname(std::string(self, static_cast<std::size_t>(n)))
+                    : fs::dirname(opts_.self);
+    }
+    std::string program = fs::join(bin, tool);
+    fs::make_dirs(dir);
+    std::string out = fs::join(dir, u.stem + ext);
+    std::vector<std::string> args = {program,
+                                     "--from",
+                                     a.from,
+                                     "--to",
+                                     a.to,
+                                     "--extension",
+                                     a.channel.empty() ? "-" : a.channel,
+                                     "--output",
+                                     out,
+                                     "--no-call",
+                                     "--text",
+                                     "-"};
+    if (!cfg_.source.empty()) {
+        args.insert(args.begin() + 1, cfg_.source);
+        args.insert(args.begin() + 1, "--config");
+    }
+    if (!u.message.scts.empty()) {
+        args.emplace_back("--scts");
+        args.push_back(u.message.scts);
+    }
+    if (u.message.mr) {
+        args.emplace_back("--mr");
+        args.push_back(std::to_string(*u.message.mr));
+    }
+    int in[2];
+    if (::pipe2(in, O_CLOEXEC) != 0)
+        throw Temporary{fmt::format("pipe: {}", std::strerror(errno))};
+    fs::Fd rd(in[0]), wr(in[1]);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, rd.get(), 0);
+    std::vector<char*> argv;
+    for (auto& s : args)
+        argv.push_back(s.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = ::posix_spawn(&pid, program.c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    rd = fs::Fd();
+    if (rc != 0)
+        throw Temporary{fmt::format("cannot run {}: {}", program, std::strerror(rc))};
+    // The child may refuse early (and close its stdin): a broken pipe is its exit code's to tell.
+    auto old = std::signal(SIGPIPE, SIG_IGN);
+    try {
+        fs::write_all(wr.get(), a.text, program);
+    } catch (const Error&) {
+    }
+    std::signal(SIGPIPE, old);
+    wr = fs::Fd();
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status))
+        throw Temporary{fmt::format("{} killed by signal {}", tool, WTERMSIG(status))};
+    int code = WEXITSTATUS(status);
+    if (code == 0)
+        return out;
+    auto e = static_cast<Exit>(code);
+    if (e == Exit::tempfail || e == Exit::unavailable || e == Exit::oserr || e == Exit::cantcreat ||
+        e == Exit::ioerr || e == Exit::config || e == Exit::software)
+        throw Temporary{fmt::format("{} failed with exit status {}", tool, code)};
+    throw Permanent{fmt::format("{} refused the message (exit status {})", tool, code)};
+}
+
+std::vector<fs::PlannedFile> Runner::queue_sms(const std::string& from, const std::string& to,
+                                               const std::string& channel, const std::string& text,
+                                               const std::string& scts, const std::string& stem) {
+    outbox::Request req;
+    req.oa = from;
+    req.da = to;
+    req.channel = channel;
+    req.text = text;
+    req.scts = scts;
+    std::vector<outbox::Part> parts;
+    try {
+        parts = outbox::split(cfg_, req);
+        if (parts.size() > 1 && !parts.front().udh.empty()) {
+            req.ref = outbox::next_reference(cfg_, req.da, req.ref16);
+            parts = outbox::split(cfg_, req);
+        }
+    } catch (const Error& e) {
+        if (e.exit() == Exit::dataerr)
+            throw Permanent{e.what()};
+        throw;
+    }
+    return outbox::plan(cfg_, req, parts, stem);
+}
+
+std::vector<fs::PlannedFile> Runner::answer(const router::Reply& r, const std::string& stem,
+                                            const std::string& scts, std::string& detail) {
+    switch (r.via) {
+    case router::Reply::Via::sms:
+        (void)scts; // an answer is written now, not when the message was
+        return queue_sms(r.from, r.to, r.channel, r.text, "", stem);
+    case router::Reply::Via::sip: {
+        if (journal_->marked(stem, "sip"))
+            return {};
+        auto res = ami::send_message(cfg_.ami, r.from, r.to, r.text);
+        if (res.status == ami::SendResult::Status::unavailable)
+            throw Temporary{fmt::format("Asterisk manager unavailable: {}", res.message)};
+        if (res.status == ami::SendResult::Status::refused)
+            detail += fmt::format("; the answer by SIP was refused ({})", res.message);
+        journal_->mark(stem, "sip");
+        return {};
+    }
+    case router::Reply::Via::none:
+        detail += fmt::format("; cannot answer: {}", r.why_none);
+        return {};
+    }
+    return {};
+}
+
+std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Decision& d,
+                                               std::string& detail) {
+    std::vector<fs::PlannedFile> files;
+    auto add = [&](std::vector<fs::PlannedFile> more) {
+        for (auto& f : more)
+            files.push_back(std::move(f));
+    };
+    const std::string& scts = u.message.scts;
+    for (const auto& a : d.actions) {
+        switch (a.kind) {
+        case Action::Kind::queue_sms:
+            add(queue_sms(a.from, a.to, a.channel, a.text, scts, u.stem));
+            break;
+        case Action::Kind::render_fax: {
+            auto tiff = render("sms2fax", ".tiff", cfg_.fax.dir, u, a);
+            files.push_back(callfile::plan(cfg_.general.spool_dir, u.stem + ".fax.call",
+                                           callfile::fax_delivery(cfg_, a.channel, tiff)));
+            break;
+        }
+        case Action::Kind::render_voice: {
+            auto wav = render("sms2voice", ".wav", cfg_.voice.dir, u, a);
+            files.push_back(callfile::plan(cfg_.general.spool_dir, u.stem + ".voice.call",
+                                           callfile::voice_delivery(cfg_, a.channel, wav)));
+            break;
+        }
+        case Action::Kind::run_command: {
+            auto res = commands::run(cfg_.commands, a.from, a.to, a.text,
+                                     static_cast<std::size_t>(cfg_.general.max_parts) * 67);
+            detail += fmt::format(": {}", res.detail);
+            router::Reply r = a.reply;
+            r.text = res.reply;
+            add(answer(r, u.stem + ".reply", scts, detail));
+            break;
+        }
+        case Action::Kind::send_sip: {
+            if (journal_->marked(u.stem, "sent"))
+                break;
+            auto res = ami::send_message(cfg_.ami, a.from, a.to, a.text);
+            if (res.status == ami::SendResult::Status::unavailable)
+                throw Temporary{fmt::format("Asterisk manager unavailable: {}", res.message)};
+            if (res.status == ami::SendResult::Status::refused) {
+                detail = fmt::format("SIP message to {} refused by Asterisk ({}); sender told",
+                                     a.to, res.message);
+                add(answer(a.reply, u.stem + ".notice", scts, detail));
+            }
+            journal_->mark(u.stem, "sent");
+            break;
+        }
+        case Action::Kind::notice:
+            add(answer(a.reply, u.stem + ".notice", scts, detail));
+            break;
+        }
+    }
+    return files;
+}
+
+void Runner::dead_letter(Unit& u, const std::string& why, char service) {
+    std::string detail = why;
+    std::vector<fs::PlannedFile> files;
+    if (!opts_.dry_run) {
+        // Tell the sender when the directory can say how.
+        auto sender = lookup(u.message.oa);
+        auto reply = router::answer(cfg_, cfg_.general.centre_receive_number, u.message.oa, sender,
+                                    router::notice_text(cfg_, u.message.da, ""));
+        while (!reply.text.empty() && reply.text.back() == ' ')
+            reply.text.pop_back();
+        try {
+            files = answer(reply, u.stem + ".failed", u.message.scts, detail);
+        } catch (const Temporary& t) {
+            detail += fmt::format("; sender not told: {}", t.why);
+        } catch (const Permanent& p) {
+            detail += fmt::format("; sender not told: {}", p.why);
+        }
+        std::vector<journal::Input> ins;
+        for (auto* f : u.inputs)
+            ins.push_back({f->path, cfg_.failed_dir()});
+        journal_->stage(u.stem, files, ins);
+    }
+    for (auto* f : u.inputs)
+        report(*f, Outcome::failed, service, detail);
+}
+
+void Runner::retry_or_give_up(Unit& u, const std::string& why, char service) {
+    std::int64_t age = now_s() - u.oldest;
+    if (age > cfg_.general.retry_limit) {
+        dead_letter(u, fmt::format("gave up after {} s of temporary failures: {}", age, why),
+                    service);
+        return;
+    }
+    for (auto* f : u.inputs)
+        report(*f, Outcome::retry, service, why);
+}
+
+void Runner::route(Unit& u) {
+    if (!opts_.dry_run && journal_->committed(u.stem)) {
+        journal_->finish(u.stem);
+        for (auto* f : u.inputs)
+            report(*f, Outcome::routed, '?', "finished an interrupted delivery");
+        return;
+    }
+    directory::Lookup receiver;
+    std::optional<directory::Lookup> sender;
+    if (!u.message.da.empty()) {
+        receiver = lookup(u.message.da);
+        if (router::needs_sender(cfg_, u.message, receiver))
+            sender = lookup(u.message.oa);
+    }
+    auto d = router::decide(cfg_, {u.message, receiver, sender, u.incomplete});
+    if (d.outcome == Outcome::bad) {
+        for (auto* f : u.inputs) {
+            f->error = d.detail;
+            quarantine(*f);
+        }
+        return;
+    }
+    if (d.outcome == Outcome::retry) {
+        retry_or_give_up(u, d.detail);
+        return;
+    }
+    if (opts_.dry_run) {
+        for (auto* f : u.inputs)
+            report(*f, d.outcome, d.service, "dry run: " + d.detail);
+        return;
+    }
+    std::string detail = d.detail;
+    try {
+        auto files = carry_out(u, d, detail);
+        std::vector<journal::Input> ins;
+        for (auto* f : u.inputs)
+            ins.push_back({f->path, ""});
+        journal_->stage(u.stem, files, ins);
+    } catch (const Temporary& t) {
+        retry_or_give_up(u, t.why, d.service);
+        return;
+    } catch (const Permanent& p) {
+        dead_letter(u, p.why, d.service);
+        return;
+    } catch (const Error& e) {
+        if (e.exit() == Exit::tempfail || e.exit() == Exit::unavailable ||
+            e.exit() == Exit::cantcreat || e.exit() == Exit::ioerr) {
+            retry_or_give_up(u, e.what(), d.service);
+            return;
+        }
+        dead_letter(u, e.what(), d.service);
+        return;
+    }
+    for (auto* f : u.inputs)
+        report(*f, Outcome::routed, d.service, detail);
+}
+
+void Runner::maybe_commit(bool force) {
+    if (opts_.dry_run || !journal_)
+        return;
+    if (force || journal_->pending() >= batch_size) {
+        journal_->commit_all();
+        // Inputs of committed work are gone: their locks are no longer needed.
+        std::erase_if(files_, [](const auto& f) { return !fs::exists(f->path); });
+    }
+}
+
+// Concatenated parts are held until all have arrived, then routed as one. Run under a lock
+// shared by all runs, so one run sees and takes a whole set.
+void Runner::reassemble() {
+    std::optional<fs::Lock> lock;
+    if (!opts_.dry_run)
+        lock = fs::Lock::acquire(fs::join(work_, "reassembly.lock"));
+    struct Key {
+        std::string oa, da;
+        unsigned ref, total;
+        bool ref16;
+        auto operator<=>(const Key&) const = default;
+    };
+    std::map<Key, std::vector<InputFile*>> groups;
+    std::vector<std::unique_ptr<InputFile>> parts;
+    for (const auto& name : spool::list(cfg_.morx_dir())) {
+        auto f = open_input(name, !opts_.dry_run);
+        if (!f || !f->message)
+            continue; // taken by another run, or bad: the first pass handles those
+        auto c = f->message->concat();
+        if (!c || c->total <= 1)
+            continue;
+        groups[{f->message->oa, f->message->da, c->ref, c->total, c->ref16}].push_back(f.get());
+        parts.push_back(std::move(f));
+    }
+    for (auto& [key, members] : groups) {
+        std::sort(members.begin(), members.end(), [](auto* a, auto* b) {
+            auto sa = a->message->concat()->seq, sb = b->message->concat()->seq;
+            return sa != sb ? sa < sb : a->name < b->name;
+        });
+        // One text per sequence number (a duplicate part adds nothing but is consumed too).
+        std::map<unsigned, InputFile*> by_seq;
+        std::int64_t oldest = members.front()->mtime;
+        for (auto* f : members) {
+            by_seq.emplace(f->message->concat()->seq, f);
+            oldest = std::min(oldest, f->mtime);
+        }
+        bool complete = true;
+        for (unsigned s = 1; s <= key.total; ++s)
+            complete = complete && by_seq.count(s);
+        bool expired = now_s() - oldest > cfg_.general.reassembly_timeout;
+        Unit u;
+        u.inputs = members;
+        u.oldest = oldest;
+        if (!complete && !expired) {
+            for (auto* f : members)
+                report(*f, Outcome::held, '?',
+                       fmt::format("part {} of {}: waiting for {} more", f->message->concat()->seq,
+                                   key.total, key.total - by_seq.size()));
+            continue;
+        }
+        InputFile* first = by_seq.begin()->second;
+        u.message = *first->message;
+        u.message.udh.clear();
+        u.message.text.clear();
+        unsigned expect = 1;
+        for (auto& [seq, f] : by_seq) {
+            if (seq != expect)
+                u.message.text += "[...]";
+            u.message.text += f->message->text;
+            expect = seq + 1;
+        }
+        if (expect <= key.total)
+            u.message.text += "[...]";
+        u.incomplete = !complete;
+        u.stem = stem_of(first->name);
+        route(u);
+        maybe_commit(false);
+    }
+    maybe_commit(true);
+    for (auto& p : parts)
+        files_.push_back(std::move(p));
+}
+
+// A queue in sms/mttx/ with messages but no pending delivery call gets its call again (the call
+// ended just before a message was queued).
+void Runner::sweep() {
+    std::map<std::string, int> queues;
+    for (const auto& name : spool::list(cfg_.mttx_dir())) {
+        auto dot = name.find('.');
+        if (dot != std::string::npos && dot > 0)
+            ++queues[name.substr(0, dot)];
+    }
+    for (const auto& [queue, count] : queues) {
+        if (!spool::valid_number(queue) || outbox::call_pending(cfg_, queue))
+            continue;
+        auto l = lookup(queue);
+        if (!l.found() || l.entry.service != 'S') {
+            log::warning("sms/mttx: {} message(s) for {} but no phone to call ({})", count, queue,
+                         l.found() ? "its service is not S"
+                                   : (l.why.empty() ? "not in the directory" : l.why));
+            continue;
+        }
+        if (opts_.dry_run) {
+            log::info("sms/mttx: would call {} again for {} waiting message(s)", queue, count);
+            continue;
+        }
+        outbox::Request req;
+        req.oa = cfg_.general.centre_send_number;
+        req.da = queue;
+        req.channel = l.entry.channel;
+        // No parts: the plan is then just the delivery call.
+        for (auto& f : outbox::plan(cfg_, req, {}, "sweep"))
+            if (f.dir == cfg_.outgoing_dir()) {
+                callfile::CallFile c = callfile::sms_delivery(cfg_, l.entry.channel, queue);
+                callfile::queue(cfg_.general.spool_dir, f.name, c);
+                log::notice("sms/mttx: {} message(s) for {} had no delivery call: queued one",
+                            count, queue);
+            }
+    }
+}
+
+int Runner::run() {
+    if (!opts_.dry_run) {
+        for (const auto& d : {cfg_.morx_dir(), cfg_.mttx_dir(), cfg_.outgoing_dir(), work_,
+                              fs::join(cfg_.general.spool_dir, "tmp")})
+            fs::make_dirs(d);
+        journal_ = std::make_unique<journal::Journal>(fs::join(work_, "journal"));
+        journal_->recover();
+    }
+    sweep();
+
+    bool have_parts = false;
+    for (const auto& name : spool::list(cfg_.morx_dir())) {
+        auto f = open_input(name, !opts_.dry_run);
+        if (!f)
+            continue;
+        if (!f->message) {
+            quarantine(*f);
+            files_.push_back(std::move(f));
+            continue;
+        }
+        if (auto c = f->message->concat(); c && c->total > 1) {
+            have_parts = true; // routed under the reassembly lock below
+            continue;
+        }
+        Unit u;
+        u.inputs = {f.get()};
+        u.message = *f->message;
+        u.stem = stem_of(f->name);
+        u.oldest = f->mtime;
+        route(u);
+        files_.push_back(std::move(f));
+        maybe_commit(false);
+    }
+    maybe_commit(true);
+    if (have_parts)
+        reassemble();
+    maybe_commit(true);
+
+    if (opts_.json)
+        fmt::print("{{\"summary\":{{\"routed\":{},\"held\":{},\"retry\":{},\"failed\":{},"
+                   "\"bad\":{}}}}}\n",
+                   summary_.routed, summary_.held, summary_.retry, summary_.failed, summary_.bad);
+    std::fflush(stdout);
+    fmt::print(stderr, "sms-process: {}routed {}, held {}, retry {}, failed {}, bad {}\n",
+               opts_.dry_run ? "dry run: " : "", summary_.routed, summary_.held, summary_.retry,
+               summary_.failed, summary_.bad);
+    return summary_.retry > 0 ? code(Exit::tempfail) : 0;
+}
+
+} // namespace
+
+int run(Config cfg, const Options& opts) {
+    return Runner(std::move(cfg), opts).run();
+}
+
+} // namespace sms::process

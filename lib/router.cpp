@@ -1,1 +1,159 @@
-// router: to be written.
+// The routing decision: every row of SPEC 2.1 step 3, as data.
+#include "router.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace sms::router {
+
+const char* to_string(Outcome o) {
+    switch (o) {
+    case Outcome::routed:
+        return "routed";
+    case Outcome::held:
+        return "held";
+    case Outcome::retry:
+        return "retry";
+    case Outcome::failed:
+        return "failed";
+    case Outcome::bad:
+        return "bad";
+    }
+    return "?";
+}
+
+char service_of(const Config& cfg, std::string_view number, const directory::Lookup& l) {
+    const auto& cmd = cfg.commands.numbers;
+    if (std::find(cmd.begin(), cmd.end(), number) != cmd.end())
+        return 'C';
+    if (l.status == directory::Lookup::Status::found)
+        return l.entry.service;
+    return l.status == directory::Lookup::Status::not_found ? 'U' : '?';
+}
+
+bool needs_sender(const Config& cfg, const spool::Message& m, const directory::Lookup& receiver) {
+    char s = service_of(cfg, m.da, receiver);
+    return s == 'C' || s == 'T' || s == 'N' || s == 'U';
+}
+
+std::string notice_text(const Config& cfg, std::string_view da, std::string_view reason) {
+    return fmt::format("{} {}. {}", cfg.texts.cannot_deliver, da, reason);
+}
+
+Reply answer(const Config& cfg, const std::string& from, const std::string& sender,
+             const std::optional<directory::Lookup>& lookup, std::string text) {
+    (void)cfg;
+    Reply r;
+    r.from = from;
+    r.to = sender;
+    r.text = std::move(text);
+    if (!lookup || lookup->status != directory::Lookup::Status::found) {
+        r.why_none = fmt::format("sender {} is not in the directory", sender);
+        return r;
+    }
+    switch (lookup->entry.service) {
+    case 'S':
+        r.via = Reply::Via::sms;
+        r.channel = lookup->entry.channel;
+        break;
+    case 'T':
+        r.via = Reply::Via::sip;
+        break;
+    default:
+        r.why_none = fmt::format("sender {} has service {}, which cannot be answered", sender,
+                                 lookup->entry.service);
+    }
+    return r;
+}
+
+Decision decide(const Config& cfg, const Input& in) {
+    const auto& m = in.message;
+    Decision d;
+    if (m.da.empty()) {
+        d.outcome = Outcome::bad;
+        d.detail = "no destination (da=) in the message";
+        return d;
+    }
+    d.service = service_of(cfg, m.da, in.receiver);
+    if (d.service == '?') {
+        d.outcome = Outcome::retry;
+        d.detail = fmt::format("directory unavailable: {}", in.receiver.why);
+        return d;
+    }
+    if (needs_sender(cfg, m, in.receiver) && in.sender &&
+        in.sender->status == directory::Lookup::Status::unavailable) {
+        d.outcome = Outcome::retry;
+        d.detail = fmt::format("directory unavailable: {}", in.sender->why);
+        return d;
+    }
+    const std::string& centre = cfg.general.centre_receive_number;
+    auto notice = [&](std::string_view reason, std::string detail) {
+        Action a;
+        a.kind = Action::Kind::notice;
+        a.reply = answer(cfg, centre, m.oa, in.sender, notice_text(cfg, m.da, reason));
+        d.actions.push_back(std::move(a));
+        d.detail = std::move(detail);
+    };
+    auto deliver = [&](Action::Kind kind, std::string what) {
+        Action a;
+        a.kind = kind;
+        a.from = m.oa;
+        a.to = m.da;
+        a.channel = in.receiver.entry.channel;
+        a.text = m.text;
+        d.actions.push_back(std::move(a));
+        d.detail = std::move(what);
+    };
+    const std::string marked = in.incomplete ? " (incomplete: parts missing)" : "";
+    switch (d.service) {
+    case 'S':
+        deliver(Action::Kind::queue_sms,
+                fmt::format("SMS queued for {} on {}{}", m.da, in.receiver.entry.channel, marked));
+        break;
+    case 'F':
+        deliver(Action::Kind::render_fax,
+                fmt::format("fax queued for {} on {}{}", m.da, in.receiver.entry.channel, marked));
+        break;
+    case 'V':
+        deliver(Action::Kind::render_voice, fmt::format("voice call queued for {} on {}{}", m.da,
+                                                        in.receiver.entry.channel, marked));
+        break;
+    case 'C': {
+        Action a;
+        a.kind = Action::Kind::run_command;
+        a.from = m.oa;
+        a.to = m.da;
+        a.text = m.text;
+        a.reply = answer(cfg, m.da, m.oa, in.sender, "");
+        d.actions.push_back(std::move(a));
+        d.detail = fmt::format("command for {}{}", m.da, marked);
+        break;
+    }
+    case 'T': {
+        Action a;
+        a.kind = Action::Kind::send_sip;
+        a.from = m.oa;
+        a.to = m.da;
+        a.channel = in.receiver.entry.channel;
+        a.text = m.text;
+        a.reply =
+            answer(cfg, centre, m.oa, in.sender, notice_text(cfg, m.da, cfg.texts.not_logged_in));
+        d.actions.push_back(std::move(a));
+        d.detail = fmt::format("SIP message sent to {}{}", m.da, marked);
+        break;
+    }
+    case 'N':
+        notice(cfg.texts.disabled, fmt::format("{} has disabled messaging; sender told", m.da));
+        break;
+    case 'U':
+        notice(cfg.texts.no_such_number, fmt::format("{} does not exist; sender told", m.da));
+        break;
+    default:
+        notice(cfg.texts.wrong_number,
+               fmt::format("{} has an unknown service '{}'; sender told", m.da, d.service));
+        break;
+    }
+    return d;
+}
+
+} // namespace sms::router
