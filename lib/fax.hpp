@@ -4,6 +4,7 @@
 #include "config.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,6 +111,8 @@ public:
 
     // Draws one page; `last` cuts the blank paper below its last line (leaving cut_rows).
     Page draw(const std::vector<std::u32string>& lines, bool last);
+    // The same into an existing page, reusing its memory (pages are drawn one at a time).
+    void draw(Page& into, const std::vector<std::u32string>& lines, bool last);
 
     // Whether the font has a glyph for `c` (otherwise an empty box is drawn).
     bool has_glyph(char32_t c) const;
@@ -126,6 +129,9 @@ private:
 // Error(cantcreat) leaving nothing behind.
 std::string write_tiff(const std::string& path, const std::vector<Page>& pages, int y_dpi,
                        bool unique = false);
+// The same with pages made one at a time by `page(i)` for i in [0, count): one page in memory.
+std::string write_tiff(const std::string& path, std::size_t count, int y_dpi,
+                       const std::function<const Page&(std::size_t)>& page, bool unique = false);
 
 // "libtiff 4.5.0", "FreeType 2.12.1" for --version.
 std::vector<std::string> library_versions();

@@ -197,8 +197,13 @@ Renderer::paginate(std::vector<std::u32string> lines) const {
 }
 
 Page Renderer::draw(const std::vector<std::u32string>& lines, bool last) {
-    const Geometry& g = impl_->geo;
     Page page;
+    draw(page, lines, last);
+    return page;
+}
+
+void Renderer::draw(Page& page, const std::vector<std::u32string>& lines, bool last) {
+    const Geometry& g = impl_->geo;
     page.width = g.width;
     page.rows = g.page_rows;
     if (last) {
@@ -223,7 +228,6 @@ Page Renderer::draw(const std::vector<std::u32string>& lines, bool last) {
             blit(page, gl, x + gl.left, baseline - gl.top);
         }
     }
-    return page;
 }
 
 namespace {
@@ -267,10 +271,12 @@ struct TempFile {
     throw Error(code, what, why);
 }
 
-void write_pages(TIFF* t, const std::vector<Page>& pages, int ydpi, const std::string& path) {
-    const auto count = static_cast<std::uint16_t>(pages.size());
-    for (std::size_t i = 0; i < pages.size(); ++i) {
-        const Page& p = pages[i];
+void write_pages(TIFF* t, std::size_t n, const std::function<const Page&(std::size_t)>& page,
+                 int ydpi, const std::string& path) {
+    const auto count = static_cast<std::uint16_t>(n);
+    std::vector<std::uint8_t> strip;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Page& p = page(i);
         TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
         TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(p.width));
         TIFFSetField(t, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(p.rows));
@@ -291,7 +297,7 @@ void write_pages(TIFF* t, const std::vector<Page>& pages, int ydpi, const std::s
         TIFFSetField(t, TIFFTAG_CLEANFAXDATA, CLEANFAXDATA_CLEAN);
         TIFFSetField(t, TIFFTAG_SOFTWARE, "sms-suite sms2fax");
         // libtiff encodes from a buffer it may scribble on: hand it a copy.
-        std::vector<std::uint8_t> strip = p.bits;
+        strip.assign(p.bits.begin(), p.bits.end());
         errno = 0;
         if (TIFFWriteEncodedStrip(t, 0, strip.data(), static_cast<tmsize_t>(strip.size())) < 0 ||
             !TIFFWriteDirectory(t))
@@ -315,7 +321,13 @@ std::string with_suffix(const std::string& path, int n) {
 
 std::string write_tiff(const std::string& path, const std::vector<Page>& pages, int ydpi,
                        bool unique) {
-    if (pages.empty() || pages.size() > 0xFFFF)
+    return write_tiff(
+        path, pages.size(), ydpi, [&](std::size_t i) -> const Page& { return pages[i]; }, unique);
+}
+
+std::string write_tiff(const std::string& path, std::size_t count, int ydpi,
+                       const std::function<const Page&(std::size_t)>& page, bool unique) {
+    if (count == 0 || count > 0xFFFF)
         throw Error(Exit::software, path, "a fax needs 1 to 65535 pages");
     TIFFSetErrorHandler(tiff_error_handler);
     TIFFSetWarningHandler(tiff_warning_handler);
@@ -339,7 +351,7 @@ std::string write_tiff(const std::string& path, const std::vector<Page>& pages, 
         std::unique_ptr<TIFF, TiffCloser> t(TIFFFdOpen(own.release(), temp.path.c_str(), "w"));
         if (!t)
             fail_write(path, errno, tiff_message);
-        write_pages(t.get(), pages, ydpi, path);
+        write_pages(t.get(), count, page, ydpi, path);
         errno = 0;
         if (!TIFFFlush(t.get()))
             fail_write(path, errno, tiff_message);

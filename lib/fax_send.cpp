@@ -117,24 +117,25 @@ Result send(const Config& cfg, const Options& opt) {
         throw Error(Exit::dataerr, "text",
                     fmt::format("needs {} fax pages, more than [fax] max_pages = {}", layout.size(),
                                 cfg.fax.max_pages));
-    std::vector<Page> pages;
-    pages.reserve(layout.size());
-    for (std::size_t i = 0; i < layout.size(); ++i)
-        pages.push_back(renderer.draw(layout[i], i + 1 == layout.size()));
-
+    // One page in memory at a time: drawn, encoded, then its buffer is drawn over.
+    Page buffer;
+    auto page = [&](std::size_t i) -> const Page& {
+        renderer.draw(buffer, layout[i], i + 1 == layout.size());
+        return buffer;
+    };
     Result result;
-    result.pages = static_cast<int>(pages.size());
+    result.pages = static_cast<int>(layout.size());
     if (opt.output) {
         // The router's form: the same input overwrites the same file, atomically.
-        result.tiff_path = write_tiff(*opt.output, pages, geo.y_dpi);
+        result.tiff_path = write_tiff(*opt.output, layout.size(), geo.y_dpi, page);
     } else {
         fs::make_dirs(cfg.fax.dir);
         std::string name = fmt::format("fax-{}-{}-{:04}{:02}{:02}-{:02}{:02}{:02}.tiff",
                                        name_part(opt.from), name_part(opt.to), when.year,
                                        when.month, when.day, when.hour, when.minute, when.second);
-        result.tiff_path = write_tiff(fs::join(cfg.fax.dir, name), pages, geo.y_dpi, true);
+        result.tiff_path =
+            write_tiff(fs::join(cfg.fax.dir, name), layout.size(), geo.y_dpi, page, true);
     }
-    pages.clear();
     log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages, result.tiff_path);
 
     if (!opt.no_call) {
