@@ -123,6 +123,10 @@ private:
             return r;
         }
         sqlite3_extended_result_codes(raw, 1);
+        // Without this, SQLite reads a double-quoted name that matches no column as a string
+        // literal: a misspelt extension_column would answer its own name as every channel.
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
         sqlite3_busy_timeout(raw, timeout_ms_);
         sqlite3_stmt* st = nullptr;
         rc = sqlite3_prepare_v3(raw, sql_.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr);
