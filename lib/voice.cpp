@@ -3,6 +3,7 @@
 
 #include "error.hpp"
 #include "fsutil.hpp"
+#include "utf8.hpp"
 
 #include <espeak-ng/speak_lib.h>
 
@@ -374,6 +375,11 @@ std::string wav_bytes(const Audio& a) {
 std::string render_wav(const VoiceConfig& v, std::string_view language, std::string_view from,
                        std::int64_t unix_time, std::optional<int> mr, std::string_view text,
                        double* seconds) {
+    std::size_t bad_at = 0;
+    if (!utf8::decode(text, false, &bad_at))
+        throw Error(Exit::dataerr, "text", fmt::format("not valid UTF-8 (at byte {})", bad_at));
+    if (!utf8::is_valid(from))
+        throw Error(Exit::dataerr, "--from", "not valid UTF-8");
     const std::string_view body = trim(text);
     if (body.empty())
         throw Error(Exit::dataerr, "text", "empty: there is nothing to speak");

@@ -280,6 +280,13 @@ TEST_F(VoiceTest, EmptyTextIsRefused) {
     EXPECT_EQ(exit_of([&] { render_wav(v, "en", "5", some_time, {}, " \n\t "); }), Exit::dataerr);
 }
 
+TEST_F(VoiceTest, TextThatIsNotUtf8IsRefused) {
+    VoiceConfig v;
+    EXPECT_EQ(exit_of([&] { render_wav(v, "en", "5", some_time, {}, "caf\xe9 au lait"); }),
+              Exit::dataerr);
+    EXPECT_EQ(exit_of([&] { render_wav(v, "en", "5\xff", some_time, {}, "Hi."); }), Exit::dataerr);
+}
+
 TEST_F(VoiceTest, RenderWritesTheFileAndARerunReplacesIt) {
     TempDir dir;
     VoiceConfig v;
