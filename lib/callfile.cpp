@@ -18,6 +18,25 @@ bool is_blank(char c) {
     return c == ' ' || c == '\t';
 }
 
+// A value as an error message may show it: control characters escaped, so that the message
+// stays one line.
+std::string printable(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (u < 0x20 || u == 0x7F) {
+            out += fmt::format("\\x{:02X}", u);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
 // What pbx_spool's reader (apply_outgoing) would change in a value, refused with a reason:
 // a line break or NUL ends the line (an injection); a '#' at the start of the value or after a
 // blank starts a comment; blanks around the value are trimmed.
@@ -95,7 +114,7 @@ void line(std::string& out, std::string_view key, std::string_view value) {
 void check_name(const std::string& name) {
     if (name.empty() || name.front() == '.' || name.find('/') != std::string::npos ||
         name.size() > 200) {
-        throw Error(Exit::dataerr, fmt::format("call file name '{}'", name),
+        throw Error(Exit::dataerr, fmt::format("call file name '{}'", printable(name)),
                     "must be a plain file name, not starting with '.'");
     }
     for (char c : name) {
@@ -116,7 +135,7 @@ void validate(const CallFile& c) {
     auto slash = c.channel.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == c.channel.size()) {
         throw Error(Exit::dataerr, "Channel",
-                    fmt::format("'{}' is not of the form Tech/Destination", c.channel));
+                    fmt::format("'{}' is not of the form Tech/Destination", printable(c.channel)));
     }
     check_value("CallerID", c.callerid, false);
     check_number("MaxRetries", c.max_retries, 0);
@@ -143,11 +162,11 @@ void validate(const CallFile& c) {
             throw Error(Exit::dataerr, "Priority",
                         fmt::format("'{}' is not a positive number (Asterisk's call files take no "
                                     "labels)",
-                                    c.priority));
+                                    printable(c.priority)));
         }
     }
     for (const auto& [name, value] : c.setvars) {
-        std::string key = fmt::format("SetVar {}", name);
+        std::string key = fmt::format("SetVar {}", printable(name));
         if (name.empty()) {
             throw Error(Exit::dataerr, "SetVar", "empty variable name");
         }
@@ -411,14 +430,15 @@ int run(const Config& cfg, const Options& opts) {
     for (const std::string& sv : opts.setvars) {
         auto eq = sv.find('=');
         if (eq == std::string::npos || eq == 0) {
-            throw Error(Exit::usage, fmt::format("--setvar '{}'", sv), "expected NAME=VALUE");
+            throw Error(Exit::usage, fmt::format("--setvar '{}'", printable(sv)),
+                        "expected NAME=VALUE");
         }
         c.setvars.emplace_back(sv.substr(0, eq), sv.substr(eq + 1));
     }
     if (opts.at) {
         c.at = parse_at(*opts.at, std::chrono::system_clock::now());
         if (!c.at) {
-            throw Error(Exit::usage, fmt::format("--at '{}'", *opts.at),
+            throw Error(Exit::usage, fmt::format("--at '{}'", printable(*opts.at)),
                         "expected HH:MM, YYYY-MM-DD HH:MM[:SS] or @UNIXTIME");
         }
     }

@@ -27,8 +27,14 @@ constexpr int hard_max_parts = 255;
 
 void check_number(std::string_view what, const std::string& n) {
     if (!spool::valid_number(n)) {
-        throw Error(Exit::dataerr, std::string(what),
-                    fmt::format("'{}' is not a number (digits with an optional leading '+')", n));
+        std::string shown; // one line, whatever the input holds
+        for (char c : n) {
+            auto u = static_cast<unsigned char>(c);
+            shown += u < 0x20 || u == 0x7F ? fmt::format("\\x{:02X}", u) : std::string(1, c);
+        }
+        throw Error(
+            Exit::dataerr, std::string(what),
+            fmt::format("'{}' is not a number (digits with an optional leading '+')", shown));
     }
 }
 
@@ -214,9 +220,14 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
         f.replace = false;
         files.push_back(std::move(f));
     }
-    if (req.dial && !call_pending(cfg, req.da)) {
+    if (req.dial) {
+        // Built (and so validated) even when a call is pending: a bad channel is refused the
+        // same way whether or not this message happens to need a new call.
         callfile::CallFile c = callfile::sms_delivery(cfg, req.channel, queue);
-        files.push_back(callfile::plan(cfg.general.spool_dir, call_file_name(queue), c));
+        fs::PlannedFile call = callfile::plan(cfg.general.spool_dir, call_file_name(queue), c);
+        if (!call_pending(cfg, req.da)) {
+            files.push_back(std::move(call));
+        }
     }
     return files;
 }
