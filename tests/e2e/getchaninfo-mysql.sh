@@ -6,7 +6,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=${SMS_SOURCE_DIR:-$here/../..}
 server=$src/scripts/mariadb-test-server.sh
-source "$here/agi-fake-asterisk.sh"
+source "$here/getchaninfo-fake-asterisk.sh"
 tmp=$(mktemp -d)
 trap '"$server" stop "$tmp" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 fail=0

@@ -5,7 +5,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=${SMS_SOURCE_DIR:-$here/../..}
-source "$here/agi-fake-asterisk.sh"
+source "$here/getchaninfo-fake-asterisk.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0

@@ -1,5 +1,6 @@
-# A fake Asterisk for the e2e tests (sourced, not run): runs an AGI program on a pair of pipes
-# and speaks res_agi's side of the protocol, as in tests/data/agi/agi-transcript.txt.
+# A fake Asterisk for the getchaninfo e2e tests (sourced, not run; reusable by any AGI tool's
+# tests): runs an AGI program on a pair of pipes and speaks res_agi's side of the protocol, as
+# in tests/data/agi/agi-transcript.txt.
 #
 #   declare -A AGI_VARS=([EXTEN]=1000)   channel variables GET VARIABLE answers from
 #   AGI_HANGUP_AT=N                       answer the Nth command with "HANGUP" and hang up
