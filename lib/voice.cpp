@@ -396,24 +396,31 @@ std::string render_wav(const VoiceConfig& v, std::string_view language, std::str
     return wav_bytes(out);
 }
 
-Rendered render(const VoiceConfig& v, const std::string& path, std::string_view language,
-                std::string_view from, std::int64_t unix_time, std::optional<int> mr,
-                std::string_view text) {
+bool write_wav(const std::string& path, std::string_view bytes, bool replace) {
     const std::filesystem::path target(path);
     if (!target.has_filename())
         throw Error(Exit::usage, fmt::format("--output '{}'", path), "names a folder, not a file");
-    Rendered r;
-    r.path = path;
-    const std::string bytes = render_wav(v, language, from, unix_time, mr, text, &r.seconds);
     fs::WriteOptions w;
-    w.replace = true; // the router reruns with the same --output: same text, same file
+    w.replace = replace;
     const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
     try {
-        fs::write_atomic(dir, target.filename().string(), bytes, w);
+        return fs::write_atomic(dir, target.filename().string(), bytes, w);
     } catch (const Error& e) {
         // Name the file asked for, not the temporary beside it.
         throw Error(e.exit(), path, e.reason());
     }
+}
+
+Rendered render(const VoiceConfig& v, const std::string& path, std::string_view language,
+                std::string_view from, std::int64_t unix_time, std::optional<int> mr,
+                std::string_view text) {
+    if (!std::filesystem::path(path).has_filename())
+        throw Error(Exit::usage, fmt::format("--output '{}'", path), "names a folder, not a file");
+    Rendered r;
+    r.path = path;
+    const std::string bytes = render_wav(v, language, from, unix_time, mr, text, &r.seconds);
+    // Replaced: the router reruns with the same --output, the same text, for the same file.
+    write_wav(path, bytes, true);
     return r;
 }
 

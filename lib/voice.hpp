@@ -76,6 +76,11 @@ std::string render_wav(const VoiceConfig& v, std::string_view language, std::str
                        std::int64_t unix_time, std::optional<int> mr, std::string_view text,
                        double* seconds = nullptr);
 
+// Writes a WAV's bytes at `path` through a temporary file in the same folder, then renames it
+// (fsync'd). With `replace` false an existing file is kept and false returned. Throws
+// Error(cantcreat) naming `path` when the folder is missing or not writable.
+bool write_wav(const std::string& path, std::string_view bytes, bool replace);
+
 // What render() made.
 struct Rendered {
     std::string path;

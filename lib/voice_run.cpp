@@ -21,12 +21,38 @@ bool ends_with_wav(std::string_view path) {
     return path.size() > 4 && path.substr(path.size() - 4) == ".wav";
 }
 
-std::string random_suffix() {
+// A new file name for [voice] dir: unique across processes and runs. Only a valid number goes
+// into it (no path can be formed from input).
+std::string new_name(std::string_view to) {
+    const std::string who = spool::valid_number(to) ? std::string(to) : std::string("unknown");
+    std::tm tm{};
+    const auto now = static_cast<std::time_t>(std::time(nullptr));
+    localtime_r(&now, &tm);
     std::random_device rd;
-    return fmt::format("{:08x}", rd());
+    return fmt::format("voice-{}-{:04}{:02}{:02}T{:02}{:02}{:02}-{}-{:08x}.wav", who,
+                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                       tm.tm_sec, getpid(), rd());
 }
 
-// Everything but the write: the samples of the finished WAV.
+// The channel to dial: --extension, else the directory's entry for --to.
+std::string channel_for(const Config& cfg, const Options& o) {
+    if (o.extension)
+        return *o.extension;
+    const auto found = directory::open(cfg.directory)->lookup(o.to);
+    switch (found.status) {
+    case directory::Lookup::Status::found:
+        if (found.entry.channel.empty())
+            throw Error(Exit::dataerr, fmt::format("--to {}", o.to),
+                        "the subscriber directory gives no channel to dial");
+        return found.entry.channel;
+    case directory::Lookup::Status::not_found:
+        throw Error(Exit::dataerr, fmt::format("--to {}", o.to),
+                    "not in the subscriber directory (give --extension)");
+    case directory::Lookup::Status::unavailable:
+        break;
+    }
+    throw Error(Exit::tempfail, "subscriber directory", found.why);
+}
 
 } // namespace
 
@@ -45,78 +71,45 @@ std::string run(const Config& cfg, const Options& o) {
         when = *t;
     }
 
-    // The channel first: a wrong number or a directory outage costs no synthesis.
-    std::string channel;
+    // --output exactly (the router's staged name), else a new file in [voice] dir.
+    const std::string path = o.output ? *o.output : fs::join(v.dir, new_name(o.to));
+
+    // The call is built and checked before any synthesis: a wrong number, a directory outage or
+    // a value the call file refuses costs nothing and leaves nothing.
+    std::optional<callfile::CallFile> call;
+    std::string call_name;
     if (!o.no_call) {
-        if (o.output && !ends_with_wav(*o.output))
-            throw Error(Exit::usage, fmt::format("--output '{}'", *o.output),
+        if (!ends_with_wav(path))
+            throw Error(Exit::usage, fmt::format("--output '{}'", path),
                         "must end in .wav for Asterisk's Playback to find it");
-        if (o.extension) {
-            channel = *o.extension;
-        } else {
-            const auto found = directory::open(cfg.directory)->lookup(o.to);
-            switch (found.status) {
-            case directory::Lookup::Status::found:
-                channel = found.entry.channel;
-                break;
-            case directory::Lookup::Status::not_found:
-                throw Error(Exit::dataerr, fmt::format("--to {}", o.to),
-                            "not in the subscriber directory (give --extension)");
-            case directory::Lookup::Status::unavailable:
-                throw Error(Exit::tempfail, "subscriber directory", found.why);
-            }
-        }
-        if (channel.empty())
-            throw Error(Exit::dataerr, fmt::format("--to {}", o.to), "no channel to dial");
+        // Asterisk runs the call from its own folder: Playback needs an absolute path.
+        std::error_code ec;
+        const auto absolute = std::filesystem::absolute(path, ec).lexically_normal();
+        if (ec)
+            throw Error(Exit::cantcreat, path, ec.message());
+        call = callfile::voice_delivery(cfg, channel_for(cfg, o), absolute.string());
+        callfile::validate(*call);
+        call_name = absolute.stem().string() + ".call";
     }
 
     double seconds = 0.0;
-    std::string path;
-    if (o.output) {
-        const Rendered r = render(v, *o.output, language, o.from, when, o.mr, o.text);
-        path = r.path;
-        seconds = r.seconds;
-    } else {
-        const std::string bytes = render_wav(v, language, o.from, when, o.mr, o.text, &seconds);
+    const std::string bytes = render_wav(v, language, o.from, when, o.mr, o.text, &seconds);
+    if (!o.output)
         fs::make_dirs(v.dir);
-        // Only numbers go into the name (SPEC 2.5: no path can be formed from input).
-        const std::string who = spool::valid_number(o.to) ? o.to : std::string("unknown");
-        std::tm tm{};
-        const auto t = static_cast<std::time_t>(std::time(nullptr));
-        localtime_r(&t, &tm);
-        fs::WriteOptions w; // replace = false: a name taken already is tried again
-        for (int attempt = 0;; ++attempt) {
-            const std::string name =
-                fmt::format("voice-{}-{:04}{:02}{:02}T{:02}{:02}{:02}-{}-{}.wav", who,
-                            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                            tm.tm_sec, getpid(), random_suffix());
-            if (fs::write_atomic(v.dir, name, bytes, w)) {
-                path = fs::join(v.dir, name);
-                break;
-            }
-            if (attempt == 10)
-                throw Error(Exit::cantcreat, v.dir, "cannot find a free file name");
-        }
-    }
+    // A new name is never taken (pid, time and 32 random bits); --output is replaced.
+    if (!write_wav(path, bytes, o.output.has_value()))
+        throw Error(Exit::cantcreat, path, "exists already");
     log::info("spoke a message from {} to {} into {} ({:.1f} s)", o.from, o.to, path, seconds);
-    if (o.no_call)
-        return path;
 
-    // Asterisk runs the call from its own folder: Playback needs an absolute path.
-    std::error_code ec;
-    const std::string absolute = std::filesystem::absolute(path, ec).lexically_normal().string();
-    try {
-        if (ec)
-            throw Error(Exit::software, path, ec.message());
-        const auto call = callfile::voice_delivery(cfg, channel, absolute);
-        const std::string base = fs::basename(absolute);
-        const std::string name = base.substr(0, base.size() - 4) + ".call";
-        if (!callfile::queue(cfg.general.spool_dir, name, call))
-            log::info("call file {} is queued already", name);
-    } catch (...) {
-        // No WAV without its call: a rerun renders it again.
-        ::unlink(path.c_str());
-        throw;
+    if (call) {
+        try {
+            if (!callfile::queue(cfg.general.spool_dir, call_name, *call))
+                log::info("call file {} is queued already", call_name);
+        } catch (...) {
+            // No WAV without its call: a rerun renders both again.
+            ::unlink(path.c_str());
+            throw;
+        }
     }
     return path;
 }

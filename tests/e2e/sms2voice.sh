@@ -142,6 +142,11 @@ expect_fail "bad --scts" 64 "scts" "${base[@]}" --scts yesterday --text "Hello"
 expect_fail "unwritable folder" 73 "$tmp/out/file" --from 5 --to 6 \
   --output "$tmp/out/file/f.wav" --no-call --text "Hello"
 expect_fail "number not in the directory" 65 "--to 123" --from 5 --to 123 --text "Hello"
+expect_fail "line break in --extension" 65 "Channel" --from 5 --to 6 \
+  --extension $'PJSIP/1\nChannel: Local/666' --output "$tmp/out/f.wav" --text "Hello"
+expect_fail "a call needs a .wav name" 64 "\.wav" --from 5 --to 6 --extension PJSIP/1 \
+  --output "$tmp/out/f.mp3" --text "Hello"
+expect_fail "text not UTF-8" 65 "UTF-8" "${base[@]}" --text $'caf\xe9'
 write_conf "max_seconds = 3"
 expect_fail "text over max_seconds" 65 "max_seconds" "${base[@]}" --text "$text"
 write_conf "language = xx"
