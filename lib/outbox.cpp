@@ -269,6 +269,27 @@ unsigned next_reference(const Config& cfg, const std::string& da, bool ref16) {
     return ref16 ? next : (next & 0xFFu);
 }
 
+std::optional<unsigned> peek_reference(const Config& cfg, const std::string& da, bool ref16) {
+    check_number("da", da);
+    const std::string path = fs::join(refs_dir(cfg), queue_name(da));
+    if (!fs::exists(path)) {
+        return std::nullopt;
+    }
+    std::string content;
+    try {
+        content = fs::read_file(path, 64);
+    } catch (const Error&) {
+        return std::nullopt; // unreadable: a real send would start afresh all the same
+    }
+    unsigned last = 0;
+    auto r = std::from_chars(content.data(), content.data() + content.size(), last);
+    if (r.ec != std::errc() || content.empty()) {
+        return std::nullopt;
+    }
+    unsigned next = (last + 1) & 0xFFFFu;
+    return ref16 ? next : (next & 0xFFu);
+}
+
 std::vector<Part> send(const Config& cfg, Request req) {
     std::vector<Part> parts = split(cfg, req);
     if (parts.size() > 1 && !parts.front().udh.empty() && !req.ref) {

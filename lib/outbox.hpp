@@ -66,6 +66,10 @@ bool call_pending(const Config& cfg, const std::string& da);
 // The next concatenation reference for `da` (a counter under the spool, kept with a lock).
 unsigned next_reference(const Config& cfg, const std::string& da, bool ref16);
 
+// The reference next_reference would give now, without taking it (for --dry-run); nullopt when
+// `da` has no counter yet (its first reference is drawn at random).
+std::optional<unsigned> peek_reference(const Config& cfg, const std::string& da, bool ref16);
+
 // Queues with a fresh unique stem, writing the files now. Returns the parts.
 std::vector<Part> send(const Config& cfg, Request req);
 

@@ -118,6 +118,10 @@ int run(const Config& base, const Options& opts) {
     }
     std::vector<outbox::Part> parts;
     if (opts.dry_run) {
+        // Show the reference a real send would take now, when the counter already exists.
+        if (!req.ref) {
+            req.ref = outbox::peek_reference(cfg, req.da, req.ref16);
+        }
         parts = outbox::split(cfg, req);
     } else {
         if (req.dial) {

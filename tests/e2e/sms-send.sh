@@ -72,6 +72,13 @@ check "three queue files" '[ "$(count "$spool/sms/mttx")" -eq 3 ]'
 check "still one call file" '[ "$(ls -A "$spool/outgoing" | wc -l)" -eq 1 ]'
 check "two parts with udh#" '[ "$(grep -l "^udh#0003" "$spool"/sms/mttx/* | wc -l)" -eq 2 ]'
 
+# The dry run shows the reference the next real send takes.
+next=$(( ($(cat "$spool/sms/.sms-suite/refs/600700800") + 1) % 256 ))
+sms-send "${conf[@]}" --from 500100200 --to 600700800 --dry-run --json --text "$a161" >"$tmp/out"
+check "dry-run peeks the next reference $next: $(head -c 60 "$tmp/out")" \
+  'grep -q "\"udh\":\"0003$(printf %02X $next)0201\"" "$tmp/out"'
+check "dry-run does not take it" '[ $(( ($(cat "$spool/sms/.sms-suite/refs/600700800") + 1) % 256 )) -eq $next ]'
+
 # 4. The directory's channel when --extension is absent; stdin without its last newline.
 rm -f "$call"
 printf 'from stdin\n' | sms-send "${conf[@]}" --from 500100200 --to 600700800 --json >"$tmp/out" 2>"$tmp/err"

@@ -291,6 +291,9 @@ TEST(OutboxReference, CountsAndWraps) {
     unsigned c8 = outbox::next_reference(cfg, "4860", false);
     EXPECT_EQ(c8, (a + 2) & 0xFFu);
     EXPECT_LE(c8, 255u);
+    EXPECT_EQ(outbox::peek_reference(cfg, "4860", true), (a + 3) & 0xFFFFu);
+    EXPECT_EQ(outbox::peek_reference(cfg, "4860", true), (a + 3) & 0xFFFFu); // not taken
+    EXPECT_EQ(outbox::peek_reference(cfg, "4899", true), std::nullopt);
     std::ofstream(t.path + "/sms/.sms-suite/refs/4860") << "65535\n";
     EXPECT_EQ(outbox::next_reference(cfg, "4860", true), 0u);
     // Another phone has its own counter.
