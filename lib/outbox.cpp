@@ -232,6 +232,50 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
     return files;
 }
 
+fs::PlannedFile delivery_call(const Config& cfg, const std::string& da,
+                              const std::string& channel) {
+    check_number("da", da);
+    const std::string queue = queue_name(da);
+    return callfile::plan(cfg.general.spool_dir, call_file_name(queue),
+                          callfile::sms_delivery(cfg, channel, queue));
+}
+
+std::vector<WaitingQueue> queues_without_call(const Config& cfg) {
+    std::vector<WaitingQueue> out;
+    if (!fs::is_dir(cfg.mttx_dir())) {
+        return out;
+    }
+    for (const std::string& name : fs::list_regular(cfg.mttx_dir())) {
+        auto dot = name.find('.');
+        if (dot == std::string::npos || dot == 0) {
+            continue; // app_sms would not read it either
+        }
+        std::string queue = name.substr(0, dot);
+        if (!out.empty() && out.back().queue == queue) {
+            if (out.back().da.empty()) {
+                try {
+                    out.back().da = spool::read(fs::join(cfg.mttx_dir(), name)).da;
+                } catch (const Error&) {
+                }
+            }
+            continue;
+        }
+        if (fs::exists(fs::join(cfg.outgoing_dir(), call_file_name(queue)))) {
+            continue;
+        }
+        WaitingQueue w;
+        w.queue = queue;
+        try {
+            w.da = spool::read(fs::join(cfg.mttx_dir(), name)).da;
+        } catch (const Error&) {
+            // Unreadable or taken by app_sms meanwhile: another file of the queue may tell.
+        }
+        out.push_back(std::move(w));
+    }
+    // A queue whose files name no number cannot be dialled by number; leave it to the caller.
+    return out;
+}
+
 bool call_pending(const Config& cfg, const std::string& da) {
     return fs::exists(fs::join(cfg.outgoing_dir(), call_file_name(queue_name(da))));
 }

@@ -63,6 +63,17 @@ std::string unique_stem();
 // Whether a delivery call for queue `da` is waiting in outgoing/.
 bool call_pending(const Config& cfg, const std::string& da);
 
+// The delivery call for `da` alone (what plan() adds), for the router's sweep of sms/mttx/.
+fs::PlannedFile delivery_call(const Config& cfg, const std::string& da, const std::string& channel);
+
+// A queue in sms/mttx/ that holds messages but has no delivery call pending (the call ended
+// just before a message was queued): the router queues its call again.
+struct WaitingQueue {
+    std::string queue; // app_sms's queue name (file name prefix)
+    std::string da;    // the number, from the first queue file that names one
+};
+std::vector<WaitingQueue> queues_without_call(const Config& cfg);
+
 // The next concatenation reference for `da` (a counter under the spool, kept with a lock).
 unsigned next_reference(const Config& cfg, const std::string& da, bool ref16);
 

@@ -396,3 +396,26 @@ TEST(OutboxSend, ThousandSendsNoCollision) {
     EXPECT_EQ(texts.size(), static_cast<std::size_t>(children * each));
     EXPECT_EQ(fs::list_regular(cfg.outgoing_dir()).size(), 1u);
 }
+
+TEST(OutboxSweep, QueuesWithoutCall) {
+    TempDir t;
+    Config cfg = config(t.path);
+    EXPECT_TRUE(outbox::queues_without_call(cfg).empty()); // no mttx/ at all
+    auto a = request("to a");
+    a.da = "+4811";
+    a.dial = false;
+    outbox::send(cfg, a);
+    outbox::send(cfg, a);
+    auto b = request("to b");
+    b.da = "4822";
+    outbox::send(cfg, b); // with its call
+    auto w = outbox::queues_without_call(cfg);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0].queue, "-4811");
+    EXPECT_EQ(w[0].da, "+4811");
+    auto call = outbox::delivery_call(cfg, w[0].da, "PJSIP/11");
+    EXPECT_EQ(call.name, "smsq.mttx.-4811.1");
+    EXPECT_NE(call.content.find("Data: -4811,s\n"), std::string::npos);
+    ASSERT_TRUE(fs::commit(call));
+    EXPECT_TRUE(outbox::queues_without_call(cfg).empty());
+}
