@@ -72,6 +72,26 @@ std::string channel_for(const Config& cfg, const Options& opt) {
     throw Error(Exit::tempfail, "directory", l.why.empty() ? "unavailable" : l.why);
 }
 
+// Refuses, before decoding, a text that cannot fit on max_pages pages: more line breaks than
+// lines, or more characters than cells (four times over, for runs of spaces that vanish at line
+// breaks). It bounds the memory a huge input (tabs expand eightfold) could take.
+void check_length(const FaxConfig& fc, const Geometry& geo, std::string_view text) {
+    if (fc.max_pages <= 0)
+        return;
+    const std::size_t pages = static_cast<std::size_t>(fc.max_pages);
+    std::size_t breaks = 0, chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '\n' || c == '\f' || (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')))
+            ++breaks;
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+            ++chars;
+    }
+    if (breaks > pages * geo.lines_per_page || chars > 4 * pages * geo.lines_per_page * geo.columns)
+        throw Error(Exit::dataerr, "text",
+                    fmt::format("needs more than [fax] max_pages = {} fax pages", fc.max_pages));
+}
+
 } // namespace
 
 Result send(const Config& cfg, const Options& opt) {
@@ -94,13 +114,9 @@ Result send(const Config& cfg, const Options& opt) {
     if (opt.output && opt.output->empty())
         throw Error(Exit::usage, "--output", "empty file name");
 
-    // The channel first: an unknown number must not leave a fax behind.
-    std::string channel;
-    if (!opt.no_call)
-        channel = channel_for(cfg, opt);
-
     Renderer renderer(cfg.fax, res);
     const Geometry& geo = renderer.geometry();
+    check_length(cfg.fax, geo, opt.text);
     std::string header = header_line(cfg.fax, opt.from, when, opt.mr);
     std::vector<std::u32string> lines = wrap(header, geo.columns);
     std::size_t header_cells = 0;
@@ -117,6 +133,12 @@ Result send(const Config& cfg, const Options& opt) {
         throw Error(Exit::dataerr, "text",
                     fmt::format("needs {} fax pages, more than [fax] max_pages = {}", layout.size(),
                                 cfg.fax.max_pages));
+
+    // The channel before any file: an unknown number must not leave a fax behind.
+    std::string channel;
+    if (!opt.no_call)
+        channel = channel_for(cfg, opt);
+
     // One page in memory at a time: drawn, encoded, then its buffer is drawn over.
     Page buffer;
     auto page = [&](std::size_t i) -> const Page& {

@@ -116,11 +116,20 @@ long=$(for i in $(seq 1 300); do echo "line $i"; done)
 expect_fail "over max_pages" 65 --config "$tmp/max.conf" --from 1 --to 2 --no-call \
   --output "$tmp/out/long.tiff" --text "$long"
 check "over max_pages: says so" 'grep -q "max_pages" "$tmp/stderr"'
+wide=$(for i in $(seq 1 100); do printf '%0200d\n' "$i"; done)
+expect_fail "over max_pages once wrapped" 65 --config "$tmp/max.conf" --from 1 --to 2 --no-call \
+  --output "$tmp/out/wide.tiff" --text "$wide"
+check "over max_pages once wrapped: counts the pages" 'grep -q "needs 5 fax pages" "$tmp/stderr"'
 sms2fax --config "$tmp/max.conf" --from 1 --to 2 --no-call --output "$tmp/out/two.tiff" \
   --text "$(head -100 <<<"$long")" >/dev/null
 check "two pages are within max_pages = 2" \
   '[ "$(tiffinfo "$tmp/out/two.tiff" 2>&1 | grep -c "TIFF Directory")" -eq 2 ]'
 rm -f "$tmp/out/two.tiff"
+
+# A huge text is refused before it is expanded: 4 MiB of tabs would be 32 Mi cells.
+head -c 4194304 /dev/zero | tr '\0' '\t' >"$tmp/tabs.txt"
+expect_fail "4 MiB of tabs" 65 "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/t.tiff" \
+  --text - <"$tmp/tabs.txt"
 
 # Directory outage: a temporary failure.
 sed "s|^sqlite_path = .*|sqlite_path = $tmp/missing/dir.db|" "$tmp/sms.conf" >"$tmp/down.conf"
