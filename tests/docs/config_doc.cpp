@@ -1,0 +1,147 @@
+// Helper of tests/e2e/manpages.sh: lists the keys the config reader accepts and dumps settings,
+// so the test can hold sms-suite.conf(5) and examples/sms-suite.conf to the reader's truth.
+#include "config.hpp"
+#include "error.hpp"
+#include "fsutil.hpp"
+
+#include <fmt/format.h>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+std::string yes_no(bool b) {
+    return b ? "yes" : "no";
+}
+
+// Every setting as "section.key=value", one a line, in the reader's key order. Command words
+// are left out: they are examples, not settings with defaults.
+void dump(const sms::Config& c) {
+    using namespace sms;
+    const auto& g = c.general;
+    const auto& d = c.directory;
+    const auto& a = c.ami;
+    const auto& f = c.fax;
+    const auto& v = c.voice;
+    const auto& m = c.commands;
+    const auto& t = c.texts;
+    std::string numbers;
+    for (const auto& n : m.numbers)
+        numbers += (numbers.empty() ? "" : ",") + n;
+    const std::vector<std::pair<std::string_view, std::string>> rows = {
+        {"general.spool_dir", g.spool_dir},
+        {"general.centre_receive_number", g.centre_receive_number},
+        {"general.centre_send_number", g.centre_send_number},
+        {"general.concatenate", yes_no(g.concatenate)},
+        {"general.max_parts", std::to_string(g.max_parts)},
+        {"general.unicode", g.unicode == UnicodePolicy::ucs2 ? "ucs2" : "transliterate"},
+        {"general.reassembly_timeout", std::to_string(g.reassembly_timeout)},
+        {"general.retry_limit", std::to_string(g.retry_limit)},
+        {"general.syslog_facility", g.syslog_facility},
+        {"general.log_text", yes_no(g.log_text)},
+        {"general.bad_dir", g.bad_dir},
+        {"general.failed_dir", g.failed_dir},
+        {"general.bin_dir", g.bin_dir},
+        {"directory.backend", d.backend == DirectoryBackend::mysql ? "mysql" : "sqlite"},
+        {"directory.sqlite_path", d.sqlite_path},
+        {"directory.host", d.host},
+        {"directory.port", std::to_string(d.port)},
+        {"directory.socket", d.socket},
+        {"directory.user", d.user},
+        {"directory.password", d.password},
+        {"directory.database", d.database},
+        {"directory.table", d.table},
+        {"directory.account_column", d.account_column},
+        {"directory.service_column", d.service_column},
+        {"directory.extension_column", d.extension_column},
+        {"directory.timeout", std::to_string(d.timeout)},
+        {"sms.max_retries", std::to_string(c.sms.max_retries)},
+        {"sms.retry_time", std::to_string(c.sms.retry_time)},
+        {"sms.wait_time", std::to_string(c.sms.wait_time)},
+        {"ami.host", a.host},
+        {"ami.port", std::to_string(a.port)},
+        {"ami.username", a.username},
+        {"ami.secret", a.secret},
+        {"ami.auth", a.auth == AmiAuth::md5 ? "md5" : "plain"},
+        {"ami.technology", a.technology},
+        {"ami.from", a.from},
+        {"ami.timeout", std::to_string(a.timeout)},
+        {"fax.dir", f.dir},
+        {"fax.resolution", f.resolution == FaxResolution::standard ? "standard"
+                           : f.resolution == FaxResolution::fine   ? "fine"
+                                                                   : "superfine"},
+        {"fax.font", f.font},
+        {"fax.font_size", fmt::format("{}", f.font_size)},
+        {"fax.top_margin", fmt::format("{}", f.top_margin)},
+        {"fax.cut_margin", std::to_string(f.cut_margin)},
+        {"fax.max_pages", std::to_string(f.max_pages)},
+        {"fax.header_text", f.header_text},
+        {"fax.time_text", f.time_text},
+        {"fax.callerid", f.callerid},
+        {"fax.localstationid", f.localstationid},
+        {"fax.headerinfo", f.headerinfo},
+        {"fax.ecm", yes_no(f.ecm)},
+        {"fax.minrate", std::to_string(f.minrate)},
+        {"fax.maxrate", std::to_string(f.maxrate)},
+        {"fax.sendfax_options", f.sendfax_options},
+        {"fax.max_retries", std::to_string(f.max_retries)},
+        {"fax.retry_time", std::to_string(f.retry_time)},
+        {"fax.wait_time", std::to_string(f.wait_time)},
+        {"fax.archive", yes_no(f.archive)},
+        {"voice.dir", v.dir},
+        {"voice.language", v.language},
+        {"voice.lead_silence", fmt::format("{}", v.lead_silence)},
+        {"voice.header_text", v.header_text},
+        {"voice.time_text", v.time_text},
+        {"voice.at_text", v.at_text},
+        {"voice.reference_text", v.reference_text},
+        {"voice.give_date", yes_no(v.give_date)},
+        {"voice.give_reference", yes_no(v.give_reference)},
+        {"voice.digits", yes_no(v.digits)},
+        {"voice.max_seconds", std::to_string(v.max_seconds)},
+        {"voice.callerid", v.callerid},
+        {"voice.max_retries", std::to_string(v.max_retries)},
+        {"voice.retry_time", std::to_string(v.retry_time)},
+        {"voice.wait_time", std::to_string(v.wait_time)},
+        {"voice.archive", yes_no(v.archive)},
+        {"commands.numbers", numbers},
+        {"commands.timeout", std::to_string(m.timeout)},
+        {"commands.unknown_reply", m.unknown_reply},
+        {"commands.error_reply", m.error_reply},
+        {"texts.cannot_deliver", t.cannot_deliver},
+        {"texts.not_logged_in", t.not_logged_in},
+        {"texts.disabled", t.disabled},
+        {"texts.no_such_number", t.no_such_number},
+        {"texts.wrong_number", t.wrong_number},
+    };
+    for (const auto& [key, value] : rows)
+        fmt::print("{}={}\n", key, value);
+}
+
+} // namespace
+
+// config_doc keys        every "section.key" the reader accepts
+// config_doc defaults    the built-in settings, dumped
+// config_doc dump FILE   the settings FILE gives, dumped (exit 78 with the reader's error)
+int main(int argc, char** argv) {
+    const std::vector<std::string_view> args(argv + 1, argv + argc);
+    try {
+        if (args.size() == 1 && args[0] == "keys") {
+            for (const auto& k : sms::known_config_keys())
+                fmt::print("{}\n", k);
+        } else if (args.size() == 1 && args[0] == "defaults") {
+            dump(sms::Config{});
+        } else if (args.size() == 2 && args[0] == "dump") {
+            const std::string path(args[1]);
+            dump(sms::parse_config(sms::fs::read_file(path), path));
+        } else {
+            fmt::print(stderr, "usage: config_doc keys | defaults | dump FILE\n");
+            return 64;
+        }
+    } catch (const sms::Error& e) {
+        fmt::print(stderr, "config_doc: error: {}\n", e.what());
+        return sms::code(e.exit());
+    }
+    return 0;
+}
