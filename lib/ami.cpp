@@ -6,11 +6,11 @@
 #include "log.hpp"
 
 #include <array>
-#include <memory>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <fmt/format.h>
+#include <memory>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -164,6 +164,11 @@ std::optional<std::string> FrameReader::next_line() {
         --end;
     std::string line = buf_.substr(pos_, end - pos_);
     pos_ = nl + 1;
+    // A lone CR is no line end for Asterisk; as a space it cannot move a terminal's cursor when
+    // a value (Asterisk's Message:) is printed.
+    for (auto& c : line)
+        if (c == '\r')
+            c = ' ';
     return line;
 }
 

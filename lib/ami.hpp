@@ -58,7 +58,8 @@ struct Frame {
 };
 
 // Splits the byte stream from Asterisk into the banner line and frames. Tolerates bare LF line
-// ends and blank lines between frames; refuses (Error(dataerr)) lines over max_line bytes and
+// ends and blank lines between frames; a CR inside a line becomes a space (no name or value it
+// returns holds CR or LF); refuses (Error(dataerr)) lines over max_line bytes and
 // frames over max_headers lines, so a hostile peer cannot make it grow without bound.
 class FrameReader {
 public:
