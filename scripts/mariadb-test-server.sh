@@ -10,7 +10,8 @@
 # It never touches the system server: --no-defaults everywhere (/etc/mysql points at
 # /run/mysqld), its own datadir, socket and pid file, a free port on 127.0.0.1 only, small InnoDB
 # sizes. root has no password (--auth-root-authentication-method=normal) so that it works for any
-# OS user; mariadbd gets --user=root because it refuses to run as root otherwise. Its output goes
+# OS user; run as root, mariadbd gets --user=root (it refuses to run as root otherwise), run as
+# anyone else, no --user at all (install-db would try to chown to it). Its output goes
 # to DIR/mariadbd.log: a caller capturing our stdout would otherwise wait for it forever.
 # A missing mariadbd is an error (exit 69), never a skip: CI must run these tests.
 set -euo pipefail
@@ -36,6 +37,8 @@ action=$1
 dir=$(cd "$2" 2>/dev/null && pwd) || { code=64; die "$2: no such folder"; }
 shift 2
 sock=$dir/mysqld.sock
+as_user=()
+((EUID == 0)) && as_user=(--user=root)
 
 client() {
   local mariadb
@@ -53,7 +56,7 @@ start)
     die "a server already runs in $dir"
   fi
   if [[ ! -d $dir/data/mysql ]]; then
-    "$install_db" --no-defaults --user=root --datadir="$dir/data" \
+    "$install_db" --no-defaults "${as_user[@]}" --datadir="$dir/data" \
       --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
       >"$dir/install.log" 2>&1 || die "mariadb-install-db failed: $(tail -5 "$dir/install.log")"
   fi
@@ -65,7 +68,7 @@ start)
       continue
     fi
     rm -f "$sock" "$dir/mariadbd.pid"
-    "$mariadbd" --no-defaults --user=root --datadir="$dir/data" --socket="$sock" \
+    "$mariadbd" --no-defaults "${as_user[@]}" --datadir="$dir/data" --socket="$sock" \
       --pid-file="$dir/mariadbd.pid" --port="$port" --bind-address=127.0.0.1 \
       --skip-name-resolve --log-error="$dir/mariadbd.log" --innodb-buffer-pool-size=8M \
       --innodb-log-file-size=4M --key-buffer-size=1M --max-connections=20 \
