@@ -33,11 +33,13 @@ awk -v dir="$here" '
 
 # Fix-ups for what pandoc 2.17 writes and mandoc -Tlint reports:
 # - the V (verbatim) and C fonts are groff-only: inline code becomes bold, code blocks roman;
+# - pandoc names c-acute \['c], which mandoc does not know: its code point instead;
 # - ".PP" right after ".SH"/".SS" is a paragraph macro mandoc skips (and warns about);
 # - "-" in text is a hyphen to groff; options and command lines need "\-" (a real minus), so
 #   every "-" outside request lines is escaped (existing "\-" kept as they are, and special
 #   characters such as \[->] put back).
 sed -e 's/\\f\[V\]/\\f[B]/g; s/\\f\[C\]/\\f[R]/g' \
+    -e "s/\\\\\\['c\\]/\\\\[u0107]/g; s/\\\\\\['C\\]/\\\\[u0106]/g" \
     -e '/^\.S[HS] /{n;/^\.PP$/d;}' \
     -e '/^[.'"'"']/!{s/\\-/\x01/g;s/-/\\-/g;s/\x01/\\-/g;s/\\\[\\-/\\[-/g;s/\\-\]/-]/g;}' \
     "$output.tmp" >"$output"
