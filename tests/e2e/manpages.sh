@@ -73,6 +73,22 @@ for page in "${all_pages[@]}"; do
   done
 done
 
+# --- NAME says which page it is; references to the suite's pages have the right section -------
+for page in "${all_pages[@]}"; do
+  txt=$tmp/$page.txt
+  [[ -f $txt ]] || continue
+  name=${page%.*}
+  section "$txt" NAME | grep -qE "^ +$name - " || fail "$page: NAME does not start with '$name - '"
+  for ref in $(grep -oE '[a-z0-9.-]+\([1-8]\)' "$txt" | sort -u); do
+    rname=${ref%(*} rsec=${ref#*(} rsec=${rsec%)}
+    for known in "${all_pages[@]}"; do
+      if [[ ${known%.*} == "$rname" && ${known##*.} != "$rsec" ]]; then
+        fail "$page: refers to $ref, but the page is $rname(${known##*.})"
+      fi
+    done
+  done
+done
+
 # --- options: --help against OPTIONS, both ways ------------------------------------------------
 for page in $SMS_TOOL_PAGES; do
   tool=${page%.*}
