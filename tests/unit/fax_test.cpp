@@ -516,3 +516,79 @@ TEST(FaxVersions, NamesTheLibraries) {
     EXPECT_EQ(v[0].rfind("libtiff 4.", 0), 0u) << v[0];
     EXPECT_EQ(v[1].rfind("FreeType 2.", 0), 0u) << v[1];
 }
+
+// sms2fax's job as a library call: the file only, then a file and its SendFax call.
+TEST(FaxSend, OutputWithoutCall) {
+    TempDir dir;
+    sms::Config cfg;
+    cfg.general.spool_dir = dir.file("spool");
+    cfg.fax.dir = dir.file("fax");
+    fax::Options o;
+    o.from = "500100200";
+    o.to = "600700800";
+    o.scts = "2026-11-29T22:53:42";
+    o.mr = 17;
+    o.output = dir.file("x.tiff");
+    o.no_call = true;
+    o.text = "hello";
+    auto r = fax::send(cfg, o);
+    EXPECT_EQ(r.tiff_path, dir.file("x.tiff"));
+    EXPECT_EQ(r.pages, 1);
+    EXPECT_FALSE(r.call_path);
+    EXPECT_FALSE(std::filesystem::exists(cfg.general.spool_dir));
+    auto pages = read_tiff(r.tiff_path);
+    ASSERT_EQ(pages.size(), 1u);
+    // Header, rule and text: three lines of ink, nothing below them.
+    fax::Renderer rr(cfg.fax, FaxResolution::fine);
+    const auto& g = rr.geometry();
+    for (int i = 0; i < 3; ++i)
+        EXPECT_GT(pages[0].ink(0, 1728, static_cast<int>(g.top + i * g.pitch),
+                               static_cast<int>(g.top + (i + 1) * g.pitch)),
+                  0);
+    EXPECT_EQ(pages[0].ink(0, 1728, static_cast<int>(std::ceil(g.top + 3 * g.pitch)), 5000), 0);
+
+    o.resolution = "coarse";
+    try {
+        fax::send(cfg, o);
+        ADD_FAILURE() << "no error";
+    } catch (const sms::Error& e) {
+        EXPECT_EQ(e.exit(), sms::Exit::usage);
+    }
+    o.resolution.reset();
+    cfg.fax.max_pages = 1;
+    o.text.clear();
+    for (int i = 0; i < 100; ++i)
+        o.text += "a line\n";
+    try {
+        fax::send(cfg, o);
+        ADD_FAILURE() << "no error";
+    } catch (const sms::Error& e) {
+        EXPECT_EQ(e.exit(), sms::Exit::dataerr);
+        EXPECT_NE(e.reason().find("max_pages"), std::string::npos);
+    }
+}
+
+TEST(FaxSend, NewFileAndCall) {
+    TempDir dir;
+    sms::Config cfg;
+    cfg.general.spool_dir = dir.file("spool");
+    cfg.fax.dir = dir.file("fax");
+    fax::Options o;
+    o.from = "../500";
+    o.to = "600/700";
+    o.extension = "DAHDI/1";
+    o.scts = "2026-11-29T22:53:42";
+    o.text = "hello";
+    auto a = fax::send(cfg, o);
+    auto b = fax::send(cfg, o);
+    // Input never forms a path: the numbers are cleaned for the name.
+    EXPECT_EQ(a.tiff_path, dir.file("fax/fax-___500-600_700-20261129-225342.tiff"));
+    EXPECT_EQ(b.tiff_path, dir.file("fax/fax-___500-600_700-20261129-225342-2.tiff"));
+    ASSERT_TRUE(a.call_path && b.call_path);
+    EXPECT_NE(*a.call_path, *b.call_path);
+    std::ifstream in(*a.call_path);
+    std::string call(std::istreambuf_iterator<char>(in), {});
+    EXPECT_NE(call.find("Channel: DAHDI/1\n"), std::string::npos) << call;
+    EXPECT_NE(call.find("Application: SendFax\n"), std::string::npos) << call;
+    EXPECT_NE(call.find("Data: " + a.tiff_path + ",F\n"), std::string::npos) << call;
+}
