@@ -367,12 +367,11 @@ std::string write_tiff(const std::string& path, std::size_t count, int ydpi,
         // A new name, never replacing a fax that may still be waiting for its call.
         for (int n = 1;; ++n) {
             target = with_suffix(path, n);
-            if (::link(temp.path.c_str(), target.c_str()) == 0)
+            if (fs::rename_noreplace(temp.path, target))
                 break;
-            if (errno != EEXIST || n >= 1000)
-                fail_write(target, errno, {});
+            if (n >= 1000)
+                throw Error(Exit::cantcreat, path, "a thousand files of that name exist");
         }
-        ::unlink(temp.path.c_str());
     }
     temp.keep = true;
     fs::fsync_dir(dir);
