@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# Benchmarks of SPEC 7: each figure beside its peer on the same input in the same run, as medians
+# of several runs and as ratios, plus peak memory. Prints Markdown (BENCHMARKS.md is its output).
+# Not a test: it asserts nothing; a section whose tool is missing or answers "not implemented
+# yet" (exit 70) is skipped with a line saying so.
+#
+#   bash scripts/bench.sh [--no-build]
+#
+# Environment: BENCH_BIN (the tools; default build/release/tools, built unless --no-build),
+# BENCH_DIR (work folder, default a new one under $TMPDIR: put it on the file system the spool
+# lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (3), BENCH_NAIVE_MESSAGES (500),
+# BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+build=1
+[[ ${1:-} == --no-build ]] && build=0
+
+messages=${BENCH_MESSAGES:-10000}
+route_runs=${BENCH_ROUTE_RUNS:-3}
+naive_messages=${BENCH_NAIVE_MESSAGES:-500}
+runs=${BENCH_RUNS:-10}
+startup_runs=${BENCH_STARTUP_RUNS:-200}
+dests=100 # destination phones the routed messages are spread over
+
+say() { printf '%s\n' "$*"; }
+note() { printf '_%s_\n\n' "$*"; }
+die() {
+  echo "bench.sh: $*" >&2
+  exit 1
+}
+
+# ---------- peers, build ----------
+bash scripts/install-deps.sh --bench >&2 || die "cannot install the benchmark peers"
+bin=${BENCH_BIN:-$root/build/release/tools}
+if ((build)) && [[ -z ${BENCH_BIN:-} ]]; then
+  { cmake --preset release >/dev/null &&
+    cmake --build build/release -j "$(nproc)" \
+      --target sms-process sms2fax sms2voice getchaninfo post-sms send-sipim callfile-gen sms-send
+  } >&2 || die "release build failed"
+fi
+[[ -x $bin/sms-process ]] || die "no tools in $bin (build the release preset or set BENCH_BIN)"
+
+work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/sms-bench.XXXXXX")}
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+fsloop=$work/fsloop
+c++ -O2 -std=c++20 -o "$fsloop" tests/bench/fsloop.cpp || die "cannot build tests/bench/fsloop.cpp"
+
+# ---------- helpers ----------
+# Median of numbers on stdin.
+median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# fmt EXPR: evaluates an awk expression, printed with the given printf format.
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
+# Peak resident set size of a command in KiB, from /usr/bin/time -v ("Maximum resident set
+# size"; for a pipeline run through bash, the largest process of it).
+peak_kib() {
+  /usr/bin/time -v -o "$work/time.out" "$@" >/dev/null 2>&1
+  awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.out"
+}
+mib() { calc "%.1f MiB" "$1 / 1024"; }
+# hyperfine's median (seconds) of the command named $2 in the CSV file $1.
+hf_median() { awk -F, -v n="$2" 'NR > 1 && $1 == n {print $4}' "$1"; }
+# Runs a tool once; prints a skip line and fails when it is unusable (exit 70: not yet written).
+usable() {
+  local name=$1 out rc
+  shift
+  out=$("$@" 2>&1 >/dev/null)
+  rc=$?
+  if ((rc == 70)); then
+    note "skipped: $name answers exit 70 (not implemented yet)"
+    return 1
+  elif ((rc != 0)); then
+    note "skipped: $name failed (exit $rc): ${out%%$'\n'*}"
+    return 1
+  fi
+}
+declare -a summary=()
+target() { summary+=("| $1 | $2 | $3 | $4 |"); }
+
+# ---------- the machine ----------
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+fs=$(findmnt -n -o FSTYPE,SOURCE -T "$work" 2>/dev/null | tr -s ' ')
+say "# sms-suite benchmarks"
+say
+say "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+say "- commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- lib tools 2>/dev/null || echo ' (with uncommitted changes in lib/ or tools/)')"
+say "- machine: $(nproc) CPUs ($cpu), $mem memory, $(uname -sr); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "- work folder: $work on ${fs:-unknown}"
+say "- tools: $bin ($(grep -m1 CMAKE_BUILD_TYPE "$bin/../CMakeCache.txt" 2>/dev/null | cut -d= -f2))"
+say
+
+# ---------- a spool, a directory, a configuration ----------
+spool=$work/spool
+db=$work/directory.db
+conf=$work/sms-suite.conf
+{
+  echo "CREATE TABLE PBXNumbers(Account TEXT PRIMARY KEY, Message TEXT NOT NULL, Extension TEXT NOT NULL);"
+  echo "BEGIN;"
+  for ((i = 0; i < dests; i++)); do
+    echo "INSERT INTO PBXNumbers VALUES('$((600700000 + i))','S','DAHDI/$((i + 1))');"
+  done
+  echo "INSERT INTO PBXNumbers VALUES('48500100200','S','DAHDI/200');"
+  echo "COMMIT;"
+} | sqlite3 "$db"
+mkdir -p "$work/fax" "$work/voice"
+cat >"$conf" <<EOF
+; written by scripts/bench.sh
+[general]
+spool_dir = $spool
+[directory]
+backend = sqlite
+sqlite_path = $db
+[fax]
+dir = $work/fax
+[voice]
+dir = $work/voice
+EOF
+chmod 600 "$conf"
+fresh_spool() {
+  rm -rf "$spool"
+  mkdir -p "$spool/sms/morx" "$spool/sms/mttx" "$spool/outgoing"
+}
+
+# ---------- start-up ----------
+say "## Start-up: sms-process on an empty spool against /bin/true"
+say
+fresh_spool
+if usable sms-process "$bin/sms-process" --config "$conf"; then
+  # Direct exec (hyperfine -N: no shell), and through sh -c as the dialplan's System() runs it.
+  hyperfine -N --style none --warmup 20 --runs "$startup_runs" --export-csv "$work/startup.csv" \
+    -n true /bin/true -n sms-process "$bin/sms-process --config $conf" \
+    -n sh-true "sh -c /bin/true" -n sh-sms-process "sh -c '$bin/sms-process --config $conf'" \
+    >/dev/null 2>&1
+  t_true=$(hf_median "$work/startup.csv" true)
+  t_proc=$(hf_median "$work/startup.csv" sms-process)
+  t_shtrue=$(hf_median "$work/startup.csv" sh-true)
+  t_shproc=$(hf_median "$work/startup.csv" sh-sms-process)
+  ratio=$(calc "%.2f" "$t_proc / $t_true")
+  say "| command | median, direct exec | median, through sh -c | peak memory |"
+  say "|---|---|---|---|"
+  say "| /bin/true | $(calc "%.2f ms" "$t_true * 1000") | $(calc "%.2f ms" "$t_shtrue * 1000") | $(mib "$(peak_kib /bin/true)") |"
+  say "| sms-process (empty spool) | $(calc "%.2f ms" "$t_proc * 1000") | $(calc "%.2f ms" "$t_shproc * 1000") | $(mib "$(peak_kib "$bin/sms-process" --config "$conf")") |"
+  say
+  say "Ratio sms-process / true: **${ratio}x** by direct exec (target: at most 2x); $(calc "%.2f" "$t_shproc / $t_shtrue")x through sh -c. hyperfine -N, $startup_runs runs each, medians."
+  say "Shared libraries sms-process loads ($(ldd "$bin/sms-process" | wc -l)): $(ldd "$bin/sms-process" | awk '{print $1}' | grep -v -e vdso -e ld-linux | tr "\n" " ")"
+  say
+  target "start-up, sms-process vs /bin/true (direct exec)" "<= 2x" "${ratio}x" "$(calc "%s" "($ratio <= 2) ? \"met\" : \"missed\"")"
+fi
+
+# ---------- routing ----------
+say "## Routing $messages S messages (SQLite directory, durability on)"
+say
+# A spool of N messages for $dests phones.
+fill_spool() {
+  fresh_spool
+  "$fsloop" gen "$spool/sms/morx" "$1" "$dests"
+}
+# The loop's input: the same messages.
+fill_loop() {
+  rm -rf "$work/loop"
+  "$fsloop" gen "$work/loop/in" "$1" "$dests"
+}
+# elapsed SECONDS and peak KiB of a command, as "seconds kib".
+timed() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -v -o "$work/time.out" "$@" >"$work/timed.stdout" 2>"$work/timed.stderr"
+  local rc=$?
+  t1=$(date +%s.%N)
+  echo "$(calc "%.3f" "$t1 - $t0") $(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.out") $rc"
+}
+fill_spool 10
+if usable sms-process "$bin/sms-process" --config "$conf"; then
+  # What the router does to the file system, counted once with strace (successful calls only)
+  # on a smaller spool and scaled: the plain loop replays exactly those operations.
+  count=1000
+  ops=""
+  if command -v strace >/dev/null; then
+    fill_spool "$count"
+    strace -f -qq -o "$work/strace.log" \
+      -e trace=openat,open,creat,write,pwrite64,fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,mkdir,mkdirat,rmdir,fchmod \
+      "$bin/sms-process" --config "$conf" >/dev/null 2>&1
+    ops=$(awk -v n="$messages" -v c="$count" '
+      / = -1 / {next}
+      /openat\(|open\(|creat\(/ {if ($0 ~ /O_CREAT/) cr++; next}
+      /(^|[ ])(write|pwrite64)\(/ {
+        if (match($0, /\((1|2), /)) next   # stdout/stderr
+        w++; b += $NF; next}
+      /fdatasync\(/ {fds++; next}
+      /fsync\(/ {fs++; next}
+      /syncfs\(|[ ]sync\(/ {sf++; next}
+      /rename|link\(|linkat\(/ {if ($0 ~ /unlink/) {if ($0 ~ /AT_REMOVEDIR/) rd++; else ul++} else rn++; next}
+      /rmdir\(/ {rd++; next}
+      /mkdir/ {md++; next}
+      /fchmod\(/ {ch++; next}
+      END {
+        s = n / c
+        printf "%d %d %d %d %d %d %d %d %d %d %d", cr*s, w*s, b*s, fs*s, fds*s, sf*s, rn*s, ul*s, md*s, rd*s, ch*s
+        printf "\n%.2f creates, %.2f writes (%.0f bytes), %.3f fsync, %.3f fdatasync, %.4f syncfs, %.2f renames or links, %.2f unlinks, %.2f mkdir, %.2f rmdir, %.2f fchmod", cr/c, w/c, b/c, fs/c, fds/c, sf/c, rn/c, ul/c, md/c, rd/c, ch/c
+      }' "$work/strace.log")
+    per_message=$(sed -n 2p <<<"$ops")
+    ops=$(sed -n 1p <<<"$ops")
+  fi
+  declare -a r_t=() r_m=() l_t=() n_t=()
+  routed_line=""
+  # Router and loops alternate, so that a busy moment of a shared machine hits both.
+  for ((r = 1; r <= route_runs; r++)); do
+    fill_spool "$messages"
+    sync
+    read -r t m rc < <(timed "$bin/sms-process" --config "$conf")
+    r_t+=("$t")
+    r_m+=("$m")
+    routed_line=$(tail -n 1 "$work/timed.stderr")
+    left=$(find "$spool/sms/morx" -maxdepth 1 -type f | wc -l)
+    if [[ -n $ops ]]; then
+      fill_loop "$messages"
+      sync
+      # shellcheck disable=SC2086
+      read -r t m rc < <(timed "$fsloop" replay "$work/loop" "$messages" $ops)
+      l_t+=("$t")
+    fi
+    fill_loop "$naive_messages"
+    sync
+    read -r t m rc < <(timed "$fsloop" naive "$work/loop" "$naive_messages")
+    n_t+=("$t")
+  done
+  rt=$(printf '%s\n' "${r_t[@]}" | median)
+  rm_kib=$(printf '%s\n' "${r_m[@]}" | median)
+  r_rate=$(calc "%.0f" "$messages / $rt")
+  nt=$(printf '%s\n' "${n_t[@]}" | median)
+  n_rate=$(calc "%.0f" "$naive_messages / $nt")
+  say "| run | median time | messages/s | peak memory |"
+  say "|---|---|---|---|"
+  say "| sms-process, $messages messages | $(calc "%.2f s" "$rt") | $r_rate | $(mib "$rm_kib") |"
+  if [[ -n $ops ]]; then
+    lt=$(printf '%s\n' "${l_t[@]}" | median)
+    l_rate=$(calc "%.0f" "$messages / $lt")
+    say "| plain loop, the router's own file operations, $messages messages | $(calc "%.2f s" "$lt") | $l_rate | - |"
+  fi
+  say "| naive durable loop (fsync every file and folder, no batching), $naive_messages messages | $(calc "%.2f s" "$nt") | $n_rate | - |"
+  say
+  say "Last router summary: \`$routed_line\`; messages left in sms/morx/: $left. Runs: $route_runs each, alternating; times: router ${r_t[*]} s${l_t:+; loop ${l_t[*]} s}; naive ${n_t[*]} s."
+  say
+  if [[ -n $ops ]]; then
+    ratio=$(calc "%.2f" "$r_rate / $l_rate")
+    say "The router's file operations per message (strace, $count messages): $per_message."
+    say
+    say "Ratio router / plain loop: **${ratio}** of the file system's ceiling (target: at least 0.5)."
+    say "Ratio router / naive durable loop: $(calc "%.1f" "$r_rate / $n_rate")x."
+    say
+    target "routing $messages messages, sms-process vs the same file operations" ">= 0.5" "$ratio ($r_rate vs $l_rate msg/s)" "$(calc "%s" "($ratio >= 0.5) ? \"met\" : \"missed\"")"
+  else
+    note "strace is missing: no replay of the router's own operations; only the naive loop"
+  fi
+fi
+
+# ---------- fax ----------
+say "## Fax: sms2fax against paps | gs -sDEVICE=tiffg3 -r204x196"
+say
+sms160="Meeting moved to Thursday 10:30 in room 4B. Please bring the signed contracts, the budget for Q3 and your laptop. Call me back on 600700800 if you cannot come."
+sms160=${sms160:0:160}
+printf '%s\n' "$sms160" >"$work/one.txt"
+pages() { tiffinfo "$1" 2>/dev/null | grep -c '^TIFF Directory'; }
+fax() { "$bin/sms2fax" --config "$conf" --from 48500100200 --to 600700800 --extension DAHDI/1 \
+  --scts 2026-11-29T22:53:42 --mr 7 --no-call --output "$2" <"$1"; }
+peer_fax() { paps --font="DejaVu Sans Mono 10" "$1" 2>/dev/null |
+  gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=tiffg3 -r204x196 -sOutputFile="$2" -; }
+export -f fax peer_fax
+export bin conf
+if usable sms2fax fax "$work/one.txt" "$work/one.tiff"; then
+  # Ten pages: as many lines as sms2fax puts on ten fine pages.
+  lines=600
+  while :; do
+    for ((i = 1; i <= lines; i++)); do
+      printf 'Line %04d: The quick brown fox jumps over the lazy dog; zazolc gesla jazn.\n' "$i"
+    done >"$work/ten.txt"
+    fax "$work/ten.txt" "$work/ten.tiff" >/dev/null 2>&1 || break
+    p=$(pages "$work/ten.tiff")
+    ((p >= 10 || lines > 2000)) && break
+    lines=$((lines + 10))
+  done
+  say "| input | sms2fax median | paps \\| gs median | ratio | sms2fax peak | paps \\| gs peak | pages (sms2fax / paps \\| gs) |"
+  say "|---|---|---|---|---|---|---|"
+  for kind in one ten; do
+    n=$runs
+    [[ $kind == ten ]] && n=$(((runs + 1) / 2))
+    hyperfine --shell bash --style none --warmup 1 --runs "$n" --export-csv "$work/fax-$kind.csv" \
+      -n sms2fax "fax $work/$kind.txt $work/$kind.tiff" \
+      -n peer "peer_fax $work/$kind.txt $work/$kind-peer.tiff" >/dev/null 2>&1
+    ts=$(hf_median "$work/fax-$kind.csv" sms2fax)
+    tp=$(hf_median "$work/fax-$kind.csv" peer)
+    ms=$(peak_kib bash -c "fax $work/$kind.txt $work/$kind.tiff")
+    mp=$(peak_kib bash -c "peer_fax $work/$kind.txt $work/$kind-peer.tiff")
+    ratio=$(calc "%.1f" "$tp / $ts")
+    label="one page (160 characters)"
+    [[ $kind == ten ]] && label="ten pages ($(wc -l <"$work/ten.txt") lines)"
+    say "| $label | $(calc "%.1f ms" "$ts * 1000") | $(calc "%.1f ms" "$tp * 1000") | **${ratio}x** | $(mib "$ms") | $(mib "$mp") | $(pages "$work/$kind.tiff") / $(pages "$work/$kind-peer.tiff") |"
+    target "fax, $label, speed vs paps \\| gs" ">= 5x" "${ratio}x" "$(calc "%s" "($ratio >= 5) ? \"met\" : \"missed\"")"
+    target "fax, $label, peak memory of sms2fax" "< 64 MiB" "$(mib "$ms")" "$(calc "%s" "($ms < 65536) ? \"met\" : \"missed\"")"
+  done
+  say
+  say "Both in hyperfine's shell mode (its shell start-up subtracted); $runs runs for one page, $(((runs + 1) / 2)) for ten. Peak memory of the pipeline is that of its largest process. paps uses the same font (DejaVu Sans Mono 10) with its own margins; sms2fax's page also holds the header line."
+  say
+fi
+
+# ---------- voice ----------
+say "## Voice: sms2voice against espeak-ng -w then ffmpeg -ar 8000"
+say
+voice() { "$bin/sms2voice" --config "$conf" --from 48500100200 --to 600700800 --extension DAHDI/1 \
+  --scts 2026-11-29T22:53:42 --mr 7 --no-call --output "$2" <"$1"; }
+# The peer speaks what sms2voice speaks: the header with the number digit by digit, then the text.
+peer_voice() { espeak-ng -v en -w "$2.22k.wav" "Message from 4 8 5 0 0 1 0 0 2 0 0. $(cat "$1")" &&
+  ffmpeg -nostdin -loglevel error -y -i "$2.22k.wav" -ar 8000 -ac 1 "$2"; }
+export -f voice peer_voice
+if usable sms2voice voice "$work/one.txt" "$work/one.wav"; then
+  hyperfine --shell bash --style none --warmup 1 --runs "$runs" --export-csv "$work/voice.csv" \
+    -n sms2voice "voice $work/one.txt $work/one.wav" \
+    -n peer "peer_voice $work/one.txt $work/peer.wav" >/dev/null 2>&1
+  ts=$(hf_median "$work/voice.csv" sms2voice)
+  tp=$(hf_median "$work/voice.csv" peer)
+  ms=$(peak_kib bash -c "voice $work/one.txt $work/one.wav")
+  mp=$(peak_kib bash -c "peer_voice $work/one.txt $work/peer.wav")
+  ratio=$(calc "%.1f" "$tp / $ts")
+  dur() { soxi -D "$1" 2>/dev/null || echo "?"; }
+  say "| input | sms2voice median | espeak-ng + ffmpeg median | ratio | sms2voice peak | peer peak | audio (s, sms2voice / peer) |"
+  say "|---|---|---|---|---|---|---|"
+  say "| 160 characters | $(calc "%.1f ms" "$ts * 1000") | $(calc "%.1f ms" "$tp * 1000") | **${ratio}x** | $(mib "$ms") | $(mib "$mp") | $(dur "$work/one.wav") / $(dur "$work/peer.wav") |"
+  say
+  say "$runs runs each (hyperfine, shell mode). sms2voice's audio includes its lead-in silence."
+  say
+  target "voice, 160 characters, speed vs espeak-ng + ffmpeg" ">= 3x" "${ratio}x" "$(calc "%s" "($ratio >= 3) ? \"met\" : \"missed\"")"
+fi
+
+# ---------- peak memory of every tool ----------
+say "## Peak memory of every tool (/usr/bin/time -v, Maximum resident set size)"
+say
+say "| tool | run | exit | peak memory |"
+say "|---|---|---|---|"
+fresh_spool
+mem_row() {
+  local tool=$1 what=$2
+  shift 2
+  if [[ ! -x $bin/$tool ]]; then
+    say "| $tool | $what | - | skipped: not built in $bin |"
+    return
+  fi
+  /usr/bin/time -v -o "$work/time.out" "$@" >/dev/null 2>&1
+  local rc=$?
+  local kib
+  kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.out")
+  if ((rc == 70)); then
+    say "| $tool | $what | 70 | skipped: not implemented yet |"
+  else
+    say "| $tool | $what | $rc | $(mib "$kib") |"
+  fi
+}
+mem_row sms-process "empty spool" "$bin/sms-process" --config "$conf"
+[[ -n ${rm_kib:-} ]] && say "| sms-process | $messages messages (median above) | 0 | $(mib "$rm_kib") |"
+mem_row getchaninfo "600700000" "$bin/getchaninfo" --config "$conf" 600700000
+mem_row sms2fax "one page" bash -c "fax $work/one.txt $work/one.tiff"
+mem_row sms2voice "160 characters" bash -c "voice $work/one.txt $work/one.wav"
+mem_row post-sms "--from --to --text" "$bin/post-sms" --config "$conf" --from 48500100200 --to 600700000 --text "$sms160"
+mem_row sms-send "--dry-run, 160 characters" "$bin/sms-send" --config "$conf" --from 9001 --to 600700000 --dry-run --text "$sms160"
+mem_row sms-send "queue 3 parts" "$bin/sms-send" --config "$conf" --from 9001 --to 600700000 --text "$sms160 $sms160 $sms160"
+mem_row callfile-gen "--stdout" "$bin/callfile-gen" --config "$conf" --channel DAHDI/1 --application SMS --data 600700000,s --stdout
+mem_row send-sipim "no Asterisk listening (exit 69 path)" "$bin/send-sipim" --config "$conf" 9000 1000 --text hello
+say
+
+# ---------- the targets ----------
+say "## SPEC 7 targets"
+say
+say "| figure | target | measured | |"
+say "|---|---|---|---|"
+for row in "${summary[@]}"; do say "$row"; done
+say
+say "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
