@@ -56,6 +56,10 @@ for page in "${all_pages[@]}"; do
   else
     echo "note: man (man-db) not installed: groff warnings not checked"
   fi
+  # mandb reads the NAME line for whatis/apropos; it must parse.
+  if command -v lexgrog >/dev/null; then
+    lexgrog "$file" >/dev/null 2>&1 || fail "$page: lexgrog (whatis) cannot parse its NAME"
+  fi
   render "$file" >"$tmp/$page.txt"
 done
 
