@@ -160,6 +160,15 @@ sqlite_path = $tmp/no/such.db
 dir = $voice
 EOF
 expect_fail "directory unavailable" 75 "directory" --from 5 --to 600700800 --text "Hello"
+# The call cannot be queued (the spool is under a regular file): the WAV goes again.
+echo "not a folder" >"$tmp/plain"
+cat >"$tmp/sms.conf" <<EOF
+[general]
+spool_dir = $tmp/plain/spool
+[voice]
+dir = $voice
+EOF
+expect_fail "call cannot be queued" 73 "plain" --from 5 --to 6 --extension PJSIP/1 --text "Hello"
 write_conf ""
 
 # 5. Without --no-call: a new WAV in [voice] dir and a Playback call file in outgoing/.
