@@ -197,4 +197,10 @@ check "--extension: absolute Data" 'grep -qxF "Data: $tmp/out/e" "$spool"/outgoi
   --output rel.wav >/dev/null 2>&1)
 check "relative --output: Data is absolute" 'grep -qxF "Data: $tmp/out/rel" "$spool"/outgoing/rel.call'
 
+# SPEC 7: the WAV is written directly; libavformat/libavcodec (100+ ms a start) stay out.
+check "links no libavformat or libavcodec" \
+  '! ldd "$(command -v sms2voice)" | grep -Eq "libavformat|libavcodec"'
+check "links libswresample and espeak-ng" \
+  'ldd "$(command -v sms2voice)" | grep -q libswresample && ldd "$(command -v sms2voice)" | grep -q libespeak-ng'
+
 exit $fail
