@@ -26,6 +26,10 @@ run() {
 }
 
 # --- shell mode ---
+version=$(getchaninfo --version)
+check "--version names SQLite and libmariadb ($version)" \
+  'grep -q "SQLite 3\.[0-9]*\.[0-9]*" <<<"$version" && grep -q "libmariadb [0-9]" <<<"$version"'
+
 while read -r number want; do
   run "$number"
   check "$number: exit 0 (got $rc, $err)" '[ $rc -eq 0 ]'
