@@ -113,6 +113,10 @@ for page in $SMS_TOOL_PAGES; do
   for opt in $in_page; do
     grep -qx -- "$opt" <<<"$in_help" || fail "$page: OPTIONS documents $opt, which $tool --help does not have"
   done
+  # Positional arguments (the Usage: line's upper-case words) are in the synopsis.
+  for arg in $(grep -m1 '^Usage:' <<<"$help" | grep -oE '\b[A-Z][A-Z_]+\b' | grep -vx OPTIONS); do
+    section "$txt" SYNOPSIS | grep -qw -- "$arg" || fail "$page: SYNOPSIS does not show $arg ($tool --help has it)"
+  done
   # The synopsis names no option the tool lacks.
   for opt in $(section "$txt" SYNOPSIS | long_options); do
     grep -qx -- "$opt" <<<"$in_help" || fail "$page: SYNOPSIS shows $opt, which $tool --help does not have"
