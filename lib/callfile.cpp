@@ -246,23 +246,15 @@ fs::PlannedFile plan(const std::string& spool_dir, const std::string& name, cons
     f.mode = 0644;
     f.mtime = c.at;
     f.replace = false;
+    f.temp_dir = spool_sub(spool_dir, "tmp");
     return f;
 }
 
 std::optional<std::string> queue(const std::string& spool_dir, const std::string& name,
                                  const CallFile& c, bool replace) {
-    fs::PlannedFile f = plan(spool_dir, name, c);
-    // The temporary goes to <spool>/tmp, not outgoing/: pbx_spool reads any file that appears
-    // in outgoing/, dotfiles included, so it must only ever see the finished file (renamed in).
-    std::string tmp = spool_sub(spool_dir, "tmp");
-    fs::make_dirs(f.dir);
-    fs::make_dirs(tmp);
-    fs::WriteOptions o;
-    o.mode = f.mode;
-    o.replace = replace;
-    o.temp_dir = tmp;
-    o.mtime = f.mtime;
-    if (!fs::write_atomic(f.dir, f.name, f.content, o)) {
+    fs::PlannedFile f = plan(spool_dir, name, c); // its temporary goes to <spool>/tmp
+    f.replace = replace;
+    if (!fs::commit(f)) {
         return std::nullopt;
     }
     return fs::join(f.dir, f.name);

@@ -201,7 +201,21 @@ bool commit(const PlannedFile& f) {
     o.mode = f.mode;
     o.replace = f.replace;
     o.mtime = f.mtime;
+    o.temp_dir = f.temp_dir;
+    make_dirs(f.dir);
+    if (!f.temp_dir.empty())
+        make_dirs(f.temp_dir);
     return write_atomic(f.dir, f.name, f.content, o);
+}
+
+std::string move_into(const std::string& path, const std::string& dest, const std::string& name) {
+    make_dirs(dest);
+    for (int i = 0; i < 1000; ++i) {
+        std::string target = join(dest, i == 0 ? name : fmt::format("{}.{}", name, i));
+        if (rename_noreplace(path, target))
+            return target;
+    }
+    throw Error(Exit::cantcreat, dest, fmt::format("no free name for {}", name));
 }
 
 std::vector<std::string> list_regular(const std::string& dir) {

@@ -71,6 +71,10 @@ bool write_atomic(const std::string& dir, const std::string& name, std::string_v
 // rename without replacing the target: false when it exists.
 bool rename_noreplace(const std::string& from, const std::string& to);
 
+// Moves `path` into folder `dest` (created if missing) as `name`, or name.1, name.2... when
+// taken; never replaces. Returns the new path.
+std::string move_into(const std::string& path, const std::string& dest, const std::string& name);
+
 // The regular files in `dir` whose names do not start with '.', sorted by name.
 std::vector<std::string> list_regular(const std::string& dir);
 
@@ -104,10 +108,13 @@ struct PlannedFile {
     unsigned mode = 0644;
     std::optional<std::chrono::system_clock::time_point> mtime;
     bool replace = false; // false: an existing file of that name means "already there"
+    // Where the temporary is written before the rename; default: `dir` itself, as a dotfile.
+    // Call files need another folder: pbx_spool reads every file in outgoing/, dotfiles too.
+    std::string temp_dir;
 };
 
-// Writes a planned file atomically into its folder (write_atomic). Returns false when
-// !replace and it was there already.
+// Writes a planned file atomically into its folder (write_atomic; both folders created when
+// missing). Returns false when !replace and it was there already.
 bool commit(const PlannedFile& f);
 
 } // namespace sms::fs

@@ -51,18 +51,6 @@ void remove_tree(const std::string& dir) {
     ::rmdir(dir.c_str());
 }
 
-// Moves `path` into folder `dest` under its own name, or name.1, name.2... when taken.
-void move_into(const std::string& path, const std::string& dest) {
-    fs::make_dirs(dest);
-    std::string base = fs::basename(path);
-    for (int i = 0; i < 1000; ++i) {
-        std::string target = fs::join(dest, i == 0 ? base : fmt::format("{}.{}", base, i));
-        if (fs::rename_noreplace(path, target))
-            return;
-    }
-    throw Error(Exit::cantcreat, dest, fmt::format("no free name for {}", base));
-}
-
 bool pid_alive(long pid) {
     return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
@@ -196,7 +184,7 @@ void Journal::apply(const std::string& dir, bool remove_when_done) {
             if (::unlink(in[1].c_str()) != 0 && errno != ENOENT)
                 throw_errno(Exit::cantcreat, in[1], errno);
         } else {
-            move_into(in[1], in[2]);
+            fs::move_into(in[1], in[2], fs::basename(in[1]));
         }
     }
     if (remove_when_done) {

@@ -355,16 +355,10 @@ std::vector<Part> send(const Config& cfg, Request req) {
         bool collided = false;
         try {
             for (const auto& f : files) {
-                bool is_call = f.dir != cfg.mttx_dir();
-                if (is_call) {
-                    // Through <spool>/tmp: pbx_spool reads any file that appears in outgoing/,
-                    // a temporary dotfile too. Already there = a call is pending = fine.
-                    fs::WriteOptions o;
-                    o.mode = f.mode;
-                    o.replace = false;
-                    o.temp_dir = fs::join(cfg.general.spool_dir, "tmp");
-                    fs::make_dirs(o.temp_dir);
-                    fs::write_atomic(f.dir, f.name, f.content, o);
+                if (f.dir != cfg.mttx_dir()) {
+                    // The delivery call (its temporary goes through <spool>/tmp): already there
+                    // means a call is pending, which is fine.
+                    fs::commit(f);
                     continue;
                 }
                 if (!fs::commit(f)) {

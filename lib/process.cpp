@@ -177,6 +177,11 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock
         f->fd = fs::Fd(::dup(l->fd()));
     }
     f->mtime = st.st_mtime;
+    for (unsigned char c : name)
+        if (c < 0x20 || c == 0x7F) {
+            f->error = "the file name holds control characters: app_sms never writes such a name";
+            return f;
+        }
     std::string content;
     char buf[65536];
     for (;;) {
@@ -251,9 +256,12 @@ void Runner::report(const InputFile& f, Outcome o, char service, const std::stri
 }
 
 void Runner::quarantine(InputFile& f) {
+    // A rename is atomic on its own: the file is in morx/ or in bad/, never lost.
     if (!opts_.dry_run) {
         try {
-            journal_->stage(stem_of(f.name) + ".bad", {}, {{f.path, cfg_.bad_dir()}});
+            fs::move_into(f.path, cfg_.bad_dir(), stem_of(f.name));
+            fs::fsync_dir(cfg_.bad_dir());
+            fs::fsync_dir(cfg_.morx_dir());
         } catch (const Error& e) {
             log::error("{}: cannot quarantine: {}", f.name, e.what());
         }
@@ -305,6 +313,8 @@ std::string Runner::render(const char* tool, const char* ext, const std::string&
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, rd.get(), 0);
+    // Our stdout carries the JSON report: what a child prints goes to stderr.
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
     std::vector<char*> argv;
     for (auto& s : args)
         argv.push_back(s.data());
@@ -622,38 +632,20 @@ void Runner::reassemble() {
 // A queue in sms/mttx/ with messages but no pending delivery call gets its call again (the call
 // ended just before a message was queued).
 void Runner::sweep() {
-    std::map<std::string, int> queues;
-    for (const auto& name : spool::list(cfg_.mttx_dir())) {
-        auto dot = name.find('.');
-        if (dot != std::string::npos && dot > 0)
-            ++queues[name.substr(0, dot)];
-    }
-    for (const auto& [queue, count] : queues) {
-        if (!spool::valid_number(queue) || outbox::call_pending(cfg_, queue))
-            continue;
-        auto l = lookup(queue);
+    for (const auto& w : outbox::queues_without_call(cfg_)) {
+        auto l = lookup(w.da);
         if (!l.found() || l.entry.service != 'S') {
-            log::warning("sms/mttx: {} message(s) for {} but no phone to call ({})", count, queue,
+            log::warning("sms/mttx: messages for {} but no phone to call ({})", w.da,
                          l.found() ? "its service is not S"
                                    : (l.why.empty() ? "not in the directory" : l.why));
             continue;
         }
         if (opts_.dry_run) {
-            log::info("sms/mttx: would call {} again for {} waiting message(s)", queue, count);
+            log::info("sms/mttx: would call {} again for its waiting messages", w.da);
             continue;
         }
-        outbox::Request req;
-        req.oa = cfg_.general.centre_send_number;
-        req.da = queue;
-        req.channel = l.entry.channel;
-        // No parts: the plan is then just the delivery call.
-        for (auto& f : outbox::plan(cfg_, req, {}, "sweep"))
-            if (f.dir == cfg_.outgoing_dir()) {
-                callfile::CallFile c = callfile::sms_delivery(cfg_, l.entry.channel, queue);
-                callfile::queue(cfg_.general.spool_dir, f.name, c);
-                log::notice("sms/mttx: {} message(s) for {} had no delivery call: queued one",
-                            count, queue);
-            }
+        if (fs::commit(outbox::delivery_call(cfg_, w.da, l.entry.channel)))
+            log::notice("sms/mttx: messages for {} had no delivery call: queued one", w.da);
     }
 }
 

@@ -13,7 +13,7 @@ packages=(
   libespeak-ng-dev espeak-ng-data libswresample-dev libavutil-dev
   # test peers: real servers, decoders and players
   mariadb-server mariadb-client libspandsp-dev libtiff-tools sox
-  sqlite3 file
+  sqlite3 file python3
   # man pages
   mandoc pandoc man-db
 )

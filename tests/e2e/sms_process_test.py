@@ -1,0 +1,388 @@
+"""End-to-end tests of sms-process: the built binaries on a spool in a temporary folder with a
+SQLite directory; every service, every notice, the fixtures, concatenation, bad input, outages."""
+import json
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from spoolkit import DATA, FakeManager, Spool, main, read_callfile, read_message, test  # noqa: E402
+
+
+def jsonl(out):
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@test
+def every_service_and_notice():
+    ami = FakeManager(refuse={"600700805"})
+    s = Spool(ami.conf())
+    try:
+        names = {
+            "S": s.message("48500100200", "600700800", "Hello phone"),
+            "F": s.message("48500100200", "600700801", "Hello fax machine"),
+            "V": s.message("48500100200", "600700802", "Hello voice"),
+            "C": s.message("48500100200", "1000", "echo ping pong"),
+            "T": s.message("48500100200", "600700803", "Hello SIP"),
+            "Tx": s.message("48500100200", "600700805", "SIP user away"),
+            "N": s.message("48500100200", "600700804", "Disabled?"),
+            "U": s.message("48500100200", "999", "Anybody?"),
+        }
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        objs = jsonl(out)
+        assert objs[-1] == {"summary": {"routed": 8, "held": 0, "retry": 0, "failed": 0, "bad": 0}}, objs[-1]
+        by_file = {o["file"]: o for o in objs[:-1]}
+        for letter, name in names.items():
+            o = by_file[name]
+            assert list(o) == ["file", "oa", "da", "text", "concat", "service", "outcome", "detail"], list(o)
+            assert o["service"] == letter[0] if letter != "U" else o["service"] == "U", o
+            assert o["outcome"] == "routed", o
+        assert s.files("sms/morx") == [], s.files("sms/morx")
+        assert "routed 8, held 0, retry 0, failed 0, bad 0" in err, err
+
+        q = s.queue()
+        # S: the phone gets it from the original sender.
+        to_phone = [m for m in q if m["da"] == "600700800"]
+        assert len(to_phone) == 1 and to_phone[0]["oa"] == "48500100200", to_phone
+        assert to_phone[0]["text"] == "Hello phone" and to_phone[0]["dcs"] == "0"
+        # Answers to the sender (its service is S): command reply, and three notices.
+        back = sorted((m["oa"], m["text"]) for m in q if m["da"] == "48500100200")
+        assert back == sorted([
+            ("1000", "ping pong"),
+            ("9000", "Cannot deliver SMS to 600700804. Subscriber has disabled messaging service."),
+            ("9000", "Cannot deliver SMS to 999. Number does not exist."),
+            ("9000", "Cannot deliver SMS to 600700805. VoIP user not logged in."),
+        ]), back
+        # One delivery call per phone queue.
+        calls = s.files("outgoing")
+        assert "smsq.mttx.600700800.1" in calls and "smsq.mttx.48500100200.1" in calls, calls
+        c = read_callfile(os.path.join(s.outgoing, "smsq.mttx.600700800.1"))
+        assert c["Channel"] == "PJSIP/600700800" and c["Application"] == "SMS", c
+        assert c["Data"] == "600700800,s" and c["CallerID"] == "SMS <9001>", c
+        # F: a TIFF and a SendFax call.
+        stem = names["F"].replace(":", "_")
+        fax_calls = [n for n in calls if n.endswith(".fax.call")]
+        assert len(fax_calls) == 1, calls
+        fc = read_callfile(os.path.join(s.outgoing, fax_calls[0]))
+        assert fc["Channel"] == "DAHDI/1" and fc["Application"] == "SendFax", fc
+        tiff = fc["Data"].split(",")[0]
+        assert os.path.isfile(tiff) and tiff.startswith(s.fax), tiff
+        with open(tiff, "rb") as f:
+            assert f.read(4) in (b"II*\x00", b"MM\x00*")
+        # V: a WAV and a Playback call of its path without the extension.
+        voice_calls = [n for n in calls if n.endswith(".voice.call")]
+        assert len(voice_calls) == 1, calls
+        vc = read_callfile(os.path.join(s.outgoing, voice_calls[0]))
+        assert vc["Application"] == "Playback" and vc["Channel"] == "PJSIP/600700802", vc
+        assert os.path.isfile(vc["Data"] + ".wav"), vc
+        # T: the manager got the SIP message, from the sender, to the subscriber.
+        assert [(t, b) for _, t, b in ami.sent] == [("pjsip:600700803", "Hello SIP")], ami.sent
+        assert "48500100200" in ami.sent[0][0]
+        assert stem  # names derive from the input
+        # A second run finds nothing to do and writes nothing again.
+        before = (s.files("sms/mttx"), s.files("outgoing"))
+        rc, out, err = s.run("--json")
+        assert rc == 0 and jsonl(out)[-1]["summary"]["routed"] == 0, out
+        assert (s.files("sms/mttx"), s.files("outgoing")) == before
+        assert len(ami.sent) == 1
+    finally:
+        ami.close()
+        s.cleanup()
+
+
+@test
+def command_answer_by_sip_and_unanswerable_sender():
+    ami = FakeManager()
+    s = Spool(ami.conf())
+    try:
+        s.message("700100200", "1000", "HOURS")   # T sender: answered by SIP
+        s.message("700100300", "1000", "hours")   # F sender: cannot be answered
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        assert [(f, t, b) for f, t, b in ami.sent] == [(ami.sent[0][0], "pjsip:700100200", "Open 9-17.")], ami.sent
+        assert "1000" in ami.sent[0][0]
+        objs = jsonl(out)
+        fax_sender = [o for o in objs[:-1] if o["oa"] == "700100300"][0]
+        assert "cannot answer" in fax_sender["detail"], fax_sender
+        assert s.queue() == []
+    finally:
+        ami.close()
+        s.cleanup()
+
+
+@test
+def every_fixture_is_routed_as_its_text():
+    s = Spool()
+    try:
+        src = os.path.join(DATA, "app_sms/morx")
+        expected = {}
+        for name in sorted(os.listdir(src)):
+            shutil.copy(os.path.join(src, name), os.path.join(s.morx, name))
+            expected[name] = read_message(os.path.join(src, name))["text"]
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        texts = sorted(m["text"] for m in s.queue())
+        want = sorted(expected.values())
+        assert "line one\nline two" in want and "Zażółć gęślą jaźń ΑΒΓ αβγ Ωμέγα" in want
+        # The Polish/Greek text is transliterated for the GSM phone (unicode = transliterate).
+        assert len(texts) == 4, texts
+        assert "Hello from tester 1" in texts and "line one\nline two" in texts, texts
+        assert any(t.startswith("L001-abcdefghi") and len(t) == 160 for t in texts), texts
+        for m in s.queue():
+            assert m["oa"] == "48500100200" and m["da"] == "48600700800", m
+    finally:
+        s.cleanup()
+
+
+@test
+def unicode_kept_as_ucs2_when_configured():
+    s = Spool("[general]\nunicode = ucs2\n".replace("[general]\n", "") )
+    s.write_conf("")
+    with open(s.conf) as f:
+        conf = f.read().replace("[general]\n", "[general]\nunicode = ucs2\n")
+    with open(s.conf, "w") as f:
+        f.write(conf)
+    try:
+        s.message("48500100200", "600700800", "Zażółć gęślą jaźń \U0001F600")
+        rc, out, err = s.run()
+        assert rc == 0, err
+        (m,) = s.queue()
+        assert m["text"] == "Zażółć gęślą jaźń \U0001F600" and m["dcs"] == "8", m
+    finally:
+        s.cleanup()
+
+
+@test
+def concatenated_parts_held_then_routed_as_one():
+    s = Spool()
+    try:
+        p2 = s.message("48500100200", "600700800", "Part two.", udh="0003A70202")
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        o = jsonl(out)
+        assert o[0]["outcome"] == "held" and o[0]["concat"] == {"ref": 167, "total": 2, "seq": 2}, o
+        assert s.queue() == [] and s.files("sms/morx") == [p2]
+        # Part one arrives, and a duplicate of part two.
+        s.message("48500100200", "600700800", "Part one of a concatenated message. ", udh="0003A70201")
+        s.message("48500100200", "600700800", "Part two.", udh="0003A70202")
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        assert jsonl(out)[-1]["summary"] == {"routed": 3, "held": 0, "retry": 0, "failed": 0, "bad": 0}
+        (m,) = s.queue()
+        assert m["text"] == "Part one of a concatenated message. Part two.", m
+        assert "udh" not in m  # fits one SMS again
+        assert s.files("sms/morx") == []
+    finally:
+        s.cleanup()
+
+
+@test
+def same_reference_from_two_senders_are_two_messages():
+    s = Spool()
+    try:
+        s.message("48500100200", "600700800", "A1 ", udh="0003110201")
+        s.message("48600700800", "600700800", "B2", udh="0003110202")
+        s.message("48500100200", "600700800", "A2", udh="0003110202")
+        s.message("48600700800", "600700800", "B1 ", udh="0003110201")
+        rc, out, err = s.run()
+        assert rc == 0, err
+        got = sorted((m["oa"], m["text"]) for m in s.queue())
+        assert got == [("48500100200", "A1 A2"), ("48600700800", "B1 B2")], got
+    finally:
+        s.cleanup()
+
+
+@test
+def long_reassembled_message_is_split_again_for_the_phone():
+    s = Spool()
+    try:
+        a, b = "a" * 153, "b" * 100
+        s.message("48500100200", "600700800", b, udh="0804BEEF0202")
+        s.message("48500100200", "600700800", a, udh="0804BEEF0201")
+        rc, out, err = s.run()
+        assert rc == 0, err
+        parts = sorted(s.queue(), key=lambda m: m["udh"][-2:])
+        assert [p["text"] for p in parts] == [a, b], parts
+        assert all(p["udh"].startswith("0003") and p["udh"].endswith(f"02{i + 1:02X}") for i, p in enumerate(parts)), parts
+        assert len(s.files("outgoing")) == 1
+    finally:
+        s.cleanup()
+
+
+@test
+def incomplete_parts_routed_marked_after_the_timeout():
+    s = Spool()
+    with open(s.conf, "a") as f:
+        pass
+    with open(s.conf) as f:
+        conf = f.read().replace("[general]\n", "[general]\nreassembly_timeout = 60\n")
+    with open(s.conf, "w") as f:
+        f.write(conf)
+    try:
+        old = time.time() - 3600
+        s.message("48500100200", "600700800", "first ", udh="0003550301", mtime=old)
+        s.message("48500100200", "600700800", "third", udh="0003550303", mtime=old)
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        objs = jsonl(out)
+        assert all(o["outcome"] == "routed" and "incomplete" in o["detail"] for o in objs[:-1]), objs
+        (m,) = s.queue()
+        assert m["text"] == "first [...]third", m
+    finally:
+        s.cleanup()
+
+
+@test
+def bad_input_is_quarantined_once_and_nothing_else_touched():
+    s = Spool()
+    try:
+        s.message(None, None, name="garbage", raw=os.urandom(300).replace(b"\n", b"x") + b"\n")
+        s.message(None, None, name="truncated", raw=b"oa=48500100200\nda=600700800\nud=Hello wor")
+        s.message(None, None, name="nooa", raw=b"da=600700800\nud=x\nscts=2026-11-29T22:53:42\n")
+        s.message(None, None, name="noda", raw=b"oa=48500100200\nud=x\nscts=2026-11-29T22:53:42\n")
+        s.message(None, None, name="pathy", raw=b"oa=../../etc\nda=1\nscts=2026-11-29T22:53:42\n")
+        s.message(None, None, name="newlines\nin\nname", raw=b"oa=48500100200\nda=600700800\nud=odd name\nscts=2026-11-29T22:53:42\n")
+        os.mkdir(os.path.join(s.morx, "48500100200.2026-11-29T22:53:42-99"))
+        with open(os.path.join(s.morx, ".48500100200.2026-11-29T22:53:42-98"), "w") as f:
+            f.write("oa=48500100200\nda=600700800\nud=being writ")
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        objs = jsonl(out)
+        assert objs[-1]["summary"] == {"routed": 0, "held": 0, "retry": 0, "failed": 0, "bad": 6}, objs
+        bad = s.files("sms/morx/bad")
+        bad = sorted(bad, key=lambda n: n.startswith("newlines"))
+        assert sorted(bad[:5]) == sorted(["garbage", "truncated", "nooa", "noda", "pathy"]), bad
+        assert bad[5].startswith("newlines_in_name-"), bad  # renamed to a name without controls
+        truncated = [o for o in objs if o.get("file") == "truncated"][0]
+        assert "newline" in truncated["detail"], truncated
+        assert s.queue() == []
+        # The folder and the dotfile are left alone; a second run does not quarantine again.
+        assert os.path.isdir(os.path.join(s.morx, "48500100200.2026-11-29T22:53:42-99"))
+        assert os.path.exists(os.path.join(s.morx, ".48500100200.2026-11-29T22:53:42-98"))
+        rc, out, err = s.run("--json")
+        assert jsonl(out)[-1]["summary"]["bad"] == 0
+    finally:
+        s.cleanup()
+
+
+@test
+def dry_run_changes_nothing():
+    s = Spool()
+    try:
+        for da in ("600700800", "600700804", "999", "1000"):
+            s.message("48500100200", da, "x")
+        s.message(None, None, name="bad", raw=b"nonsense\n")
+
+        def snapshot():
+            out = []
+            for root, dirs, files in os.walk(s.root):
+                for f in files:
+                    p = os.path.join(root, f)
+                    out.append((p, os.stat(p).st_mtime_ns))
+            return sorted(out)
+
+        before = snapshot()
+        rc, out, err = s.run("--dry-run", "--json")
+        assert rc == 0, err
+        objs = jsonl(out)
+        assert objs[-1]["summary"] == {"routed": 4, "held": 0, "retry": 0, "failed": 0, "bad": 1}, objs
+        assert snapshot() == before
+        assert "dry run" in err
+    finally:
+        s.cleanup()
+
+
+@test
+def directory_outage_keeps_messages_then_dead_letters():
+    s = Spool()
+    try:
+        os.rename(s.db, s.db + ".away")
+        n = s.message("48500100200", "600700800", "keep me")
+        rc, out, err = s.run("--json")
+        assert rc == 75, (rc, err)
+        assert jsonl(out)[0]["outcome"] == "retry", out
+        assert s.files("sms/morx") == [n] and s.queue() == [] and s.files("outgoing") == []
+        # After retry_limit the message goes to failed/ (the directory is still down: nobody
+        # can be told, and nothing is lost).
+        with open(s.conf) as f:
+            conf = f.read().replace("[general]\n", "[general]\nretry_limit = 10\n")
+        with open(s.conf, "w") as f:
+            f.write(conf)
+        old = time.time() - 60
+        os.utime(os.path.join(s.morx, n), (old, old))
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        assert jsonl(out)[0]["outcome"] == "failed", out
+        assert s.files("sms/morx") == [] and s.files("sms/morx/failed") == [n]
+        # Back up: the sender of a dead-lettered message is told.
+        os.rename(s.db + ".away", s.db)
+        n2 = s.message("48500100200", "600700803", "to sip, manager down")
+        old = time.time() - 60
+        os.utime(os.path.join(s.morx, n2), (old, old))
+        with open(s.conf, "a") as f:
+            f.write("[ami]\nport = 1\ntimeout = 1\n")
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        assert n2 in s.files("sms/morx/failed")
+        (m,) = s.queue()
+        assert m["da"] == "48500100200" and m["text"] == "Cannot deliver SMS to 600700803.", m
+    finally:
+        s.cleanup()
+
+
+@test
+def manager_down_is_temporary():
+    s = Spool("[ami]\nport = 1\ntimeout = 1\n")
+    try:
+        n = s.message("48500100200", "600700803", "hello")
+        rc, out, err = s.run("--json")
+        assert rc == 75, (rc, err)
+        assert s.files("sms/morx") == [n] and s.queue() == []
+    finally:
+        s.cleanup()
+
+
+@test
+def sweep_requeues_a_call_for_a_queue_without_one():
+    s = Spool()
+    try:
+        os.makedirs(s.mttx)
+        with open(os.path.join(s.mttx, "600700800.left-over-1"), "w") as f:
+            f.write("oa=48500100200\nda=600700800\nud##0041\nscts=2026-11-29T22:53:42\ndcs=0\n")
+        rc, out, err = s.run()
+        assert rc == 0, err
+        assert s.files("outgoing") == ["smsq.mttx.600700800.1"], s.files("outgoing")
+        c = read_callfile(os.path.join(s.outgoing, "smsq.mttx.600700800.1"))
+        assert c["Channel"] == "PJSIP/600700800", c
+        # Pending: not written again.
+        os.utime(os.path.join(s.outgoing, "smsq.mttx.600700800.1"), (1, 1))
+        rc, out, err = s.run()
+        assert os.stat(os.path.join(s.outgoing, "smsq.mttx.600700800.1")).st_mtime == 1
+    finally:
+        s.cleanup()
+
+
+@test
+def fax_too_long_is_dead_lettered_and_sender_told():
+    s = Spool("")
+    with open(s.conf) as f:
+        conf = f.read().replace("[fax]\n", "[fax]\nmax_pages = 1\n")
+    with open(s.conf, "w") as f:
+        f.write(conf)
+    try:
+        n = s.message("48500100200", "600700801", "word " * 3000)
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        assert jsonl(out)[0]["outcome"] == "failed", out
+        assert s.files("sms/morx/failed") == [n]
+        (m,) = s.queue()
+        assert m["text"] == "Cannot deliver SMS to 600700801.", m
+        assert not [c for c in s.files("outgoing") if c.endswith(".fax.call")]
+    finally:
+        s.cleanup()
+
+
+if __name__ == "__main__":
+    main()
