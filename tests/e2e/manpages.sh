@@ -123,6 +123,38 @@ for page in $SMS_TOOL_PAGES; do
   done
 done
 
+# --- command lines shown in the pages and the README use only real options ----------------------
+# A line that runs one of the tools (at its start, or after "sudo -u asterisk", "$ " or "| "),
+# with its "\" continuation lines: every --option on it must be in that tool's --help.
+declare -A tool_options=()
+for page in $SMS_TOOL_PAGES; do
+  tool=${page%.*}
+  tool_options[$tool]=" $("$tool" --help 2>/dev/null | long_options | tr '\n' ' ') "
+done
+check_command_lines() { # FILE LABEL
+  awk '
+    { line = $0 }
+    cont { buf = buf " " line; if (line !~ /\\$/) { print buf; cont = 0 }; next }
+    { buf = line; if (line ~ /\\$/) cont = 1; else print buf }
+  ' "$1" | while IFS= read -r l; do
+    for tool in "${!tool_options[@]}"; do
+      # A command, not prose: the tool's first argument is an option or a number.
+      rest=$(sed -nE "s/^([[:space:]$>|]*|.*[|;&] *)(sudo -u asterisk +)?$tool( ([-0-9].*))\$/\4/p" <<<"$l")
+      [[ -n $rest ]] || continue
+      for opt in $(long_options <<<"$rest"); do
+        [[ ${tool_options[$tool]} == *" $opt "* ]] || echo "$2: '$tool $opt' in: $l"
+      done
+    done
+  done
+}
+for page in "${all_pages[@]}"; do
+  [[ -f $tmp/$page.txt ]] || continue
+  bad=$(check_command_lines "$tmp/$page.txt" "$page")
+  [[ -z $bad ]] || fail "an option the tool does not have:"$'\n'"$bad"
+done
+bad=$(check_command_lines "$SMS_SOURCE_DIR/README.md" README.md)
+[[ -z $bad ]] || fail "an option the tool does not have:"$'\n'"$bad"
+
 # --- config keys: the reader's list against sms-suite.conf(5) and the example ------------------
 if ! "$SMS_CONFIG_DOC" keys >"$tmp/keys"; then
   fail "config_doc keys failed"
