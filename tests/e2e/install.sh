@@ -42,6 +42,15 @@ trap 'rm -rf "$prefix" "$expected"' EXIT
 } | sort >"$expected"
 
 installed=$(cd "$prefix" && find . -type f -o -type l | sed 's|^\./||' | sort)
+# The modules the tools load with dlopen() (SMS_MODULES: their file names) go into a lib folder
+# (lib/, lib64/ or lib/<triplet>/, perhaps in a subfolder of its own): each exactly once.
+for module in ${SMS_MODULES:-}; do
+  found=$(grep -E "^lib[^/]*/(.*/)?${module//./\\.}\$" <<<"$installed")
+  if [[ $(grep -c . <<<"$found") != 1 ]]; then
+    fail "module $module: installed ${found:-nowhere}"$'\n'"(expected once, under lib*/)"
+  fi
+  installed=$(grep -vxF -- "$found" <<<"$installed")
+done
 if ! d=$(diff "$expected" <(echo "$installed")); then
   fail "installed files differ from the expected list (< expected, > installed):"$'\n'"$d"
 fi
