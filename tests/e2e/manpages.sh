@@ -155,6 +155,16 @@ done
 bad=$(check_command_lines "$SMS_SOURCE_DIR/README.md" README.md)
 [[ -z $bad ]] || fail "an option the tool does not have:"$'\n'"$bad"
 
+# --- README and ARCHITECTURE point at files that exist ------------------------------------------
+for doc in README.md ARCHITECTURE.md; do
+  for path in $(grep -oE '\bexamples/[A-Za-z0-9_./-]*[A-Za-z0-9_]' "$SMS_SOURCE_DIR/$doc" | sort -u); do
+    [[ -e $SMS_SOURCE_DIR/$path ]] || fail "$doc mentions $path, which does not exist"
+  done
+done
+# README opens with the two commands that do everything.
+head -12 "$SMS_SOURCE_DIR/README.md" | grep -q '^scripts/demo.sh' || fail "README.md does not open with scripts/demo.sh"
+head -12 "$SMS_SOURCE_DIR/README.md" | grep -q '^scripts/test.sh' || fail "README.md does not open with scripts/test.sh"
+
 # --- config keys: the reader's list against sms-suite.conf(5) and the example ------------------
 if ! "$SMS_CONFIG_DOC" keys >"$tmp/keys"; then
   fail "config_doc keys failed"
