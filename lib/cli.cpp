@@ -28,7 +28,7 @@ std::string fmt_version() {
 
 struct App::Impl {
     CLI::App app;
-    std::vector<std::string> versions;
+    std::vector<std::function<std::vector<std::string>()>> versions;
     std::string config_path;
     int verbose = 0;
     Impl(const std::string& description, const std::string& name)
@@ -74,8 +74,9 @@ App::App(std::string name, std::string description)
         [this] {
             std::string v = fmt::format("{} (sms-suite) {}\nlibraries: {}, CLI11 {}", name_,
                                         SMS_SUITE_VERSION, fmt_version(), CLI11_VERSION);
-            for (const auto& line : impl_->versions)
-                v += ", " + line;
+            for (const auto& lines : impl_->versions)
+                for (const auto& line : lines())
+                    v += ", " + line;
             return v;
         },
         "Print the version and the libraries linked, and exit");
@@ -88,8 +89,11 @@ App::App(std::string name, std::string description)
 
 App::~App() = default;
 
-void App::add_version(std::string line) {
-    impl_->versions.push_back(std::move(line));
+void App::add_version(std::function<std::string()> line) {
+    impl_->versions.push_back([line] { return std::vector<std::string>{line()}; });
+}
+void App::add_version_list(std::function<std::vector<std::string>()> lines) {
+    impl_->versions.push_back(std::move(lines));
 }
 void App::footer(std::string text) {
     impl_->app.footer(std::move(text));

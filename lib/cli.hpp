@@ -49,8 +49,10 @@ public:
     App(const App&) = delete;
     App& operator=(const App&) = delete;
 
-    // A line for --version, e.g. "libtiff 4.5.0" (fmt and CLI11 are always listed).
-    void add_version(std::string line);
+    // What --version lists besides fmt and CLI11, e.g. "libtiff 4.5.0". Called only when
+    // --version is asked: reading a version may load a library the tool otherwise avoids.
+    void add_version(std::function<std::string()> line);
+    void add_version_list(std::function<std::vector<std::string>()> lines);
     // Text after the options in --help.
     void footer(std::string text);
 

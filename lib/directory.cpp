@@ -4,8 +4,6 @@
 #include "error.hpp"
 
 #include <fmt/format.h>
-#include <mysql.h>
-#include <sqlite3.h>
 
 namespace sms::directory {
 
@@ -117,21 +115,6 @@ void check_config(const DirectoryConfig& cfg) {
     if (cfg.timeout <= 0)
         throw Error(Exit::config, "[directory] timeout",
                     fmt::format("{} is not a positive number of seconds", cfg.timeout));
-}
-
-std::unique_ptr<Directory> open(const DirectoryConfig& cfg) {
-    switch (cfg.backend) {
-    case DirectoryBackend::sqlite:
-        return open_sqlite(cfg);
-    case DirectoryBackend::mysql:
-        return open_mysql(cfg);
-    }
-    throw Error(Exit::config, "[directory] backend", "unknown backend");
-}
-
-std::string library_versions() {
-    // Both read at run time from the libraries actually loaded.
-    return fmt::format("SQLite {}, libmariadb {}", sqlite3_libversion(), mysql_get_client_info());
 }
 
 } // namespace sms::directory

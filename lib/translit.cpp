@@ -1,150 +1,76 @@
-// Transliteration to GSM 7-bit with ICU: keep what the phone can show, romanise the rest.
+// Transliteration for GSM 7-bit phones: texts a phone can show already pass through here as they
+// are; the others go to the sms-translit module (ICU), loaded on first need.
 #include "translit.hpp"
 
 #include "error.hpp"
 #include "gsm.hpp"
+#include "plugin.hpp"
 #include "utf8.hpp"
 
+#include <cstdlib>
 #include <fmt/format.h>
-#include <memory>
-#include <mutex>
-#include <unicode/normalizer2.h>
-#include <unicode/translit.h>
-#include <unicode/uclean.h>
-#include <unicode/unistr.h>
-#include <unicode/utypes.h>
-#include <unicode/uversion.h>
 
 namespace sms::translit {
 
 namespace {
 
-std::u32string decode(std::string_view utf8) {
+using Fn = char* (*)(const char*, std::size_t, std::size_t*, char*, std::size_t);
+
+std::u32string checked(std::string_view utf8) {
     std::size_t at = 0;
     auto cps = utf8::decode(utf8, false, &at);
-    if (!cps) {
+    if (!cps)
         throw Error(Exit::dataerr, "text", fmt::format("not valid UTF-8 (at byte {})", at));
-    }
     return *cps;
 }
 
-icu::UnicodeString to_icu(std::u32string_view s) {
-    return icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(s.data()),
-                                         static_cast<int32_t>(s.size()));
+// Every character as app_sms sends it in GSM 7-bit: then NFC changes nothing (GSM has no
+// combining marks) and neither does the romaniser.
+bool all_gsm(std::u32string_view s) {
+    for (char32_t c : s)
+        if (!gsm::app_sms_safe(c))
+            return false;
+    return true;
 }
 
-std::u32string from_icu(const icu::UnicodeString& s) {
-    std::string out;
-    s.toUTF8String(out);
-    return decode(out);
-}
-
-std::u32string normalize_nfc(std::u32string_view s) {
-    UErrorCode status = U_ZERO_ERROR;
-    const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
-    if (U_FAILURE(status)) {
-        throw Error(Exit::software, "ICU NFC normaliser", u_errorName(status));
-    }
-    icu::UnicodeString out = nfc->normalize(to_icu(s), status);
-    if (U_FAILURE(status)) {
-        throw Error(Exit::software, "ICU NFC normalisation", u_errorName(status));
-    }
-    return from_icu(out);
-}
-
-// Creating a transliterator compiles its rules (milliseconds); one per process is enough. The
-// tools are single-threaded, the mutex keeps a threaded caller safe.
-class Romaniser {
-public:
-    std::u32string run(std::u32string_view s) {
-        std::lock_guard lock(mutex_);
-        if (!t_) {
-            UErrorCode status = U_ZERO_ERROR;
-            t_.reset(icu::Transliterator::createInstance("Any-Latin; Latin-ASCII", UTRANS_FORWARD,
-                                                         status));
-            if (U_FAILURE(status) || !t_) {
-                throw Error(Exit::software, "ICU transliterator 'Any-Latin; Latin-ASCII'",
-                            u_errorName(status));
-            }
-        }
-        icu::UnicodeString u = to_icu(s);
-        t_->transliterate(u);
-        return from_icu(u);
-    }
-
-private:
-    std::mutex mutex_;
-    std::unique_ptr<icu::Transliterator> t_;
-};
-
-Romaniser& romaniser() {
-    static Romaniser r;
+std::string call(const char* entry, std::string_view utf8) {
+    auto fn = reinterpret_cast<Fn>(plugin::symbol("sms-translit", entry));
+    std::size_t len = 0;
+    char err[512] = "";
+    char* out = fn(utf8.data(), utf8.size(), &len, err, sizeof err);
+    if (!out)
+        throw Error(Exit::software, "transliteration (ICU)", err);
+    std::string r(out, len);
+    std::free(out);
     return r;
-}
-
-// What app_sms would get wrong or a phone cannot show, replaced before ICU sees it.
-char32_t simple_substitute(char32_t c) {
-    switch (c) {
-    case U'\t':
-    case U'\u00A0': // app_sms would send it as the escape septet
-    case U'\u2007':
-    case U'\u202F':
-        return U' ';
-    case U'\u00E7': // app_sms packs it as 0x09, which phones show as 'Ç'
-        return U'c';
-    case U'\u00C7': // app_sms has no code for it
-        return U'C';
-    default:
-        return 0;
-    }
 }
 
 } // namespace
 
-std::string nfc(std::string_view utf8) {
-    return utf8::encode(normalize_nfc(decode(utf8)));
+std::string to_gsm(std::string_view utf8) {
+    if (all_gsm(checked(utf8)))
+        return std::string(utf8);
+    return call("sms_translit_to_gsm", utf8);
 }
 
-std::string to_gsm(std::string_view utf8) {
-    std::u32string in = normalize_nfc(decode(utf8));
-    std::u32string out;
-    out.reserve(in.size());
-    // Runs of characters GSM lacks go to ICU together, so that scripts romanise with context
-    // (Greek or Cyrillic words, CJK phrases); what GSM has is never touched (é ü ñ Ä Ø Δ Ω...).
-    std::u32string run;
-    auto flush = [&] {
-        if (run.empty()) {
-            return;
-        }
-        for (char32_t c : romaniser().run(run)) {
-            if (char32_t s = simple_substitute(c)) {
-                c = s;
-            }
-            out.push_back(gsm::app_sms_safe(c) ? c : U'?');
-        }
-        run.clear();
-    };
-    for (char32_t c : in) {
-        if (char32_t s = simple_substitute(c)) {
-            flush();
-            out.push_back(s);
-        } else if (gsm::app_sms_safe(c)) {
-            flush();
-            out.push_back(c);
-        } else {
-            run.push_back(c);
-        }
-    }
-    flush();
-    return utf8::encode(out);
+std::string nfc(std::string_view utf8) {
+    auto cps = checked(utf8);
+    bool stable = true; // every code point below U+0300 is NFC-stable
+    for (char32_t c : cps)
+        stable = stable && c < 0x300;
+    if (stable || all_gsm(cps))
+        return std::string(utf8);
+    return call("sms_translit_nfc", utf8);
 }
 
 std::string library_versions() {
-    UVersionInfo v;
-    u_getVersion(v);
-    char buf[U_MAX_VERSION_STRING_LENGTH];
-    u_versionToString(v, buf);
-    return fmt::format("ICU {}", buf);
+    try {
+        auto fn = reinterpret_cast<const char* (*)()>(
+            plugin::symbol("sms-translit", "sms_translit_version"));
+        return fn();
+    } catch (const Error&) {
+        return "ICU (module sms-translit not found)";
+    }
 }
 
 } // namespace sms::translit

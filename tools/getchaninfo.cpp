@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
     sms::cli::App app{"getchaninfo",
                       "Look up a number's messaging service and channel in the subscriber "
                       "directory."};
-    app.add_version(sms::directory::library_versions());
+    app.add_version(sms::directory::library_versions);
     sms::chaninfo::Options opts;
     app.flag("--agi", opts.agi,
              "Speak AGI: read the number from the channel variable NUMBER names (default EXTEN) "

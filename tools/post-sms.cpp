@@ -7,8 +7,8 @@
 int main(int argc, char** argv) {
     sms::cli::App app{"post-sms", "Post a SIP message (or any text) into the SMS centre's "
                                   "spool as app_sms would."};
-    app.add_version(sms::directory::library_versions());
-    app.add_version(sms::translit::library_versions());
+    app.add_version(sms::directory::library_versions);
+    app.add_version(sms::translit::library_versions);
     std::optional<std::string> from, to, text;
     bool agi = false;
     std::vector<std::string> args;

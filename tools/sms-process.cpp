@@ -7,7 +7,7 @@ int main(int argc, char** argv) {
     sms::cli::App app{"sms-process",
                       "Route every message in the SMS centre's spool (sms/morx/) to the service "
                       "each subscriber chose."};
-    app.add_version(sms::directory::library_versions());
+    app.add_version(sms::directory::library_versions);
     sms::process::Options opts;
     opts.self = argv[0];
     sms::cli::add_spool_option(app, opts.spool);

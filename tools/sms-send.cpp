@@ -7,8 +7,8 @@
 int main(int argc, char** argv) {
     sms::cli::App app{"sms-send",
                       "Queue an SMS for a landline SMS phone, split and concatenated when long."};
-    app.add_version(sms::directory::library_versions());
-    app.add_version(sms::translit::library_versions());
+    app.add_version(sms::directory::library_versions);
+    app.add_version(sms::translit::library_versions);
     sms::send::Options o;
     std::optional<std::string> text;
     app.option("--from", o.from, "Originating number shown to the phone").required();

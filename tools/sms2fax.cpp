@@ -8,9 +8,8 @@
 int main(int argc, char** argv) {
     sms::cli::App app{"sms2fax",
                       "Render a text message as a G3 fax and queue the call that sends it."};
-    for (auto& v : sms::fax::library_versions())
-        app.add_version(std::move(v));
-    app.add_version(sms::directory::library_versions());
+    app.add_version_list(sms::fax::library_versions);
+    app.add_version(sms::directory::library_versions);
     sms::fax::Options o;
     std::optional<std::string> text;
     std::string resolution;

@@ -19,8 +19,7 @@ int main(int argc, char** argv) {
     app.option("--output", o.output, "Write the WAV here (default: a new file in [voice] dir)");
     app.flag("--no-call", o.no_call, "Render the file only; queue no call");
     sms::cli::add_text_option(app, text);
-    for (auto& line : sms::voice::library_versions())
-        app.add_version(std::move(line));
+    app.add_version_list(sms::voice::library_versions);
     app.footer("Prints the path of the WAV file it wrote.");
     return app.run(argc, argv, [&](sms::cli::Context& ctx) -> int {
         o.text = sms::cli::read_text(text);
