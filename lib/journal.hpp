@@ -7,6 +7,7 @@
 #include "fsutil.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,18 +50,24 @@ public:
     // Durable markers of side effects that are not files (a SIP message sent), kept until the
     // transaction `name` is finished.
     void mark(const std::string& name, const std::string& what);
-    bool marked(const std::string& name, const std::string& what) const;
+    bool marked(const std::string& name, const std::string& what);
 
 private:
     struct Staged {
         std::string name;
-        std::string tmp_dir;
+        std::string tmp_manifest;
+        std::string manifest; // its text
+        std::vector<std::string> files;
         fs::Fd lock;
     };
     std::string root_;
+    fs::Fd root_fd_;
     std::vector<Staged> staged_;
+    std::set<std::string> known_dirs_;
+    std::map<std::string, std::vector<std::string>> marks_;
     void sync();
-    void apply(const std::string& dir, bool remove_when_done);
+    void apply(const std::string& manifest);
+    void forget_marks(const std::string& name);
 };
 
 } // namespace sms::journal

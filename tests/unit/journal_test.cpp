@@ -4,9 +4,8 @@
 #include "fsutil.hpp"
 #include "journal.hpp"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,7 +34,9 @@ fs::PlannedFile out(const TempDir& t, std::string name, std::string content) {
     return f;
 }
 
-std::vector<std::string> names(const std::string& dir) { return fs::list_regular(dir); }
+std::vector<std::string> names(const std::string& dir) {
+    return fs::list_regular(dir);
+}
 
 } // namespace
 
@@ -99,30 +100,34 @@ TEST(Journal, ACommittedTransactionOfADeadRunIsFinishedOnce) {
     TempDir t;
     fs::write_atomic(t / "in", "m", "x");
     // A run that committed, moved one of its two outputs, and was killed.
-    stdfs::create_directory(t / "journal/m");
-    fs::write_atomic(t / "journal/m", "1", "B");
+    fs::write_atomic(t / "journal", "m.999999999.1.staged", "B");
     fs::write_atomic(t / "out", "a", "A");
-    fs::write_atomic(t / "journal/m", "manifest",
-                     "in\t" + (t / "in/m") + "\t\nout\t0\t0\t" + (t / "out") + "\ta\nout\t1\t0\t" +
-                         (t / "out") + "\tb\n");
+    fs::write_atomic(t / "journal", "m.manifest",
+                     "in\t" + (t / "in/m") + "\t\nout\tm.999999999.0.staged\t0\t" + (t / "out") +
+                         "\ta\nout\tm.999999999.1.staged\t0\t" + (t / "out") + "\tb\n");
     journal::Journal j(t / "journal");
     EXPECT_TRUE(j.committed("m"));
     EXPECT_EQ(j.recover(), 1);
     EXPECT_EQ(names(t / "out"), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(fs::read_file(t / "out/b"), "B");
     EXPECT_FALSE(fs::exists(t / "in/m"));
     EXPECT_FALSE(j.committed("m"));
     EXPECT_EQ(j.recover(), 0);
+    EXPECT_TRUE(names(t / "journal").empty());
 }
 
 TEST(Journal, StagesOfDeadRunsAreRemovedAndLiveOnesKept) {
     TempDir t;
     // A pid that cannot be alive, and our own.
-    stdfs::create_directory(t / "journal/.m.999999999.tmp");
-    stdfs::create_directory(t / ("journal/.n." + std::to_string(::getpid()) + ".tmp"));
+    std::string live = std::to_string(::getpid());
+    fs::write_atomic(t / "journal", ".m.999999999.manifest", "");
+    fs::write_atomic(t / "journal", "m.999999999.0.staged", "");
+    fs::write_atomic(t / "journal", ".n." + live + ".manifest", "");
+    fs::write_atomic(t / "journal", "n." + live + ".0.staged", "");
     journal::Journal j(t / "journal");
     j.recover();
-    EXPECT_FALSE(fs::exists(t / "journal/.m.999999999.tmp"));
-    EXPECT_TRUE(fs::exists(t / ("journal/.n." + std::to_string(::getpid()) + ".tmp")));
+    EXPECT_EQ(names(t / "journal"), (std::vector<std::string>{"n." + live + ".0.staged"}));
+    EXPECT_TRUE(fs::exists(t / ("journal/.n." + live + ".manifest")));
 }
 
 TEST(Journal, MarkersLastUntilTheTransactionIsDone) {
