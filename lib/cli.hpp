@@ -74,16 +74,12 @@ public:
     // throws into the suite's exit code and a "<tool>: error: <what>: <why>" line.
     int run(int argc, char** argv, const std::function<int(Context&)>& body);
 
-    // Whether the configuration is needed (default true); callfile-gen works without one.
-    void config_optional(bool yes = true) { config_optional_ = yes; }
-
     const std::string& name() const { return name_; }
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::string name_;
-    bool config_optional_ = false;
 };
 
 // The reusable option groups (osmium-tool's mixins).

@@ -9,10 +9,10 @@ packages=(
   # libraries
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev
   libsqlite3-dev default-libmysqlclient-dev libicu-dev
-  libtiff-dev libfreetype-dev libmagick++-dev fonts-dejavu-core
+  libtiff-dev libfreetype-dev fonts-dejavu-core
   libespeak-ng-dev espeak-ng-data libswresample-dev libavutil-dev
   # test peers: real servers, decoders and players
-  mariadb-server mariadb-client libspandsp-dev libtiff-tools sox
+  mariadb-server mariadb-client libspandsp-dev libtiff-tools sox espeak-ng
   sqlite3 file python3
   # man pages
   mandoc pandoc man-db
@@ -20,7 +20,7 @@ packages=(
 
 if [[ ${1:-} == --bench ]]; then
   # peers the benchmark compares against (SPEC 7); not needed for the tests
-  packages+=(paps ghostscript espeak-ng ffmpeg time hyperfine imagemagick)
+  packages+=(paps ghostscript ffmpeg time hyperfine)
 fi
 
 missing=()

@@ -4,7 +4,6 @@
 
 int main(int argc, char** argv) {
     sms::cli::App app{"callfile-gen", "Write an Asterisk call file safely, now or scheduled."};
-    app.config_optional();
     sms::callfile::Options o;
     sms::callfile::CallFile& c = o.call;
     app.option("--channel", c.channel, "Channel to dial, e.g. PJSIP/1000").required();
