@@ -4,6 +4,7 @@
 
 #include "base64.hpp"
 #include "log.hpp"
+#include "text.hpp"
 
 #include <array>
 #include <cerrno>
@@ -21,29 +22,6 @@ namespace sms::ami {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = static_cast<char>(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // Milliseconds left until `deadline`, for poll (0 when past).
 int remaining_ms(Clock::time_point deadline) {
@@ -136,7 +114,7 @@ std::string md5_hex(std::string_view data) {
 
 std::optional<std::string> Frame::get(std::string_view name) const {
     for (const auto& h : headers)
-        if (iequals(h.name, name))
+        if (text::iequals(h.name, name))
             return h.value;
     return std::nullopt;
 }
@@ -194,8 +172,8 @@ std::optional<Frame> FrameReader::take_frame() {
         if (colon == std::string::npos) {
             h.value = *line; // e.g. the raw output of a Command action
         } else {
-            h.name = std::string(trim(std::string_view(*line).substr(0, colon)));
-            h.value = std::string(trim(std::string_view(*line).substr(colon + 1)));
+            h.name = std::string(text::trim(std::string_view(*line).substr(0, colon)));
+            h.value = std::string(text::trim(std::string_view(*line).substr(colon + 1)));
         }
         partial_bytes_ += line->size() + 2;
         partial_.headers.push_back(std::move(h));
@@ -397,7 +375,7 @@ void Client::login() {
     if (cfg_.auth == AmiAuth::md5) {
         Frame ch = action("Challenge", {{"AuthType", "MD5"}});
         auto challenge = ch.get("Challenge");
-        if (!iequals(ch.value("Response"), "Success") || !challenge)
+        if (!text::iequals(ch.value("Response"), "Success") || !challenge)
             throw Error(Exit::unavailable, where(),
                         fmt::format("MD5 challenge refused: {}", ch.value("Message")));
         r = action("Login", {{"AuthType", "MD5"},
@@ -408,7 +386,7 @@ void Client::login() {
         r = action("Login",
                    {{"Username", cfg_.username}, {"Secret", cfg_.secret}, {"Events", "off"}});
     }
-    if (!iequals(r.value("Response"), "Success"))
+    if (!text::iequals(r.value("Response"), "Success"))
         throw Error(Exit::unavailable, where(),
                     fmt::format("login refused for user '{}': {}", cfg_.username,
                                 r.get("Message").value_or("no reason given")));
@@ -496,7 +474,7 @@ SendResult send_message(const AmiConfig& cfg, const std::string& from, const std
             auto headers = base;
             headers.push_back({"Base64Body", base64::encode(parts[i])});
             Frame r = c.action("MessageSend", headers);
-            if (!iequals(r.value("Response"), "Success")) {
+            if (!text::iequals(r.value("Response"), "Success")) {
                 result.status = SendResult::Status::refused;
                 result.exit = Exit::failure;
                 result.message = r.get("Message").value_or("MessageSend failed");

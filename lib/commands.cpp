@@ -4,6 +4,7 @@
 
 #include "error.hpp"
 #include "fsutil.hpp"
+#include "text.hpp"
 #include "utf8.hpp"
 
 #include <cerrno>
@@ -21,23 +22,6 @@ extern char** environ;
 namespace sms::commands {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && blank(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && blank(s.back()))
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
-    return out;
-}
 
 std::string uptime_text() {
     std::string s;
@@ -197,11 +181,12 @@ std::string cut_to_units(std::string_view s, std::size_t max_units) {
 
 Result run(const CommandsConfig& cfg, std::string_view oa, std::string_view da,
            std::string_view text, std::size_t max_units) {
-    auto body = trim(text);
+    auto body = text::trim(text, " \t\r\n");
     auto space = body.find_first_of(" \t\r\n");
-    std::string word = upper(body.substr(0, space));
-    std::string_view args =
-        space == std::string_view::npos ? std::string_view{} : trim(body.substr(space));
+    std::string word = text::upper(body.substr(0, space));
+    std::string_view args = space == std::string_view::npos
+                                ? std::string_view{}
+                                : text::trim(body.substr(space), " \t\r\n");
     Result r;
     auto it = cfg.words.find(word);
     if (word.empty() || it == cfg.words.end()) {

@@ -5,6 +5,7 @@
 #include "fsutil.hpp"
 #include "log.hpp"
 #include "spool.hpp"
+#include "text.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -38,22 +39,6 @@ struct BadValue {
     std::string why;
 };
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 long to_long(std::string_view v, long lo, long hi) {
     long n = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -77,7 +62,7 @@ double to_double(std::string_view v, double lo, double hi) {
 }
 
 bool to_bool(std::string_view v) {
-    auto l = lower(v);
+    auto l = text::lower(v);
     if (l == "yes" || l == "true" || l == "on" || l == "1")
         return true;
     if (l == "no" || l == "false" || l == "off" || l == "0")
@@ -125,7 +110,7 @@ template <typename Section, typename Enum>
 Setter choice(Section Config::*sec, Enum Section::*field,
               std::vector<std::pair<std::string_view, Enum>> options) {
     return [=](Config& c, std::string_view v) {
-        auto l = lower(v);
+        auto l = text::lower(v);
         std::string names;
         for (const auto& [n, e] : options) {
             if (n == l) {
@@ -166,9 +151,9 @@ const std::vector<Key>& keys() {
         {"general", "retry_limit", integer(&C::general, &GeneralConfig::retry_limit, 0, 365 * 86400)},
         {"general", "syslog_facility",
          [](Config& c, std::string_view v) {
-             if (!log::valid_facility(lower(v)))
+             if (!log::valid_facility(text::lower(v)))
                  throw BadValue{fmt::format("unknown syslog facility '{}'", v)};
-             c.general.syslog_facility = lower(v);
+             c.general.syslog_facility = text::lower(v);
          }},
         {"general", "log_text", boolean(&C::general, &GeneralConfig::log_text)},
         {"general", "bad_dir", text(&C::general, &GeneralConfig::bad_dir)},
@@ -252,7 +237,7 @@ const std::vector<Key>& keys() {
              c.commands.numbers.clear();
              while (!v.empty()) {
                  auto comma = v.find(',');
-                 auto item = trim(v.substr(0, comma));
+                 auto item = text::trim(v.substr(0, comma));
                  c.commands.numbers.push_back(to_number(item));
                  v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
              }
@@ -288,7 +273,7 @@ void set_command_word(Config& c, std::string_view key, std::string_view value) {
         if (b != "help" && b != "uptime" && b != "echo")
             throw BadValue{fmt::format("unknown built-in '{}' (help, uptime, echo)", b)};
     } else if (value.starts_with("exec:")) {
-        auto cmd = trim(value.substr(5));
+        auto cmd = text::trim(value.substr(5));
         if (cmd.empty() || cmd.front() != '/')
             throw BadValue{"exec: needs an absolute program path"};
     } else if (value.empty()) {
@@ -315,7 +300,7 @@ std::string value_of(std::string_view raw) {
             out.push_back(raw[i]);
         }
     }
-    std::string_view v = trim(out);
+    std::string_view v = text::trim(out);
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
         v = v.substr(1, v.size() - 2);
     return std::string(v);
@@ -343,19 +328,19 @@ Config parse_config(std::string_view text, std::string_view name) {
             line.remove_suffix(1);
         if (line.find('\0') != std::string_view::npos)
             fail("", "binary data (NUL byte) in the file");
-        line = trim(line);
+        line = text::trim(line);
         if (line.empty() || line.front() == ';')
             continue;
         if (line.front() == '[') {
             auto close = line.find(']');
             if (close == std::string_view::npos)
                 fail("", fmt::format("section header without ']': '{}'", line));
-            auto rest = trim(line.substr(close + 1));
+            auto rest = text::trim(line.substr(close + 1));
             if (!rest.empty() && rest.front() != ';')
                 fail("", fmt::format("templates and text after a section header are not "
                                      "supported: '{}'",
                                      line));
-            section = lower(trim(line.substr(1, close - 1)));
+            section = text::lower(text::trim(line.substr(1, close - 1)));
             if (!known_section(section))
                 fail("", fmt::format("unknown section [{}]", section));
             continue;
@@ -363,7 +348,7 @@ Config parse_config(std::string_view text, std::string_view name) {
         auto eq = line.find('=');
         if (eq == std::string_view::npos)
             fail("", fmt::format("expected 'key = value', got '{}'", line));
-        auto key = lower(trim(line.substr(0, eq)));
+        auto key = text::lower(text::trim(line.substr(0, eq)));
         auto raw = line.substr(eq + 1);
         if (!raw.empty() && raw.front() == '>') // Asterisk's "key => value"
             raw.remove_prefix(1);

@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "fsutil.hpp"
 #include "log.hpp"
+#include "text.hpp"
 #include "translit.hpp"
 #include "utf8.hpp"
 
@@ -16,27 +17,6 @@
 namespace sms::postsms {
 
 namespace {
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size())
-        return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-        if (c != prefix[i])
-            return false;
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // Outside input shown in an error message: control characters escaped, length bounded, so a
 // message can neither add lines to a log nor flood it.
@@ -57,15 +37,15 @@ std::string shown(std::string_view s) {
 } // namespace
 
 std::string sender_number(std::string_view from) {
-    std::string_view s = trim(from);
+    std::string_view s = text::trim(from);
     // A name-addr: the URI is between the angle brackets (the display name may hold anything).
     if (auto lt = s.rfind('<'); lt != std::string_view::npos) {
         auto gt = s.find('>', lt);
         s = s.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
     }
-    s = trim(s);
+    s = text::trim(s);
     for (std::string_view scheme : {"sip:", "sips:", "tel:"})
-        if (istarts_with(s, scheme)) {
+        if (text::istarts_with(s, scheme)) {
             s.remove_prefix(scheme.size());
             break;
         }

@@ -3,6 +3,7 @@
 
 #include "error.hpp"
 #include "fsutil.hpp"
+#include "text.hpp"
 #include "utf8.hpp"
 
 #include <charconv>
@@ -14,19 +15,6 @@ namespace sms::spool {
 namespace {
 
 constexpr std::size_t max_file_size = 64 * 1024;
-
-bool iequal_prefix(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size())
-        return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-        if (c != prefix[i])
-            return false;
-    }
-    return true;
-}
 
 int hex_digit(char c) {
     if (c >= '0' && c <= '9')
@@ -180,7 +168,7 @@ Message parse(std::string_view content, std::string_view name) {
             continue;
         auto at = [&](std::string why) { return fail(fmt::format("line {}: {}", line_no, why)); };
 
-        if (iequal_prefix(line, "udh#")) {
+        if (text::istarts_with(line, "udh#")) {
             auto bytes = unhex(line.substr(4));
             if (!bytes)
                 throw at("udh# is not hex");
@@ -200,7 +188,7 @@ Message parse(std::string_view content, std::string_view name) {
             m.udh = std::move(ies);
             continue;
         }
-        if (iequal_prefix(line, "ud##")) {
+        if (text::istarts_with(line, "ud##")) {
             auto hexs = line.substr(4);
             if (hexs.size() % 4 != 0)
                 throw at("ud## length is not a whole number of UCS-2 units");
@@ -223,7 +211,7 @@ Message parse(std::string_view content, std::string_view name) {
             m.form = UdForm::ucs2;
             continue;
         }
-        if (iequal_prefix(line, "ud#")) {
+        if (text::istarts_with(line, "ud#")) {
             auto bytes = unhex(line.substr(3));
             if (!bytes)
                 throw at("ud# is not hex");
@@ -235,10 +223,7 @@ Message parse(std::string_view content, std::string_view name) {
         auto eq = line.find('=');
         if (eq == std::string_view::npos)
             throw at("not a key=value line");
-        std::string key(line.substr(0, eq));
-        for (char& c : key)
-            if (c >= 'A' && c <= 'Z')
-                c = static_cast<char>(c - 'A' + 'a');
+        std::string key = text::lower(line.substr(0, eq));
         auto value = line.substr(eq + 1);
 
         if (key == "ud") {
