@@ -58,7 +58,7 @@ struct AmiConfig {
     std::string secret;
     AmiAuth auth = AmiAuth::plain;
     std::string technology = "pjsip";
-    std::string from; // From: of SIP messages; default "<centre>" <sip:<number>@<host>>
+    std::string from; // From: of SIP messages: "{number}" is the sender; empty: the bare number
     int timeout = 5;  // seconds
 };
 
