@@ -109,5 +109,26 @@ if command -v soxi >/dev/null; then
   soxi "$demo"/spool/voice/*.wav | grep -E 'Channels|Sample Rate|Precision|Duration' | sed 's/^/    /'
 fi
 echo
+echo "== The SIP message waited for Asterisk's manager. With a stand-in manager on port 5039"
+echo "   (tests/e2e/lib/spoolkit.py, as the tests use), the next run sends it, and only it:"
+python3 - "$demo/sms-suite.conf" "$bin/sms-process" <<'PY'
+import os, subprocess, sys
+sys.path.insert(0, "tests/e2e/lib")
+from spoolkit import FakeManager
+conf, tool = sys.argv[1], sys.argv[2]
+m = FakeManager()
+with open(conf) as f:
+    text = f.read().replace("port = 5039", f"port = {m.port}")
+alt = conf + ".with-manager"
+with open(alt, "w") as f:
+    f.write(text)
+os.chmod(alt, 0o600)
+out = subprocess.run([tool, "--config", alt, "--json"], capture_output=True, text=True)
+print(out.stdout, end="")
+print(out.stderr, end="")
+for frm, to, body in m.sent:
+    print(f"    the manager got MessageSend From: {frm} To: {to} body: {body!r}")
+PY
+echo
 echo "Run it again: nothing is routed twice. Look around in $demo; 'sms-process --help' and"
 echo "'man -l man/sms-process.8' (after the build: build/dev/man/) say more."
