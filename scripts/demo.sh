@@ -109,7 +109,7 @@ if command -v soxi >/dev/null; then
   soxi "$demo"/spool/voice/*.wav | grep -E 'Channels|Sample Rate|Precision|Duration' | sed 's/^/    /'
 fi
 echo
-echo "== The SIP message waited for Asterisk's manager. With a stand-in manager on port 5039"
+echo "== The SIP message waited for Asterisk's manager. With a stand-in manager"
 echo "   (tests/e2e/lib/spoolkit.py, as the tests use), the next run sends it, and only it:"
 python3 - "$demo/sms-suite.conf" "$bin/sms-process" <<'PY'
 import os, subprocess, sys
@@ -131,4 +131,4 @@ for frm, to, body in m.sent:
 PY
 echo
 echo "Run it again: nothing is routed twice. Look around in $demo; 'sms-process --help' and"
-echo "'man -l man/sms-process.8' (after the build: build/dev/man/) say more."
+echo "'man -l build/dev/man/sms-process.8' say more."
