@@ -179,7 +179,13 @@ def full_disk_loses_nothing():
     try:
         import tempfile
         root = tempfile.mkdtemp(prefix="sms-fulldisk.")
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", root], check=True)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", root],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            print(f"SKIPPED full_disk_loses_nothing: cannot mount a tmpfs: {mounted.stderr.strip()}")
+            os.rmdir(root)
+            root = None
+            return
         s = Spool(root=root)
         expected = collections.Counter()
         for i in range(40):
