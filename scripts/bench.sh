@@ -8,7 +8,7 @@
 #
 # Environment: BENCH_BIN (the tools; default build/release/tools, built unless --no-build),
 # BENCH_DIR (work folder, default a new one under $TMPDIR: put it on the file system the spool
-# lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (5), BENCH_NAIVE_MESSAGES (500),
+# lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (3), BENCH_NAIVE_MESSAGES (500),
 # BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ build=1
 [[ ${1:-} == --no-build ]] && build=0
 
 messages=${BENCH_MESSAGES:-10000}
-route_runs=${BENCH_ROUTE_RUNS:-5}
+route_runs=${BENCH_ROUTE_RUNS:-3}
 naive_messages=${BENCH_NAIVE_MESSAGES:-500}
 runs=${BENCH_RUNS:-10}
 startup_runs=${BENCH_STARTUP_RUNS:-200}
@@ -158,11 +158,6 @@ fill_spool() {
   fresh_spool
   "$fsloop" gen "$spool/sms/morx" "$1" "$dests"
 }
-# The loop's input: the same messages.
-fill_loop() {
-  rm -rf "$work/loop"
-  "$fsloop" gen "$work/loop/in" "$1" "$dests"
-}
 # elapsed SECONDS and peak KiB of a command, as "seconds kib".
 timed() {
   local t0 t1
@@ -191,40 +186,59 @@ if usable sms-process "$bin/sms-process" --config "$conf"; then
         w++; b += $NF; next}
       /fdatasync\(/ {fds++; next}
       /fsync\(/ {fs++; next}
-      /syncfs\(|[ ]sync\(/ {sf++; next}
-      /rename|link\(|linkat\(/ {if ($0 ~ /unlink/) {if ($0 ~ /AT_REMOVEDIR/) rd++; else ul++} else rn++; next}
+      /syncfs\(|[ ]sync\(/ {sf++; if (run > batch) batch = run; run = 0; next}
+      /rename|link\(|linkat\(/ {
+        if ($0 ~ /unlink/) {if ($0 ~ /AT_REMOVEDIR/) rd++; else {ul++; if ($0 ~ /\/sms\/morx\//) run++}}
+        else rn++
+        next}
       /rmdir\(/ {rd++; next}
       /mkdir/ {md++; next}
       /fchmod\(/ {ch++; next}
       END {
         s = n / c
-        printf "%d %d %d %d %d %d %d %d %d %d %d", cr*s, w*s, b*s, fs*s, fds*s, sf*s, rn*s, ul*s, md*s, rd*s, ch*s
-        printf "\n%.2f creates, %.2f writes (%.0f bytes), %.3f fsync, %.3f fdatasync, %.4f syncfs, %.2f renames or links, %.2f unlinks, %.2f mkdir, %.2f rmdir, %.2f fchmod", cr/c, w/c, b/c, fs/c, fds/c, sf/c, rn/c, ul/c, md/c, rd/c, ch/c
+        if (run > batch) batch = run
+        printf "%d %d %d %d %d %d %d %d %d %d %d %d\n", batch, cr*s, w*s, b*s, fs*s, fds*s, sf*s, rn*s, ul*s, md*s, rd*s, ch*s
+        printf "%.2f creates, %.2f writes (%.0f bytes), %.3f fsync, %.3f fdatasync, %.4f syncfs, %.2f renames or links, %.2f unlinks, %.2f mkdir, %.2f rmdir, %.2f fchmod; inputs removed in batches of up to %d between syncs", cr/c, w/c, b/c, fs/c, fds/c, sf/c, rn/c, ul/c, md/c, rd/c, ch/c, batch
       }' "$work/strace.log")
     per_message=$(sed -n 2p <<<"$ops")
     ops=$(sed -n 1p <<<"$ops")
   fi
   declare -a r_t=() r_m=() l_t=() n_t=()
   routed_line=""
-  # Router and loops alternate, so that a busy moment of a shared machine hits both.
+  # ext4 skips inodes freed in the last 30 seconds when it allocates new ones (fs/ext4/ialloc.c,
+  # recently_deleted()): creating files right after tens of thousands were deleted costs up to
+  # ten times more system time. So every run gets folders of its own (nothing is deleted between
+  # runs) and starts at least 31 s after the previous run's deletions. Router and loops
+  # alternate, so that a busy moment of the shared machine hits both.
+  last_delete=$(date +%s)
+  settle() {
+    local wait=$((last_delete + 31 - $(date +%s)))
+    ((wait > 0)) && sleep "$wait"
+  }
   for ((r = 1; r <= route_runs; r++)); do
-    fill_spool "$messages"
+    rspool=$work/route-$r
+    mkdir -p "$rspool/sms/mttx" "$rspool/outgoing"
+    "$fsloop" gen "$rspool/sms/morx" "$messages" "$dests"
+    [[ -n $ops ]] && "$fsloop" gen "$work/loop-$r/sms/morx" "$messages" "$dests"
+    "$fsloop" gen "$work/naive-$r/sms/morx" "$naive_messages" "$dests"
     sync
-    read -r t m rc < <(timed "$bin/sms-process" --config "$conf")
+    settle
+    read -r t m rc < <(timed "$bin/sms-process" --config "$conf" --spool "$rspool")
+    last_delete=$(date +%s)
     r_t+=("$t")
     r_m+=("$m")
     routed_line=$(tail -n 1 "$work/timed.stderr")
-    left=$(find "$spool/sms/morx" -maxdepth 1 -type f | wc -l)
+    left=$(find "$rspool/sms/morx" -maxdepth 1 -type f | wc -l)
     if [[ -n $ops ]]; then
-      fill_loop "$messages"
-      sync
+      settle
       # shellcheck disable=SC2086
-      read -r t m rc < <(timed "$fsloop" replay "$work/loop" "$messages" $ops)
+      read -r t m rc < <(timed "$fsloop" replay "$work/loop-$r" "$messages" $ops)
+      last_delete=$(date +%s)
       l_t+=("$t")
     fi
-    fill_loop "$naive_messages"
-    sync
-    read -r t m rc < <(timed "$fsloop" naive "$work/loop" "$naive_messages")
+    settle
+    read -r t m rc < <(timed "$fsloop" naive "$work/naive-$r" "$naive_messages")
+    last_delete=$(date +%s)
     n_t+=("$t")
   done
   rt=$(printf '%s\n' "${r_t[@]}" | median)
@@ -242,7 +256,7 @@ if usable sms-process "$bin/sms-process" --config "$conf"; then
   fi
   say "| naive durable loop (fsync every file and folder, no batching), $naive_messages messages | $(calc "%.2f s" "$nt") | $n_rate | - |"
   say
-  say "Last router summary: \`$routed_line\`; messages left in sms/morx/: $left. Runs: $route_runs each, alternating; times: router ${r_t[*]} s${l_t:+; loop ${l_t[*]} s}; naive ${n_t[*]} s."
+  say "Last router summary: \`$routed_line\`; messages left in sms/morx/: $left. Runs: $route_runs each, alternating, each in new folders and 31 s after the previous run's deletions; times: router ${r_t[*]} s${l_t:+; loop ${l_t[*]} s}; naive ${n_t[*]} s."
   say
   if [[ -n $ops ]]; then
     # Each router run against the loop run right after it: on a shared disk a sync may wait

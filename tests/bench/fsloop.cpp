@@ -1,11 +1,14 @@
 // The file-system ceiling for scripts/bench.sh: the router's file operations with no logic.
 //
 //   fsloop gen DIR N DESTS         writes N app_sms message files for DESTS destinations into DIR
-//   fsloop replay DIR N OPS...     per message: reads input DIR/in/<i>, then does its share of
-//                                  the operation counts OPS (totals for N messages, as strace
-//                                  counted them on the router): creates writes bytes fsyncs
-//                                  fdatasyncs syncfs renames unlinks mkdirs rmdirs fchmods
-//   fsloop naive DIR N             per message, durably and without batching: reads the input,
+//   fsloop replay DIR N BATCH OPS...  in batches of BATCH messages, as the router works: reads
+//                                  each input DIR/sms/morx/<i> and creates and writes its share
+//                                  of files; then the renames; then the inputs and the rest are
+//                                  unlinked; the syncs fall between those steps. OPS are the
+//                                  totals for N messages, as strace counted them on the router:
+//                                  creates writes bytes fsyncs fdatasyncs syncfs renames unlinks
+//                                  mkdirs rmdirs fchmods
+//   fsloop naive DIR N             DIR/sms/morx to DIR/sms/mttx and DIR/outgoing; per message, durably and without batching: reads the input,
 //                                  writes a queue file and a call file (each: create, write,
 //                                  fsync, rename), fsyncs both folders, unlinks the input and
 //                                  fsyncs its folder
@@ -124,70 +127,93 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int replay(const std::string& dir, long n, const std::vector<long>& ops) {
+int replay(const std::string& dir, long n, long batch, const std::vector<long>& ops) {
     const long creates = ops[0], writes = ops[1], bytes = ops[2], fsyncs = ops[3],
                fdatasyncs = ops[4], syncfss = ops[5], renames = ops[6], unlinks = ops[7],
                mkdirs = ops[8], rmdirs = ops[9], fchmods = ops[10];
-    const std::string stage = dir + "/stage", out = dir + "/out", dirs = dir + "/dirs";
-    mkdir_p(stage);
-    mkdir_p(out);
-    mkdir_p(dirs);
+    // The router's layout: inputs in sms/morx, files staged in a private folder under sms/,
+    // outputs renamed into sms/mttx and outgoing/ (ext4 places inodes by folder, which matters).
+    const std::string stage = dir + "/sms/.stage", dirs = dir + "/sms/.dirs";
+    const std::string outs[2] = {dir + "/sms/mttx", dir + "/outgoing"};
+    for (const auto& d : {stage, dirs, outs[0], outs[1]})
+        mkdir_p(d);
     Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dirfd.fd < 0)
         die("open " + dir);
-    const auto in = inputs(dir + "/in", n);
+    const auto in = inputs(dir + "/sms/morx", n);
     const std::string chunk(
         static_cast<std::size_t>(writes ? std::max<long>(1, bytes / writes) : 1), 'x');
-    std::deque<std::string> staged, placed, made;
+    std::deque<std::string> staged, made;
+    std::vector<std::string> placed;
     long seq = 0;
+    if (batch < 1)
+        batch = 1;
+    const long batches = (n + batch - 1) / batch;
 
     auto t0 = std::chrono::steady_clock::now();
-    for (long i = 0; i < n; ++i) {
-        (void)read_all(in[static_cast<std::size_t>(i)]);
-        for (long k = share(mkdirs, i, n); k > 0; --k) {
-            std::string d = dirs + "/" + std::to_string(seq++);
-            if (::mkdir(d.c_str(), 0700) != 0)
-                die("mkdir " + d);
-            made.push_back(d);
+    for (long b = 0; b < batches; ++b) {
+        const long first = b * batch, last = std::min(n, first + batch);
+        // The batch's syncs fall at three points, as the router's: after staging, after the
+        // renames, after the inputs are removed.
+        const long syncs = share(syncfss, b, batches);
+        auto sync_point = [&](long point) {
+            for (long k = syncs / 3 + (point < syncs % 3 ? 1 : 0); k > 0; --k)
+                if (::syncfs(dirfd.fd) != 0)
+                    die("syncfs");
+        };
+        long batch_renames = 0, batch_unlinks = 0, batch_rmdirs = 0;
+        std::vector<std::string> batch_files;
+        // Staging: each message read, its files created and written.
+        for (long i = first; i < last; ++i) {
+            (void)read_all(in[static_cast<std::size_t>(i)]);
+            for (long k = share(mkdirs, i, n); k > 0; --k) {
+                std::string d = dirs + "/" + std::to_string(seq++);
+                if (::mkdir(d.c_str(), 0700) != 0)
+                    die("mkdir " + d);
+                made.push_back(d);
+            }
+            std::vector<Fd> open_files;
+            const long nc = share(creates, i, n), nw = share(writes, i, n);
+            for (long k = 0; k < nc; ++k) {
+                std::string f = stage + "/" + std::to_string(seq++);
+                open_files.emplace_back(
+                    ::open(f.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+                if (open_files.back().fd < 0)
+                    die("create " + f);
+                staged.push_back(f);
+            }
+            auto file = [&](long j) {
+                return open_files.empty()
+                           ? dirfd.fd
+                           : open_files[static_cast<std::size_t>(j) % open_files.size()].fd;
+            };
+            for (long k = 0; k < nw && !open_files.empty(); ++k)
+                write_all(file(k), chunk, "staged file");
+            for (long k = share(fchmods, i, n), j = 0; k > 0; --k, ++j)
+                if (!open_files.empty())
+                    ::fchmod(file(j), 0644);
+            for (long k = share(fsyncs, i, n), j = 0; k > 0; --k, ++j)
+                if (::fsync(file(j)) != 0)
+                    die("fsync");
+            for (long k = share(fdatasyncs, i, n), j = 0; k > 0; --k, ++j)
+                if (::fdatasync(file(j)) != 0)
+                    die("fdatasync");
+            batch_renames += share(renames, i, n);
+            batch_unlinks += share(unlinks, i, n);
+            batch_rmdirs += share(rmdirs, i, n);
         }
-        // Creates, with this message's writes spread over them; fsyncs and fchmods on them.
-        std::vector<Fd> open_files;
-        const long nc = share(creates, i, n), nw = share(writes, i, n);
-        for (long k = 0; k < nc; ++k) {
-            std::string f = stage + "/" + std::to_string(seq++);
-            open_files.emplace_back(
-                ::open(f.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-            if (open_files.back().fd < 0)
-                die("create " + f);
-            staged.push_back(f);
-        }
-        for (long k = 0; k < nw && !open_files.empty(); ++k)
-            write_all(open_files[static_cast<std::size_t>(k) % open_files.size()].fd, chunk,
-                      "staged file");
-        for (long k = share(fchmods, i, n), j = 0; k > 0; --k, ++j)
-            if (!open_files.empty())
-                ::fchmod(open_files[static_cast<std::size_t>(j) % open_files.size()].fd, 0644);
-        for (long k = share(fsyncs, i, n), j = 0; k > 0; --k, ++j)
-            if (::fsync(open_files.empty()
-                            ? dirfd.fd
-                            : open_files[static_cast<std::size_t>(j) % open_files.size()].fd) != 0)
-                die("fsync");
-        for (long k = share(fdatasyncs, i, n), j = 0; k > 0; --k, ++j)
-            if (::fdatasync(open_files.empty()
-                                ? dirfd.fd
-                                : open_files[static_cast<std::size_t>(j) % open_files.size()].fd) !=
-                0)
-                die("fdatasync");
-        open_files.clear();
-        for (long k = share(renames, i, n); k > 0; --k) {
-            std::string to = out + "/" + std::to_string(seq++);
+        sync_point(0);
+        // Into place: staged files renamed into the output folders.
+        for (long k = 0; k < batch_renames; ++k) {
+            std::string to = outs[seq % 2] + "/" + std::to_string(seq);
+            ++seq;
             std::string from;
             if (!staged.empty()) {
                 from = staged.front();
                 staged.pop_front();
             } else if (!placed.empty()) {
-                from = placed.front();
-                placed.pop_front();
+                from = placed.back();
+                placed.pop_back();
             } else {
                 break;
             }
@@ -195,24 +221,28 @@ int replay(const std::string& dir, long n, const std::vector<long>& ops) {
                 die("rename " + from);
             placed.push_back(to);
         }
-        for (long k = share(syncfss, i, n); k > 0; --k)
-            if (::syncfs(dirfd.fd) != 0)
-                die("syncfs");
-        long nu = share(unlinks, i, n);
-        if (nu > 0) {
+        sync_point(1);
+        // The inputs removed, then what else the router removes (its journal's files): the
+        // newest files.
+        for (long i = first; i < last && batch_unlinks > 0; ++i, --batch_unlinks)
             if (::unlink(in[static_cast<std::size_t>(i)].c_str()) != 0)
                 die("unlink " + in[static_cast<std::size_t>(i)]);
-            --nu;
-        }
-        for (; nu > 0; --nu) {
-            auto& q = !placed.empty() ? placed : staged;
-            if (q.empty())
+        sync_point(2);
+        for (; batch_unlinks > 0; --batch_unlinks) {
+            std::string victim;
+            if (!staged.empty()) {
+                victim = staged.back();
+                staged.pop_back();
+            } else if (!placed.empty()) {
+                victim = placed.back();
+                placed.pop_back();
+            } else {
                 break;
-            if (::unlink(q.front().c_str()) != 0)
-                die("unlink " + q.front());
-            q.pop_front();
+            }
+            if (::unlink(victim.c_str()) != 0)
+                die("unlink " + victim);
         }
-        for (long k = share(rmdirs, i, n); k > 0 && !made.empty(); --k) {
+        for (; batch_rmdirs > 0 && !made.empty(); --batch_rmdirs) {
             if (::rmdir(made.front().c_str()) != 0)
                 die("rmdir " + made.front());
             made.pop_front();
@@ -236,7 +266,8 @@ void durable_file(const std::string& dir, const std::string& name, const std::st
 }
 
 int naive(const std::string& dir, long n) {
-    const std::string in_dir = dir + "/in", mttx = dir + "/mttx", outgoing = dir + "/outgoing";
+    const std::string in_dir = dir + "/sms/morx", mttx = dir + "/sms/mttx",
+                      outgoing = dir + "/outgoing";
     mkdir_p(mttx);
     mkdir_p(outgoing);
     Fd in_fd(::open(in_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -271,15 +302,15 @@ int main(int argc, char** argv) {
     std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "gen" && argc == 5)
         return gen(argv[2], arg(argv[3]), arg(argv[4]));
-    if (mode == "replay" && argc == 15) {
+    if (mode == "replay" && argc == 16) {
         std::vector<long> ops;
-        for (int k = 4; k < 15; ++k)
+        for (int k = 5; k < 16; ++k)
             ops.push_back(arg(argv[k]));
-        return replay(argv[2], arg(argv[3]), ops);
+        return replay(argv[2], arg(argv[3]), arg(argv[4]), ops);
     }
     if (mode == "naive" && argc == 4)
         return naive(argv[2], arg(argv[3]));
-    std::fprintf(stderr, "usage: fsloop gen DIR N DESTS | replay DIR N creates writes bytes "
+    std::fprintf(stderr, "usage: fsloop gen DIR N DESTS | replay DIR N BATCH creates writes bytes "
                          "fsyncs fdatasyncs syncfs renames unlinks mkdirs rmdirs fchmods | "
                          "naive DIR N\n");
     return 64;
