@@ -142,7 +142,7 @@ private:
                                            const std::string& channel, const std::string& text,
                                            const std::string& scts, const std::string& stem);
     std::vector<fs::PlannedFile> answer(const router::Reply& r, const std::string& stem,
-                                        const std::string& scts, std::string& detail);
+                                        std::string& detail);
     std::string render(const char* tool, const char* ext, const std::string& dir, const Unit& u,
                        const Action& a);
     void retry_or_give_up(Unit& u, const std::string& why, char service = '?');
@@ -373,10 +373,10 @@ std::vector<fs::PlannedFile> Runner::queue_sms(const std::string& from, const st
 }
 
 std::vector<fs::PlannedFile> Runner::answer(const router::Reply& r, const std::string& stem,
-                                            const std::string& scts, std::string& detail) {
+                                            std::string& detail) {
     switch (r.via) {
     case router::Reply::Via::sms:
-        (void)scts; // an answer is written now, not when the message was
+        // An answer is dated now (empty scts), not when the message was sent.
         return queue_sms(r.from, r.to, r.channel, r.text, "", stem);
     case router::Reply::Via::sip: {
         if (journal_->marked(stem, "sip"))
@@ -427,7 +427,7 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
             detail += fmt::format(": {}", res.detail);
             router::Reply r = a.reply;
             r.text = res.reply;
-            add(answer(r, u.stem + ".reply", scts, detail));
+            add(answer(r, u.stem + ".reply", detail));
             break;
         }
         case Action::Kind::send_sip: {
@@ -439,13 +439,13 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
             if (res.status == ami::SendResult::Status::refused) {
                 detail = fmt::format("SIP message to {} refused by Asterisk ({}); sender told",
                                      a.to, res.message);
-                add(answer(a.reply, u.stem + ".notice", scts, detail));
+                add(answer(a.reply, u.stem + ".notice", detail));
             }
             journal_->mark(u.stem, "sent");
             break;
         }
         case Action::Kind::notice:
-            add(answer(a.reply, u.stem + ".notice", scts, detail));
+            add(answer(a.reply, u.stem + ".notice", detail));
             break;
         }
     }
@@ -463,7 +463,7 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service) {
         while (!reply.text.empty() && reply.text.back() == ' ')
             reply.text.pop_back();
         try {
-            files = answer(reply, u.stem + ".failed", u.message.scts, detail);
+            files = answer(reply, u.stem + ".failed", detail);
         } catch (const Temporary& t) {
             detail += fmt::format("; sender not told: {}", t.why);
         } catch (const Permanent& p) {
