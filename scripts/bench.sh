@@ -8,7 +8,7 @@
 #
 # Environment: BENCH_BIN (the tools; default build/release/tools, built unless --no-build),
 # BENCH_DIR (work folder, default a new one under $TMPDIR: put it on the file system the spool
-# lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (3), BENCH_NAIVE_MESSAGES (500),
+# lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (5), BENCH_NAIVE_MESSAGES (500),
 # BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ build=1
 [[ ${1:-} == --no-build ]] && build=0
 
 messages=${BENCH_MESSAGES:-10000}
-route_runs=${BENCH_ROUTE_RUNS:-3}
+route_runs=${BENCH_ROUTE_RUNS:-5}
 naive_messages=${BENCH_NAIVE_MESSAGES:-500}
 runs=${BENCH_RUNS:-10}
 startup_runs=${BENCH_STARTUP_RUNS:-200}
