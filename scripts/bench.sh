@@ -145,7 +145,8 @@ if usable sms-process "$bin/sms-process" --config "$conf"; then
   say "| sms-process (empty spool) | $(calc "%.2f ms" "$t_proc * 1000") | $(calc "%.2f ms" "$t_shproc * 1000") | $(mib "$(peak_kib "$bin/sms-process" --config "$conf")") |"
   say
   say "Ratio sms-process / true: **${ratio}x** by direct exec (target: at most 2x); $(calc "%.2f" "$t_shproc / $t_shtrue")x through sh -c. hyperfine -N, $startup_runs runs each, medians."
-  say "Shared libraries sms-process loads ($(ldd "$bin/sms-process" | wc -l)): $(ldd "$bin/sms-process" | awk '{print $1}' | grep -v -e vdso -e ld-linux | tr "\n" " ")"
+  libs=$(ldd "$bin/sms-process" | awk '{print $1}' | grep -v -e vdso -e ld-linux)
+  say "Shared libraries sms-process loads besides the loader: $(wc -l <<<"$libs") ($(tr "\n" " " <<<"$libs" | sed "s/ $//"))."
   say
   target "start-up, sms-process vs /bin/true (direct exec)" "<= 2x" "${ratio}x" "$(calc "%s" "($ratio <= 2) ? \"met\" : \"missed\"")"
 fi
