@@ -2,6 +2,7 @@
 #include "callfile.hpp"
 #include "error.hpp"
 #include "fsutil.hpp"
+#include "tempdir.hpp"
 
 #include <cctype>
 #include <cstdlib>
@@ -19,14 +20,7 @@ using callfile::CallFile;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "callfile-test-XXXXXX");
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "fsutil.hpp"
+#include "tempdir.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -14,14 +15,7 @@ using namespace sms;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/sms-config-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 Error config_error(std::string_view text) {
     try {

@@ -2,6 +2,7 @@
 // each backend's own failures (locked or corrupt file; server stopped, hung or refusing us).
 #include "directory.hpp"
 #include "error.hpp"
+#include "tempdir.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -32,14 +33,7 @@ std::string read_all(const std::string& path) {
     return ss.str();
 }
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/sms-dir-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 // Runs a shell command with `input` on its stdin; its exit status and stdout.
 struct Ran {

@@ -1,6 +1,7 @@
 // Tests of lib/fsutil: atomic writes, no-replace, modification times, locks, listing.
 #include "error.hpp"
 #include "fsutil.hpp"
+#include "tempdir.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -11,14 +12,8 @@
 using namespace sms;
 
 namespace {
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/sms-fs-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
+
 } // namespace
 
 TEST(Fs, WriteAtomicSetsModeAndMtime) {

@@ -3,6 +3,7 @@
 #include "fsutil.hpp"
 #include "outbox.hpp"
 #include "spool.hpp"
+#include "tempdir.hpp"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -20,14 +21,7 @@ using outbox::Request;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "outbox-test-XXXXXX");
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "fsutil.hpp"
 #include "spool.hpp"
+#include "tempdir.hpp"
 #include "utf8.hpp"
 
 #include <filesystem>
@@ -22,14 +23,7 @@ spool::Message fixture(const std::string& name) {
     return spool::read(data("app_sms/" + name));
 }
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/sms-spool-test.XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 } // namespace
 
