@@ -5,6 +5,8 @@
 #include "directory.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "spool.hpp"
+#include "text.hpp"
 
 #include <csignal>
 #include <exception>
@@ -17,6 +19,10 @@ namespace {
 int run_shell(const Config& cfg, const Options& opts, std::FILE* out) {
     if (opts.number.empty())
         throw Error(Exit::usage, "NUMBER", "missing: give a number, or --agi");
+    // Only a number can be in the directory: anything else is bad input, not an unknown number.
+    if (!spool::valid_number(opts.number))
+        throw Error(Exit::dataerr, fmt::format("number '{}'", text::shown(opts.number)),
+                    "not a number (digits with one optional leading '+', at most 20)");
     auto dir = directory::open(cfg.directory);
     auto r = dir->lookup(opts.number);
     switch (r.status) {
@@ -37,10 +43,11 @@ int run_shell(const Config& cfg, const Options& opts, std::FILE* out) {
     return r.found() ? 0 : code(Exit::failure);
 }
 
-// Tells the dialplan "N" and the console why; a hang-up meanwhile is no one's problem.
+// Tells the dialplan that no answer could be had (never "N": the subscriber did not disable
+// anything) and the console why; a hang-up meanwhile is no one's problem.
 void answer_n(agi::Session& s, std::string_view why) {
     log::error("{}", why);
-    s.set_variable(service_variable, "N");
+    s.set_variable(service_variable, outage_value);
     s.set_variable(channel_variable, "");
     s.verbose(fmt::format("getchaninfo: {}", why), 1);
 }

@@ -2,6 +2,7 @@
 #include "cli.hpp"
 
 #include "log.hpp"
+#include "text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -169,7 +170,7 @@ Option App::positional(std::string_view name, std::vector<std::string>& into,
 
 void print_error(std::string_view tool, const Error& e) {
     std::string line = e.subject().empty() ? e.reason() : e.subject() + ": " + e.reason();
-    fmt::print(stderr, "{}: error: {}\n", tool, line);
+    fmt::print(stderr, "{}: error: {}\n", tool, text::escape_controls(line));
     std::fflush(stderr);
     log::write(log::Level::error, line, /*mirror=*/false);
 }
@@ -189,7 +190,7 @@ int App::run(int argc, char** argv, const std::function<int(Context&)>& body) {
         return 0;
     } catch (const CLI::ParseError& e) {
         fmt::print(stderr, "{}: error: {}\nTry '{} --help' for more information.\n", name_,
-                   e.what(), name_);
+                   text::escape_controls(e.what()), name_);
         return code(Exit::usage);
     }
 

@@ -1,6 +1,8 @@
 // Logging to syslog (ident = tool, configured facility) and, when wanted, to stderr.
 #include "log.hpp"
 
+#include "text.hpp"
+
 #include <array>
 #include <cstdio>
 #include <fmt/format.h>
@@ -71,8 +73,11 @@ void init(std::string_view ident, std::string_view facility, int verbose) {
     s.open = true;
 }
 
-void write(Level level, std::string_view message, bool mirror) {
+void write(Level level, std::string_view raw, bool mirror) {
     auto& s = state();
+    // Messages quote outside input (file names, numbers, what a peer sent): one line each.
+    std::string escaped = text::escape_controls(raw);
+    std::string_view message = escaped;
     static constexpr int priorities[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
     static constexpr const char* names[] = {"error", "warning", "notice", "info", "debug"};
     auto i = static_cast<int>(level);

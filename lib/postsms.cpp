@@ -18,21 +18,7 @@ namespace sms::postsms {
 
 namespace {
 
-// Outside input shown in an error message: control characters escaped, length bounded, so a
-// message can neither add lines to a log nor flood it.
-std::string shown(std::string_view s) {
-    std::string out;
-    for (char c : s.substr(0, 64)) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7F)
-            out += fmt::format("\\x{:02x}", u);
-        else
-            out += c;
-    }
-    if (s.size() > 64)
-        out += "...";
-    return out;
-}
+using text::shown;
 
 } // namespace
 

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
                    "The number to look up (with --agi: the variable holding it)");
     app.footer("Prints the service letter (S F V C T N) and the channel, e.g. 'S PJSIP/1000'; "
                "'U' and exit 1 for an unknown number; exit 69 or 75 when the directory cannot "
-               "answer. With --agi it sets MSG_CHAN_OPT (the letter, U unknown, N on any error) "
+               "answer. With --agi it sets MSG_CHAN_OPT (the letter, U unknown, X when the "
+               "directory could not answer) "
                "and MSG_CHAN (the channel).");
     bool ran = false;
     int rc = app.run(argc, argv, [&](sms::cli::Context& ctx) -> int {
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
         return sms::chaninfo::run(ctx.config, opts);
     });
     // In AGI mode the dialplan waits for MSG_CHAN_OPT even when the configuration could not be
-    // read (the error is already on stderr and in syslog): answer N rather than nothing.
+    // read (the error is already on stderr and in syslog): answer X rather than nothing.
     if (opts.agi && !ran && rc != 0 && rc != sms::code(sms::Exit::usage) && !::isatty(0))
         sms::chaninfo::answer_error("cannot read the configuration");
     return rc;

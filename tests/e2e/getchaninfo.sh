@@ -44,10 +44,16 @@ done <<'EOF'
 600700804 N PJSIP/600700804
 EOF
 
-for number in 999 "1' OR '1'='1" "600700800' --" "%"; do
+run 999
+check "unknown 999: exit 1 (got $rc)" '[ $rc -eq 1 ]'
+check "unknown 999: prints U (got '$out')" '[ "$out" = U ]'
+# Not a number at all: bad input (65), not an unknown number; the error is one line.
+for number in "1' OR '1'='1" "600700800' --" "%" "' OR 1=1 --" $'12\r\n\e[2J'; do
   run "$number"
-  check "unknown '$number': exit 1 (got $rc)" '[ $rc -eq 1 ]'
-  check "unknown '$number': prints U (got '$out')" '[ "$out" = U ]'
+  check "not a number '$number': exit 65 (got $rc)" '[ $rc -eq 65 ]'
+  check "not a number '$number': nothing on stdout (got '$out')" '[ -z "$out" ]'
+  check "not a number '$number': one line on stderr, no raw CR or ESC ($err)" \
+    '[ "$(wc -l <"$tmp/err")" -eq 1 ] && ! grep -q $'"'"'\r'"'"' "$tmp/err" && ! grep -q $'"'"'\e'"'"' "$tmp/err"'
 done
 check "the directory survived the metacharacters" \
   '[ "$(sqlite3 "$db" "select count(*) from PBXNumbers")" = 8 ]'
@@ -127,17 +133,17 @@ agi_check_protocol "agi unknown"
 
 AGI_VARS=([EXTEN]=600700800)
 agi_run "$tmp" getchaninfo --config "$tmp/missing.conf" --agi
-check "agi unavailable: MSG_CHAN_OPT=N (got '${AGI_SET[MSG_CHAN_OPT]:-}')" '[ "${AGI_SET[MSG_CHAN_OPT]:-}" = N ]'
+check "agi unavailable: MSG_CHAN_OPT=X (got '${AGI_SET[MSG_CHAN_OPT]:-}')" '[ "${AGI_SET[MSG_CHAN_OPT]:-}" = X ]'
 check "agi unavailable: tells the console" 'grep -q "^VERBOSE \"getchaninfo: directory unavailable" "$tmp/commands"'
 agi_check_protocol "agi unavailable"
 
 AGI_VARS=()
 agi_run "$tmp" getchaninfo --config "$conf" --agi NO_SUCH_VAR
-check "agi unset variable: MSG_CHAN_OPT=N (got '${AGI_SET[MSG_CHAN_OPT]:-}')" '[ "${AGI_SET[MSG_CHAN_OPT]:-}" = N ]'
+check "agi unset variable: MSG_CHAN_OPT=X (got '${AGI_SET[MSG_CHAN_OPT]:-}')" '[ "${AGI_SET[MSG_CHAN_OPT]:-}" = X ]'
 
 AGI_VARS=([EXTEN]=600700800)
 agi_run "$tmp" getchaninfo --config "$tmp/bad.conf" --agi
-check "agi bad configuration: MSG_CHAN_OPT=N (got '${AGI_SET[MSG_CHAN_OPT]:-}')" '[ "${AGI_SET[MSG_CHAN_OPT]:-}" = N ]'
+check "agi bad configuration: MSG_CHAN_OPT=X (got '${AGI_SET[MSG_CHAN_OPT]:-}')" '[ "${AGI_SET[MSG_CHAN_OPT]:-}" = X ]'
 check "agi bad configuration: error on stderr" 'grep -q "^getchaninfo: error: .*table" "$tmp/stderr"'
 agi_check_protocol "agi bad configuration"
 
