@@ -287,8 +287,16 @@ void Client::connect() {
         throw Error(last_exit, where(), fmt::format("cannot connect: {}", last_error));
 
     std::optional<std::string> line;
-    while (!(line = reader_.take_line()))
-        fill(until, "the banner");
+    try {
+        while (!(line = reader_.take_line()))
+            fill(until, "the banner");
+    } catch (const Error& e) {
+        if (e.exit() != Exit::dataerr)
+            throw;
+        // Not a manager's banner (an over-long line): a peer we cannot talk to, not a refusal.
+        throw Error(Exit::unavailable, where(),
+                    fmt::format("not an Asterisk manager: {}", e.reason()));
+    }
     banner_ = *line;
     if (!banner_.starts_with("Asterisk Call Manager/"))
         throw Error(Exit::unavailable, where(),
@@ -448,8 +456,12 @@ std::vector<std::string> split_body(std::string_view text, std::size_t max_bytes
 }
 
 SendResult send_message(const AmiConfig& cfg, const std::string& from, const std::string& to,
-                        std::string_view text) {
+                        std::string_view text, std::size_t skip,
+                        const std::function<void(std::size_t)>& sent) {
     SendResult result;
+    std::vector<Header> base;
+    std::vector<std::string> parts;
+    // Input no retry can fix: refused before a connection is made.
     try {
         auto bad = [](std::string_view s) {
             return s.empty() ||
@@ -461,20 +473,36 @@ SendResult send_message(const AmiConfig& cfg, const std::string& from, const std
         if (bad(from))
             throw Error(Exit::dataerr, fmt::format("sender '{}'", from),
                         "empty, or holds spaces, angle brackets or control characters");
-        std::vector<Header> base = {{"To", fmt::format("{}:{}", cfg.technology, to)},
-                                    {"From", from_header(cfg, from)}};
-        // Checked before connecting, so a bad header is a refusal rather than a half session.
+        base = {{"To", fmt::format("{}:{}", cfg.technology, to)}, {"From", from_header(cfg, from)}};
         (void)format_action("MessageSend", "x", base);
-
+        parts = split_body(text, max_body_bytes);
+        if (parts.size() > max_parts)
+            throw Error(Exit::dataerr, "message text",
+                        fmt::format("{} bytes would take {} MessageSend actions, at most {}",
+                                    text.size(), parts.size(), max_parts));
+    } catch (const Error& e) {
+        result.status = SendResult::Status::refused;
+        result.exit = Exit::dataerr;
+        result.message = e.what();
+        return result;
+    }
+    if (skip >= parts.size()) {
+        result.status = SendResult::Status::sent;
+        result.exit = Exit::ok;
+        return result;
+    }
+    // From here on, only Asterisk's own Response: Error to MessageSend is a refusal; anything
+    // else that goes wrong is an exchange that did not happen: try again later.
+    try {
         Client c(cfg);
         c.connect();
         c.login();
-        auto parts = split_body(text, max_body_bytes);
-        for (std::size_t i = 0; i < parts.size(); ++i) {
+        for (std::size_t i = skip; i < parts.size(); ++i) {
             auto headers = base;
             headers.push_back({"Base64Body", base64::encode(parts[i])});
             Frame r = c.action("MessageSend", headers);
-            if (!text::iequals(r.value("Response"), "Success")) {
+            auto response = r.value("Response");
+            if (text::iequals(response, "Error")) {
                 result.status = SendResult::Status::refused;
                 result.exit = Exit::failure;
                 result.message = r.get("Message").value_or("MessageSend failed");
@@ -483,19 +511,20 @@ SendResult send_message(const AmiConfig& cfg, const std::string& from, const std
                 c.logoff();
                 return result;
             }
+            if (!text::iequals(response, "Success"))
+                throw Error(Exit::unavailable, fmt::format("AMI {}:{}", cfg.host, cfg.port),
+                            fmt::format("MessageSend answered 'Response: {}', neither Success "
+                                        "nor Error",
+                                        text::shown(response)));
+            if (sent)
+                sent(i + 1);
         }
         c.logoff();
         result.status = SendResult::Status::sent;
         result.exit = Exit::ok;
     } catch (const Error& e) {
-        if (e.exit() == Exit::dataerr) {
-            // Input no retry can fix.
-            result.status = SendResult::Status::refused;
-            result.exit = Exit::dataerr;
-        } else {
-            result.status = SendResult::Status::unavailable;
-            result.exit = e.exit() == Exit::tempfail ? Exit::tempfail : Exit::unavailable;
-        }
+        result.status = SendResult::Status::unavailable;
+        result.exit = e.exit() == Exit::tempfail ? Exit::tempfail : Exit::unavailable;
         result.message = e.what();
     }
     return result;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,12 +24,19 @@ struct SendResult {
 };
 
 // Logs in with [ami], sends Action: MessageSend (To: <technology>:<to>, From:, Base64Body:),
-// logs off. "refused" is Response: Error (a permanent no); "unavailable" covers connection
-// failures, timeouts and refused logins (a temporary failure for the router).
+// logs off. "refused" is Asterisk's own Response: Error to a MessageSend (a permanent no), or
+// input no retry can fix (a bad number, a text of more than max_parts parts), found before
+// connecting. Everything else that is not a well-formed exchange with an Asterisk manager is
+// "unavailable" (a temporary failure for the router): connection failures, timeouts, refused
+// logins, a peer that is not Asterisk or breaks the protocol (an over-long line, a banner that
+// never ends, a response to MessageSend that is neither Success nor Error).
 // A text longer than one AMI line can carry (Asterisk reads lines of at most 1024 bytes) is
-// sent as several messages, split between characters (at a space when there is one).
+// sent as several messages, split between characters (at a space when there is one); parts
+// 1..`skip` are not sent again (a retry after some were), and `sent(n)` is called once part n
+// (1-based) was accepted, so the caller can record it before the next one goes.
 SendResult send_message(const AmiConfig& cfg, const std::string& from, const std::string& to,
-                        std::string_view text);
+                        std::string_view text, std::size_t skip = 0,
+                        const std::function<void(std::size_t)>& sent = {});
 
 // The From: header for a sender number: [ami] from with every "{number}" replaced by `from`,
 // or, when [ami] from is empty, the bare number (pjsip and chan_sip then put it in the user
@@ -39,6 +47,10 @@ std::string from_header(const AmiConfig& cfg, std::string_view from);
 std::vector<std::string> split_body(std::string_view text, std::size_t max_bytes);
 // The most body bytes one MessageSend can carry: Base64 of it must fit a 1024-byte line.
 inline constexpr std::size_t max_body_bytes = 750;
+// The most MessageSend actions one text may take; a longer text is refused before connecting.
+// Enough for the suite's longest text (spool::max_text_bytes), since split_body cuts a part no
+// shorter than three quarters of max_body_bytes.
+inline constexpr std::size_t max_parts = 24;
 
 // ---- the protocol ----
 

@@ -143,6 +143,9 @@ private:
                                            const std::string& scts, const std::string& stem);
     std::vector<fs::PlannedFile> answer(const router::Reply& r, const std::string& stem,
                                         std::string& detail);
+    ami::SendResult send_sip(const std::string& stem, const std::string& marker,
+                             const std::string& from, const std::string& to,
+                             const std::string& text);
     std::string render(const char* tool, const char* ext, const std::string& dir, const Unit& u,
                        const Action& a);
     void retry_or_give_up(Unit& u, const std::string& why, char service = '?');
@@ -372,6 +375,22 @@ std::vector<fs::PlannedFile> Runner::queue_sms(const std::string& from, const st
     return outbox::plan(cfg_, req, parts, stem);
 }
 
+// A SIP message through the manager, each part (one MessageSend) marked in the journal as it
+// is accepted, so that a retry after a lost connection sends only the parts still missing.
+ami::SendResult Runner::send_sip(const std::string& stem, const std::string& marker,
+                                 const std::string& from, const std::string& to,
+                                 const std::string& text) {
+    std::size_t done = 0;
+    while (journal_->marked(stem, fmt::format("{}.part{}", marker, done + 1)))
+        ++done;
+    if (done > 0)
+        log::info("{}: {} part(s) of the SIP message to {} already sent: sending the rest", stem,
+                  done, to);
+    return ami::send_message(cfg_.ami, from, to, text, done, [&](std::size_t part) {
+        journal_->mark(stem, fmt::format("{}.part{}", marker, part));
+    });
+}
+
 std::vector<fs::PlannedFile> Runner::answer(const router::Reply& r, const std::string& stem,
                                             std::string& detail) {
     switch (r.via) {
@@ -381,7 +400,7 @@ std::vector<fs::PlannedFile> Runner::answer(const router::Reply& r, const std::s
     case router::Reply::Via::sip: {
         if (journal_->marked(stem, "sip"))
             return {};
-        auto res = ami::send_message(cfg_.ami, r.from, r.to, r.text);
+        auto res = send_sip(stem, "sip", r.from, r.to, r.text);
         if (res.status == ami::SendResult::Status::unavailable)
             throw Temporary{fmt::format("Asterisk manager unavailable: {}", res.message)};
         if (res.status == ami::SendResult::Status::refused)
@@ -433,7 +452,7 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
         case Action::Kind::send_sip: {
             if (journal_->marked(u.stem, "sent"))
                 break;
-            auto res = ami::send_message(cfg_.ami, a.from, a.to, a.text);
+            auto res = send_sip(u.stem, "sent", a.from, a.to, a.text);
             if (res.status == ami::SendResult::Status::unavailable)
                 throw Temporary{fmt::format("Asterisk manager unavailable: {}", res.message)};
             if (res.status == ami::SendResult::Status::refused) {

@@ -531,3 +531,91 @@ TEST(FrameReader, ArbitraryBytesNeverCrash) {
         (void)frames;
     }
 }
+
+// Anything that is not a well-formed exchange with Asterisk is an outage (retry), never a
+// refusal: an over-long line before the banner, an answer that is neither Success nor Error.
+TEST(SendMessage, OverlongBannerIsAnOutageNotARefusal) {
+    Server srv([&](Conn& c) {
+        c.send(std::string(FrameReader::max_line + 100, 'A'));
+        c.drain();
+    });
+    auto r = send_message(config_for(srv.port()), "9000", "1000", "x");
+    EXPECT_EQ(r.status, SendResult::Status::unavailable) << r.message;
+    EXPECT_NE(r.exit, Exit::dataerr);
+    EXPECT_NE(r.exit, Exit::failure);
+}
+
+TEST(SendMessage, OverlongLineAfterLoginIsAnOutage) {
+    Server srv([&](Conn& c) {
+        c.send(banner);
+        if (!plain_login(c))
+            return;
+        if (c.read())
+            c.send(std::string(FrameReader::max_line + 100, 'B'));
+        c.drain();
+    });
+    auto r = send_message(config_for(srv.port()), "9000", "1000", "x");
+    EXPECT_EQ(r.status, SendResult::Status::unavailable) << r.message;
+}
+
+TEST(SendMessage, AnswerNeitherSuccessNorErrorIsAnOutage) {
+    Server srv([&](Conn& c) {
+        c.send(banner);
+        if (!plain_login(c))
+            return;
+        if (auto f = c.read())
+            c.respond(*f, "Follows", "what?");
+        goodbye(c);
+    });
+    auto r = send_message(config_for(srv.port()), "9000", "1000", "x");
+    EXPECT_EQ(r.status, SendResult::Status::unavailable) << r.message;
+}
+
+// A dropped connection after part 1: the caller learns part 1 went; a retry that skips it
+// sends only the rest.
+TEST(SendMessage, PartsAlreadySentAreSkipped) {
+    std::mutex m;
+    std::vector<std::string> bodies;
+    auto session = [&](Conn& c, bool drop_second) {
+        c.send(banner);
+        if (!plain_login(c))
+            return;
+        while (auto f = c.read()) {
+            if (f->value("Action") == "Logoff") {
+                c.respond(*f, "Goodbye", "bye");
+                return;
+            }
+            std::lock_guard lock(m);
+            if (drop_second && bodies.size() == 1)
+                return; // the connection drops at the second MessageSend
+            bodies.push_back(base64::decode(f->value("Base64Body")).value_or("?"));
+            c.respond(*f, "Success", "Message successfully sent");
+        }
+    };
+    Server first([&](Conn& c) { session(c, true); });
+    Server second([&](Conn& c) { session(c, false); });
+    std::string text;
+    for (int i = 0; i < 200; ++i)
+        text += "word ";
+    auto parts = split_body(text, max_body_bytes);
+    ASSERT_EQ(parts.size(), 2u);
+    std::vector<std::size_t> done;
+    auto r = send_message(config_for(first.port()), "9000", "1000", text, 0,
+                          [&](std::size_t n) { done.push_back(n); });
+    EXPECT_EQ(r.status, SendResult::Status::unavailable) << r.message;
+    EXPECT_EQ(done, std::vector<std::size_t>{1});
+    r = send_message(config_for(second.port()), "9000", "1000", text, done.size(),
+                     [&](std::size_t n) { done.push_back(n); });
+    EXPECT_EQ(r.status, SendResult::Status::sent) << r.message;
+    EXPECT_EQ(done, (std::vector<std::size_t>{1, 2}));
+    std::lock_guard lock(m);
+    EXPECT_EQ(bodies, parts);
+}
+
+TEST(SendMessage, TooManyPartsIsRefusedBeforeConnecting) {
+    AmiConfig cfg;
+    cfg.port = 1; // never reached
+    auto r = send_message(cfg, "9000", "1000", std::string(max_parts * max_body_bytes + 1, 'x'));
+    EXPECT_EQ(r.status, SendResult::Status::refused);
+    EXPECT_EQ(r.exit, Exit::dataerr);
+}

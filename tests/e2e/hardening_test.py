@@ -1,0 +1,145 @@
+"""End-to-end tests of the suite under hostile or unlucky conditions: a manager that breaks the
+protocol or drops the connection, over-long texts, slow programs, a locked directory, unsafe
+configuration files, unreadable spool entries. Each counts inputs against outputs."""
+import base64
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from spoolkit import BIN, Spool, main, test  # noqa: E402
+
+
+def jsonl(out):
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+class Manager:
+    """A scripted Asterisk manager: `behave(conn_no, n_messagesend)` decides per MessageSend
+    ("ok", "drop", "error"); `banner` is what it says first. Records accepted bodies."""
+
+    def __init__(self, banner=b"Asterisk Call Manager/13.0.0\r\n", behave=None):
+        self.banner = banner
+        self.behave = behave or (lambda conn, n: "ok")
+        self.sent = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                no = self.connections
+            threading.Thread(target=self.session, args=(conn, no), daemon=True).start()
+
+    def session(self, conn, no):
+        try:
+            f = conn.makefile("rb")
+            conn.sendall(self.banner)
+            frame, sends = {}, 0
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                line = line.decode().rstrip("\r\n")
+                if line:
+                    k, _, v = line.partition(": ")
+                    frame[k] = v
+                    continue
+                action, aid = frame.get("Action", ""), frame.get("ActionID", "")
+                if action == "Login":
+                    conn.sendall(f"Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n".encode())
+                elif action == "MessageSend":
+                    sends += 1
+                    what = self.behave(no, sends)
+                    if what == "drop":
+                        conn.close()
+                        return
+                    if what == "error":
+                        conn.sendall(f"Response: Error\r\nActionID: {aid}\r\nMessage: Message technology not found.\r\n\r\n".encode())
+                    else:
+                        with self.lock:
+                            self.sent.append(base64.b64decode(frame.get("Base64Body", "")).decode())
+                        conn.sendall(f"Response: Success\r\nActionID: {aid}\r\nMessage: Message successfully sent\r\n\r\n".encode())
+                elif action == "Logoff":
+                    conn.sendall(f"Response: Goodbye\r\nActionID: {aid}\r\n\r\n".encode())
+                    conn.close()
+                    return
+                frame = {}
+        except OSError:
+            pass
+
+    def conf(self):
+        return f"[ami]\nhost = 127.0.0.1\nport = {self.port}\nusername = tester\nsecret = s3cret\ntimeout = 2\n"
+
+    def close(self):
+        self.sock.close()
+
+
+def tool(name, *args, input=None, env=None, timeout=60):
+    p = subprocess.run([os.path.join(BIN, name), *args], input=input, capture_output=True,
+                       timeout=timeout, env=env)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+# ---- item 4: a manager that is not a well-formed exchange is an outage, never a refusal ----
+
+@test
+def overlong_banner_is_an_outage():
+    ami = Manager(banner=b"A" * 70000)
+    s = Spool(ami.conf())
+    try:
+        rc, out, err = tool("send-sipim", "--config", s.conf, "48500100200", "600700803", "--text", "hi")
+        assert rc in (69, 75), (rc, err)
+        name = s.message("48500100200", "600700803", "Hello SIP")
+        rc, out, err = s.run("--json")
+        assert rc == 75, (rc, err)
+        o = jsonl(out)[0]
+        assert o["outcome"] == "retry", o
+        assert s.files("sms/morx") == [name], s.files("sms/morx")
+        assert s.queue() == [], s.queue()  # nobody told "not logged in"
+    finally:
+        ami.close()
+        s.cleanup()
+
+
+# ---- item 5: a split SIP message is not sent twice after a dropped connection ----
+
+@test
+def split_sip_message_resends_only_missing_parts():
+    ami = Manager(behave=lambda conn, n: "drop" if conn == 1 and n == 2 else "ok")
+    s = Spool(ami.conf())
+    try:
+        text = " ".join(f"w{i:04d}" for i in range(200))  # 1,199 characters: two MessageSends
+        s.message("48500100200", "600700803", text)
+        rc, out, err = s.run("--json")
+        assert rc == 75, (rc, err)
+        assert len(ami.sent) == 1, ami.sent
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        assert jsonl(out)[-1]["summary"]["routed"] == 1, out
+        assert len(ami.sent) == 2, [len(b) for b in ami.sent]
+        assert "".join(ami.sent) == text
+        assert s.files("sms/morx") == []
+    finally:
+        ami.close()
+        s.cleanup()
+
+
+if __name__ == "__main__":
+    main()
