@@ -2,6 +2,7 @@
 #include "cli.hpp"
 
 #include "log.hpp"
+#include "spool.hpp"
 #include "text.hpp"
 
 #include <CLI/CLI.hpp>
@@ -225,8 +226,10 @@ Option add_text_option(App& app, std::optional<std::string>& text) {
 }
 
 std::string read_text(const std::optional<std::string>& text) {
-    if (text && *text != "-")
+    if (text && *text != "-") {
+        spool::check_text_length(*text, "--text");
         return *text;
+    }
     std::string all;
     char buf[65536];
     for (;;) {
@@ -239,9 +242,10 @@ std::string read_text(const std::optional<std::string>& text) {
             throw_errno(Exit::noinput, "stdin", errno);
         }
         all.append(buf, static_cast<std::size_t>(n));
-        if (all.size() > (16u << 20))
-            throw Error(Exit::dataerr, "stdin", "text longer than 16 MiB");
+        if (all.size() > spool::max_text_bytes)
+            break; // refused below without reading the rest
     }
+    spool::check_text_length(all, "text on stdin");
     return all;
 }
 

@@ -88,6 +88,7 @@ void add_spool_option(App& app, std::optional<std::string>& spool);
 // --text T (or stdin when absent or "-"); read with read_text().
 Option add_text_option(App& app, std::optional<std::string>& text);
 // The text from --text, or all of stdin.
+// Throws Error(dataerr) for a text longer than spool::max_text_bytes (the suite's one limit).
 std::string read_text(const std::optional<std::string>& text);
 
 // "<tool>: error: <what>: <why>" on stderr (and syslog).

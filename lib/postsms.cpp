@@ -78,6 +78,7 @@ Posted post(const Config& cfg, std::string_view oa, std::string_view da, std::st
             directory::Directory* dir, std::int64_t now) {
     check_number("sender number", oa);
     check_number("destination number", da);
+    spool::check_text_length(text);
     std::size_t bad_at = 0;
     if (!utf8::decode(text, false, &bad_at))
         throw Error(Exit::dataerr, "message text", fmt::format("invalid UTF-8 at byte {}", bad_at));
@@ -186,6 +187,18 @@ int run_cli(const Config& cfg, const Options& opts, directory::Directory* dir) {
     Posted p = post(cfg, *opts.from, *opts.to, opts.text.value_or(""), dir,
                     static_cast<std::int64_t>(std::time(nullptr)));
     fmt::print("{}\n", p.path);
+    return 0;
+}
+
+int answer_error(std::string_view why, std::FILE* in, std::FILE* out) {
+    try {
+        agi::Session s(in, out);
+        s.set_variable(status_variable, "ERROR");
+        s.verbose(fmt::format("post-sms: error: {}", why));
+    } catch (const agi::Hangup&) {
+    } catch (const Error& e) {
+        log::error("{}", e.what());
+    }
     return 0;
 }
 

@@ -60,6 +60,11 @@ int run_agi(const Config& cfg, const Options& opts, std::FILE* in, std::FILE* ou
 // CLI mode: --from, --to and the text. Prints the file written on stdout.
 int run_cli(const Config& cfg, const Options& opts, directory::Directory* dir);
 
+// AGI mode when the configuration could not be read: sets POSTSMS_STATUS to ERROR (the dialplan
+// then tells the sender the message was not taken) and says why on the console. Returns 0,
+// also when the channel has hung up.
+int answer_error(std::string_view why, std::FILE* in = stdin, std::FILE* out = stdout);
+
 // What the tool calls: picks the mode, opens the directory.
 int run(const Config& cfg, const Options& opts);
 

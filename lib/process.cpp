@@ -38,6 +38,8 @@ using router::Action;
 using router::Outcome;
 
 constexpr std::size_t batch_size = 128;
+// The most of a message file read: beyond spool::max_file_bytes only to tell its sender.
+constexpr std::size_t max_read = 1024 * 1024;
 
 // One input file, opened and (outside a dry run) locked for this run.
 struct InputFile {
@@ -198,11 +200,13 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock
         if (n == 0)
             break;
         content.append(buf, static_cast<std::size_t>(n));
-        if (content.size() > 64 * 1024)
+        if (content.size() > max_read)
             break; // spool::parse reports it
     }
     try {
-        f->message = spool::parse(content, name);
+        // A file larger than a message file should be is still read when it parses, so that its
+        // sender can be told (route() dead-letters a text over the suite's limit).
+        f->message = spool::parse(content, name, max_read);
         for (const auto& k : f->message->unknown_keys)
             log::warning("{}: unknown key '{}' ignored", name, k);
     } catch (const Error& e) {
@@ -513,6 +517,13 @@ void Runner::route(Unit& u) {
         journal_->finish(u.stem);
         for (auto* f : u.inputs)
             report(*f, Outcome::routed, '?', "finished an interrupted delivery");
+        return;
+    }
+    if (u.message.text.size() > spool::max_text_bytes) {
+        // Readable, so not quarantined in silence: no tool would have taken it, the sender is
+        // told.
+        dead_letter(u, fmt::format("a text of {} bytes, longer than the suite's limit of {}",
+                                   u.message.text.size(), spool::max_text_bytes));
         return;
     }
     directory::Lookup receiver;

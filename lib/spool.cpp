@@ -14,7 +14,7 @@ namespace sms::spool {
 
 namespace {
 
-constexpr std::size_t max_file_size = 64 * 1024;
+constexpr std::size_t max_file_size = max_file_bytes;
 
 int hex_digit(char c) {
     if (c >= '0' && c <= '9')
@@ -141,14 +141,21 @@ std::optional<std::int64_t> parse_scts(std::string_view s) {
     return static_cast<std::int64_t>(t);
 }
 
-Message parse(std::string_view content, std::string_view name) {
+void check_text_length(std::string_view text, std::string_view what) {
+    if (text.size() > max_text_bytes)
+        throw Error(Exit::dataerr, std::string(what),
+                    fmt::format("{} bytes, longer than the suite's limit of {}", text.size(),
+                                max_text_bytes));
+}
+
+Message parse(std::string_view content, std::string_view name, std::size_t max_size) {
     auto fail = [&](std::string why) -> Error {
         return Error(Exit::dataerr, std::string(name), std::move(why));
     };
     if (content.empty())
         throw fail("empty file");
-    if (content.size() > max_file_size)
-        throw fail(fmt::format("larger than {} bytes: not a message file", max_file_size));
+    if (content.size() > max_size)
+        throw fail(fmt::format("larger than {} bytes: not a message file", max_size));
     if (content.find('\0') != std::string_view::npos)
         throw fail("binary data (NUL byte): not a message file");
     if (content.back() != '\n')

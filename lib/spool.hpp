@@ -45,10 +45,21 @@ struct Message {
 // Builds the concatenation element for a part.
 InformationElement concat_element(const Concat& c);
 
+// The largest message file the router reads as one (app_sms writes at most a few hundred bytes).
+inline constexpr std::size_t max_file_bytes = 64 * 1024;
+// The longest text the suite takes, in bytes of UTF-8: one limit, checked where a text enters
+// (every tool's --text or standard input, post-sms's AGI body) and by the router. A text of this
+// length written in the costliest form (a ;ud= comment and ud## hex) still fits max_file_bytes,
+// so whatever a tool accepted the router can read.
+inline constexpr std::size_t max_text_bytes = 12 * 1024;
+// Throws Error(dataerr, what, "...") when `text` is longer than max_text_bytes.
+void check_text_length(std::string_view text, std::string_view what = "message text");
+
 // Parses a file's contents. Throws Error(Exit::dataerr, name, why) for a truncated, binary or
 // malformed file (no newline at the end, no scts= or oa=, a line without '=', bad hex, invalid
-// UTF-8, a bad number).
-Message parse(std::string_view content, std::string_view name = "message");
+// UTF-8, a bad number), or one larger than `max_size`.
+Message parse(std::string_view content, std::string_view name = "message",
+              std::size_t max_size = max_file_bytes);
 
 // Reads and parses a file.
 Message read(const std::string& path);

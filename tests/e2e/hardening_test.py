@@ -140,6 +140,50 @@ def split_sip_message_resends_only_missing_parts():
         ami.close()
         s.cleanup()
 
+# ---- item 3: one text limit, checked where a text enters; a readable long file is told ----
+
+@test
+def overlong_text_refused_where_it_enters():
+    s = Spool()
+    try:
+        big = "x" * 100_000
+        for name, args in [("post-sms", ["--from", "48500100200", "--to", "600700800"]),
+                           ("sms-send", ["--from", "48500100200", "--to", "600700800", "--dry-run"]),
+                           ("send-sipim", ["48500100200", "600700803"])]:
+            rc, out, err = tool(name, "--config", s.conf, *args, input=big.encode())
+            assert rc == 65, (name, rc, err)
+            rc, out, err = tool(name, "--config", s.conf, *args, "--text", big)
+            assert rc == 65, (name, rc, err)
+        assert s.files("sms/morx") == []
+        # Just under the limit is taken, and routed whole.
+        ok = "y" * 12288
+        rc, out, err = tool("post-sms", "--config", s.conf, "--from", "48500100200", "--to", "700100300",
+                            input=ok.encode())
+        assert rc == 0, (rc, err)
+        assert len(s.files("sms/morx")) == 1
+        rc, out, err = s.run("--json", "--dry-run")
+        assert rc == 0 and jsonl(out)[0]["outcome"] == "routed", out
+    finally:
+        s.cleanup()
+
+
+@test
+def overlong_readable_file_is_dead_lettered_with_a_notice():
+    s = Spool()
+    try:
+        name = s.message("48500100200", "600700800", "z" * 100_000)
+        rc, out, err = s.run("--json")
+        objs = jsonl(out)
+        assert objs[0]["outcome"] == "failed", objs[0]["outcome"]
+        assert "limit" in objs[0]["detail"], objs[0]["detail"]
+        assert s.files("sms/morx") == []
+        assert s.files("sms/morx/failed") == [name], s.files("sms/morx/failed")
+        assert s.files("sms/morx/bad") == []
+        told = [m for m in s.queue() if m["da"] == "48500100200"]
+        assert len(told) == 1 and "600700800" in told[0]["text"], s.queue()
+    finally:
+        s.cleanup()
+
 
 if __name__ == "__main__":
     main()

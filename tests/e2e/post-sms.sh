@@ -129,4 +129,21 @@ check "CLI bad number exits 65 (got $rc)" '[ $rc -eq 65 ]'
 post-sms --config "$tmp/sms.conf" --from 48500100200 --text x >"$tmp/out" 2>"$tmp/err" </dev/null
 rc=$?
 check "CLI --from without --to exits 64 (got $rc)" '[ $rc -eq 64 ]'
+
+# A body over the suite's text limit: ERROR, nothing written (sms-process would not take it).
+rm -rf "$morx"
+b64=$(head -c 100000 /dev/zero | tr '\0' 'x' | base64 -w0)
+agi MESSAGE_FROM='<sip:1000@192.0.2.1>' EXTEN=48600700800 MSG_B64="$b64" --
+check "over-long body: exit 65 (got $rc)" '[ $rc -eq 65 ]'
+check "over-long body: POSTSMS_STATUS ERROR" 'grep -qx "SET VARIABLE POSTSMS_STATUS \"ERROR\"" "$tmp/commands"'
+check "over-long body: nothing written" '[ "$(count)" -eq 0 ]'
+
+# A configuration it cannot read: still answers POSTSMS_STATUS (ERROR), exit 78.
+cp "$tmp/sms.conf" "$tmp/sms.conf.good"
+printf '[general]\nno_such_key = 1\n' >"$tmp/sms.conf"
+agi MESSAGE_FROM='<sip:1000@192.0.2.1>' EXTEN=48600700800 MSG_B64="$(printf hi | base64)" --
+check "unreadable configuration: exit 78 (got $rc)" '[ $rc -eq 78 ]'
+check "unreadable configuration: POSTSMS_STATUS ERROR ($(tr '\n' '|' <"$tmp/commands"))" \
+  'grep -qx "SET VARIABLE POSTSMS_STATUS \"ERROR\"" "$tmp/commands"'
+mv "$tmp/sms.conf.good" "$tmp/sms.conf"
 exit $fail

@@ -295,3 +295,25 @@ TEST(SpoolScts, FormatAndParseAgree) {
     EXPECT_FALSE(spool::parse_scts("2026-13-01T00:00:00"));
     EXPECT_FALSE(spool::parse_scts("2026-11-29 22:53:42"));
 }
+
+// One text limit for the suite: whatever a tool accepted, the router can read back whole.
+TEST(SpoolLimits, LongestTextInItsCostliestFormFitsAMessageFile) {
+    spool::Message m;
+    m.oa = "+48500100200123456789";
+    m.da = "+48600700800123456789";
+    m.scts = "2026-11-29T22:53:42";
+    // A control character and a character past Latin-1 force ";ud=" + ud## (5 bytes a letter).
+    m.text = "\n\xC4\x80";
+    m.text += std::string(spool::max_text_bytes - m.text.size(), 'a');
+    EXPECT_NO_THROW(spool::check_text_length(m.text));
+    auto file = spool::serialize(m);
+    EXPECT_LE(file.size(), spool::max_file_bytes);
+    EXPECT_EQ(spool::parse(file).text, m.text);
+    m.text += "a";
+    try {
+        spool::check_text_length(m.text);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::dataerr);
+    }
+}
