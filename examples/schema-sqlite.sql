@@ -1,6 +1,7 @@
 -- The subscriber directory for the SQLite backend (the default): one row per number.
--- Create it with:  sqlite3 /var/lib/sms-suite/directory.db < schema-sqlite.sql
--- The suite opens the file read-only; edit it with the sqlite3 shell or any SQLite client.
+-- Create it with:  sms-directory init   (or: sqlite3 /var/lib/sms-suite/directory.db < schema-sqlite.sql)
+-- The router opens the file read-only; edit it with sms-directory(8), which checks every value
+-- as the router reads it (or with the sqlite3 shell, unchecked).
 --   Account   the number, as it appears in oa=/da= (digits, optionally a leading +)
 --   Message   the service: S SMS phone, F fax, V voice call, C command service,
 --             T SIP instant message, N messaging disabled (either case is accepted)

@@ -2,6 +2,7 @@
 #include "directory.hpp"
 
 #include "error.hpp"
+#include "spool.hpp"
 
 #include <fmt/format.h>
 
@@ -92,18 +93,50 @@ Lookup from_row(std::string_view number, std::string_view service_cell,
         channel_cell.remove_prefix(1);
     while (!channel_cell.empty() && is_blank(channel_cell.back()))
         channel_cell.remove_suffix(1);
-    for (char c : channel_cell) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            r.status = Lookup::Status::unavailable;
-            r.why = fmt::format("{}: number {}: channel '{}' holds control characters", where,
-                                printable(number), printable(channel_cell));
-            return r;
-        }
+    if (auto problem = channel_problem(channel_cell, service); !problem.empty()) {
+        r.status = Lookup::Status::unavailable;
+        r.why = fmt::format("{}: number {}: {}", where, printable(number), problem);
+        return r;
     }
     r.status = Lookup::Status::found;
     r.entry.service = service;
     r.entry.channel = std::string(channel_cell);
     return r;
+}
+
+std::string number_problem(std::string_view number) {
+    if (number.empty())
+        return "empty number";
+    if (!spool::valid_number(number))
+        return fmt::format("'{}' is not a number (digits with an optional leading '+', at most "
+                           "20 digits)",
+                           printable(number));
+    return {};
+}
+
+std::string channel_problem(std::string_view channel, char service) {
+    if (channel.empty()) {
+        if (service == 'S' || service == 'F' || service == 'V')
+            return fmt::format("service {} needs a channel to dial (e.g. PJSIP/1000)", service);
+        return {};
+    }
+    for (char c : channel) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            return fmt::format("channel '{}' holds control characters", printable(channel));
+        if (c == ',' || c == '&')
+            return fmt::format("channel '{}' holds '{}' (a separator where Asterisk reads it)",
+                               printable(channel), c);
+    }
+    auto slash = channel.find('/');
+    bool tech_ok = slash != std::string_view::npos && slash > 0 && is_alpha(channel.front());
+    for (std::size_t i = 0; tech_ok && i < slash; ++i)
+        tech_ok =
+            is_alpha(channel[i]) || is_digit(channel[i]) || channel[i] == '_' || channel[i] == '-';
+    if (!tech_ok || slash + 1 == channel.size() || is_blank(channel[slash + 1]))
+        return fmt::format("channel '{}' is not TECH/resource (e.g. PJSIP/1000, DAHDI/1)",
+                           printable(channel));
+    return {};
 }
 
 void check_config(const DirectoryConfig& cfg) {

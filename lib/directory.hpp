@@ -4,8 +4,11 @@
 #include "config.hpp"
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sms::directory {
 
@@ -60,9 +63,55 @@ bool valid_identifier(std::string_view name);
 char parse_service(std::string_view cell);
 
 // What a backend found in a row: found, or unavailable (not transient) when the service cell is
-// not a service letter or the channel holds control characters (it goes into call files).
+// not a service letter or the channel is not one Asterisk can dial (channel_problem).
 // `where` names the table for the message.
 Lookup from_row(std::string_view number, std::string_view service_cell,
                 std::string_view channel_cell, std::string_view where);
+
+// ---- The rules a value must meet: the router reads with them (from_row), sms-directory writes
+// with them. Each returns "" when the value is good, else why not (one line, printable).
+
+// A number as the router looks it up: digits with an optional leading '+', at most 20 digits
+// (spool::valid_number, the rule for oa=/da=).
+std::string number_problem(std::string_view number);
+// A channel (blanks around it already trimmed) for `service`: empty only for services that dial
+// nothing (C T N); else TECH/resource (TECH letters, digits, '_' or '-'; a resource), no control
+// characters (a call file is line-based) and no ',' or '&' (Dial() and the call file's Channel
+// would read them as separators). `service` 0: the shape alone, empty allowed.
+std::string channel_problem(std::string_view channel, char service = 0);
+
+// ---- Writing (sms-directory). Rows as their cells are stored, checked or not: listing shows a
+// bad row rather than hiding it.
+struct Row {
+    std::string number;
+    std::string service;
+    std::string channel;
+    bool operator==(const Row&) const = default;
+};
+
+// Read-write access to the table. Every call connects if needed and throws Error: unavailable
+// (69) when the directory cannot be reached or read, tempfail (75) for a passing fault (locked,
+// timed out), cantcreat (73) when init finds a table of another shape, noperm (77) when the
+// server refuses the statement.
+class Store {
+public:
+    virtual ~Store() = default;
+    // Creates the table when it is missing (true), or checks that the one there has the three
+    // configured columns (false); a table of another shape is refused (73) and left as it is.
+    virtual bool init() = 0;
+    // Every row ordered by number, or the one row of `number`.
+    virtual std::vector<Row> rows(std::optional<std::string_view> number = std::nullopt) = 0;
+    // In one transaction: with `replace` every other row is deleted first; then each row is
+    // inserted or, when its number is there, changed. The caller has checked the rows.
+    virtual void write(std::span<const Row> rows, bool replace) = 0;
+    // Whether a row was there (and is gone now).
+    virtual bool remove(std::string_view number) = 0;
+};
+
+// The configured backend's store (SQLite: the file must exist unless `create`; MySQL: through
+// the sms-directory-mysql module). Throws Error(config) for bad [directory] settings.
+std::unique_ptr<Store> open_store(const DirectoryConfig& cfg, bool create = false);
+std::unique_ptr<Store> open_sqlite_store(const DirectoryConfig& cfg, bool create);
+std::unique_ptr<Store> open_mysql_store(const DirectoryConfig& cfg);
 
 } // namespace sms::directory

@@ -50,7 +50,116 @@ private:
     void* h_;
 };
 
+sms_mysql_settings settings_of(const DirectoryConfig& cfg) {
+    return sms_mysql_settings{cfg.host.c_str(),
+                              cfg.port,
+                              cfg.socket.c_str(),
+                              cfg.user.c_str(),
+                              cfg.password.c_str(),
+                              cfg.database.c_str(),
+                              cfg.table.c_str(),
+                              cfg.account_column.c_str(),
+                              cfg.service_column.c_str(),
+                              cfg.extension_column.c_str(),
+                              cfg.timeout};
+}
+
+[[noreturn]] void raise(const sms_mysql_error& e) {
+    throw Error(static_cast<Exit>(e.exit_code), e.what, e.why);
+}
+
+sms_mysql_row row_of(const Row& r) {
+    return {r.number.data(),  r.number.size(),  r.service.data(),
+            r.service.size(), r.channel.data(), r.channel.size()};
+}
+
+// The module's store, behind the plain-C boundary.
+class ModuleStore final : public Store {
+public:
+    explicit ModuleStore(void* h)
+        : h_(h) {}
+    ~ModuleStore() override {
+        entry<decltype(&sms_mysql_store_close)>("sms_mysql_store_close")(h_);
+    }
+    ModuleStore(const ModuleStore&) = delete;
+    ModuleStore& operator=(const ModuleStore&) = delete;
+
+    bool init() override {
+        sms_mysql_error e{};
+        int created = 0;
+        if (entry<decltype(&sms_mysql_store_init)>("sms_mysql_store_init")(h_, &created, &e) != 0)
+            raise(e);
+        return created != 0;
+    }
+
+    std::vector<Row> rows(std::optional<std::string_view> number) override {
+        struct Ctx {
+            std::vector<Row> rows;
+        } ctx;
+        // No exception may cross the module: a failed allocation stops the listing instead.
+        sms_mysql_row_fn fn = [](void* c, const sms_mysql_row* r) -> int {
+            try {
+                static_cast<Ctx*>(c)->rows.push_back({std::string(r->number, r->number_len),
+                                                      std::string(r->service, r->service_len),
+                                                      std::string(r->channel, r->channel_len)});
+                return 0;
+            } catch (...) {
+                return 1;
+            }
+        };
+        sms_mysql_error e{};
+        if (entry<decltype(&sms_mysql_store_rows)>("sms_mysql_store_rows")(
+                h_, number ? number->data() : nullptr, number ? number->size() : 0, fn, &ctx, &e) !=
+            0)
+            raise(e);
+        return std::move(ctx.rows);
+    }
+
+    void write(std::span<const Row> rows, bool replace) override {
+        std::vector<sms_mysql_row> v;
+        v.reserve(rows.size());
+        for (const Row& r : rows)
+            v.push_back(row_of(r));
+        sms_mysql_error e{};
+        if (entry<decltype(&sms_mysql_store_write)>("sms_mysql_store_write")(
+                h_, v.data(), v.size(), replace ? 1 : 0, &e) != 0)
+            raise(e);
+    }
+
+    bool remove(std::string_view number) override {
+        sms_mysql_error e{};
+        int removed = 0;
+        if (entry<decltype(&sms_mysql_store_remove)>("sms_mysql_store_remove")(
+                h_, number.data(), number.size(), &removed, &e) != 0)
+            raise(e);
+        return removed != 0;
+    }
+
+private:
+    void* h_;
+};
+
 } // namespace
+
+std::unique_ptr<Store> open_mysql_store(const DirectoryConfig& cfg) {
+    check_config(cfg);
+    auto s = settings_of(cfg);
+    sms_mysql_error e{};
+    void* h = entry<decltype(&sms_mysql_store_open)>("sms_mysql_store_open")(&s, &e);
+    if (!h)
+        raise(e);
+    return std::make_unique<ModuleStore>(h);
+}
+
+std::unique_ptr<Store> open_store(const DirectoryConfig& cfg, bool create) {
+    switch (cfg.backend) {
+    case DirectoryBackend::sqlite:
+        return open_sqlite_store(cfg, create);
+    case DirectoryBackend::mysql:
+        return open_mysql_store(cfg);
+    }
+    throw Error(Exit::config, "[directory] backend", "unknown backend");
+}
 
 std::unique_ptr<Directory> open_mysql(const DirectoryConfig& cfg) {
     check_config(cfg);

@@ -1,9 +1,12 @@
-// The subscriber directory on SQLite: the embedded default, opened read-only.
+// The subscriber directory on SQLite: the embedded default, opened read-only for lookups and
+// read-write by sms-directory.
 #include "directory.hpp"
 #include "error.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <memory>
 #include <optional>
 #include <sqlite3.h>
@@ -141,7 +144,180 @@ private:
     }
 };
 
+// sms-directory's read-write access. Each call is one statement or one IMMEDIATE transaction,
+// so a router reading at the same time waits at most its busy timeout and never sees half an
+// import.
+class SqliteStore final : public Store {
+public:
+    SqliteStore(const DirectoryConfig& cfg, bool create)
+        : cfg_(cfg)
+        , where_(fmt::format("{} table {}", cfg.sqlite_path, cfg.table)) {
+        sqlite3* raw = nullptr;
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+        int rc = sqlite3_open_v2(cfg.sqlite_path.c_str(), &raw, flags, nullptr);
+        db_.reset(raw);
+        if (rc != SQLITE_OK)
+            fail(rc, "cannot open");
+        sqlite3_extended_result_codes(raw, 1);
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+        sqlite3_busy_timeout(raw, cfg.timeout * 1000);
+    }
+
+    bool init() override {
+        auto columns = table_columns();
+        if (columns.empty()) {
+            exec(fmt::format("CREATE TABLE \"{}\" (\"{}\" TEXT PRIMARY KEY, \"{}\" TEXT NOT "
+                             "NULL, \"{}\" TEXT NOT NULL)",
+                             cfg_.table, cfg_.account_column, cfg_.service_column,
+                             cfg_.extension_column),
+                 "cannot create the table");
+            return true;
+        }
+        std::vector<std::string> want{lower(cfg_.account_column), lower(cfg_.service_column),
+                                      lower(cfg_.extension_column)};
+        std::vector<std::string> have;
+        for (const auto& c : columns)
+            have.push_back(lower(c));
+        auto sorted_want = want, sorted_have = have;
+        std::sort(sorted_want.begin(), sorted_want.end());
+        std::sort(sorted_have.begin(), sorted_have.end());
+        if (sorted_want != sorted_have)
+            throw Error(Exit::cantcreat, where_,
+                        fmt::format("exists with other columns ({}), not ({}, {}, {}); left as "
+                                    "it is",
+                                    fmt::join(columns, ", "), cfg_.account_column,
+                                    cfg_.service_column, cfg_.extension_column));
+        return false;
+    }
+
+    std::vector<Row> rows(std::optional<std::string_view> number) override {
+        std::string sql = fmt::format(
+            "SELECT \"{}\", \"{}\", \"{}\" FROM \"{}\"{} ORDER BY 1", cfg_.account_column,
+            cfg_.service_column, cfg_.extension_column, cfg_.table,
+            number ? fmt::format(" WHERE \"{}\" = ?1", cfg_.account_column) : std::string());
+        Stmt st = prepare(sql, "cannot read");
+        if (number)
+            bind(st.get(), 1, *number);
+        std::vector<Row> out;
+        int rc;
+        while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+            out.push_back(Row{std::string(column_text(st.get(), 0)),
+                              std::string(column_text(st.get(), 1)),
+                              std::string(column_text(st.get(), 2))});
+        if (rc != SQLITE_DONE)
+            fail(rc, "cannot read");
+        return out;
+    }
+
+    void write(std::span<const Row> rows, bool replace) override {
+        exec("BEGIN IMMEDIATE", "cannot write");
+        try {
+            if (replace)
+                exec(fmt::format("DELETE FROM \"{}\"", cfg_.table), "cannot write");
+            Stmt st = prepare(
+                fmt::format("INSERT INTO \"{0}\" (\"{1}\", \"{2}\", \"{3}\") VALUES (?1, ?2, ?3) "
+                            "ON CONFLICT (\"{1}\") DO UPDATE SET \"{2}\" = excluded.\"{2}\", "
+                            "\"{3}\" = excluded.\"{3}\"",
+                            cfg_.table, cfg_.account_column, cfg_.service_column,
+                            cfg_.extension_column),
+                "cannot write");
+            for (const Row& r : rows) {
+                bind(st.get(), 1, r.number);
+                bind(st.get(), 2, r.service);
+                bind(st.get(), 3, r.channel);
+                int rc = sqlite3_step(st.get());
+                if (rc != SQLITE_DONE)
+                    fail(rc, fmt::format("cannot write number {}", r.number));
+                sqlite3_reset(st.get());
+            }
+            exec("COMMIT", "cannot write");
+        } catch (...) {
+            sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+
+    bool remove(std::string_view number) override {
+        Stmt st = prepare(
+            fmt::format("DELETE FROM \"{}\" WHERE \"{}\" = ?1", cfg_.table, cfg_.account_column),
+            "cannot write");
+        bind(st.get(), 1, number);
+        int rc = sqlite3_step(st.get());
+        if (rc != SQLITE_DONE)
+            fail(rc, "cannot write");
+        return sqlite3_changes(db_.get()) > 0;
+    }
+
+private:
+    using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
+    DirectoryConfig cfg_;
+    std::string where_;
+    std::unique_ptr<sqlite3, DbClose> db_;
+
+    static std::string lower(std::string s) {
+        for (char& c : s)
+            if (c >= 'A' && c <= 'Z')
+                c = static_cast<char>(c - 'A' + 'a');
+        return s;
+    }
+
+    [[noreturn]] void fail(int rc, std::string_view what) const {
+        std::string detail = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
+        int sys = db_ ? sqlite3_system_errno(db_.get()) : 0;
+        int primary = rc & 0xff;
+        if (sys != 0 && (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR))
+            detail += fmt::format(" ({})", std::strerror(sys));
+        Exit e = is_transient(rc)                                       ? Exit::tempfail
+                 : primary == SQLITE_READONLY || primary == SQLITE_PERM ? Exit::noperm
+                 : primary == SQLITE_CONSTRAINT                         ? Exit::dataerr
+                                                                        : Exit::unavailable;
+        throw Error(e, where_, fmt::format("{}: {}", what, detail));
+    }
+
+    Stmt prepare(const std::string& sql, std::string_view what) {
+        sqlite3_stmt* st = nullptr;
+        int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &st, nullptr);
+        Stmt out(st);
+        if (rc != SQLITE_OK)
+            fail(rc, what);
+        return out;
+    }
+
+    void bind(sqlite3_stmt* st, int i, std::string_view v) {
+        int rc = sqlite3_bind_text64(st, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        if (rc != SQLITE_OK)
+            fail(rc, "cannot bind");
+    }
+
+    void exec(const std::string& sql, std::string_view what) {
+        int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK)
+            fail(rc, what);
+    }
+
+    // The table's columns, in order; none when it does not exist.
+    std::vector<std::string> table_columns() {
+        Stmt st = prepare("SELECT name FROM pragma_table_info(?1)", "cannot read the schema");
+        bind(st.get(), 1, cfg_.table);
+        std::vector<std::string> out;
+        int rc;
+        while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+            out.emplace_back(column_text(st.get(), 0));
+        if (rc != SQLITE_DONE)
+            fail(rc, "cannot read the schema");
+        return out;
+    }
+};
+
 } // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const DirectoryConfig& cfg, bool create) {
+    check_config(cfg);
+    if (cfg.sqlite_path.empty())
+        throw Error(Exit::config, "[directory] sqlite_path", "empty (backend is sqlite)");
+    return std::make_unique<SqliteStore>(cfg, create);
+}
 
 std::unique_ptr<Directory> open_sqlite(const DirectoryConfig& cfg) {
     check_config(cfg);

@@ -14,8 +14,6 @@ bin=$top/build/dev/tools
 demo=$top/demo
 rm -rf "$demo"
 mkdir -p "$demo/spool/sms/morx"
-sqlite3 "$demo/directory.db" <examples/schema-sqlite.sql
-sqlite3 "$demo/directory.db" <examples/directory-sample.sql
 cat >"$demo/sms-suite.conf" <<CONF
 ; The demo's configuration: everything else is the built-in default (see sms-suite.conf(5)).
 [general]
@@ -36,6 +34,15 @@ hours = "The office is open 9:00-17:00, Monday to Friday."
 port = 5039   ; no Asterisk here: the SIP message waits for it
 timeout = 1
 CONF
+
+# The subscriber directory, made and filled with sms-directory (every value checked as the
+# router reads it): the sample numbers, then one more by hand.
+"$bin/sms-directory" --config "$demo/sms-suite.conf" init
+"$bin/sms-directory" --config "$demo/sms-suite.conf" import examples/directory-sample.csv
+"$bin/sms-directory" --config "$demo/sms-suite.conf" set 600700805 --service V --channel PJSIP/600700805
+echo
+echo "== sms-directory list"
+"$bin/sms-directory" --config "$demo/sms-suite.conf" list
 
 # What phones sent to the SMS centre: the messages app_sms recorded, then one per service.
 cp tests/data/app_sms/morx/* "$demo/spool/sms/morx/"

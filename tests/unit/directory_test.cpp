@@ -386,6 +386,79 @@ TEST_P(BothBackends, OpenDoesNotConnectAndAnOutageIsNeverNotFound) {
     }
 }
 
+// sms-directory's store: what it writes, the router's lookup reads; one transaction per write.
+TEST_P(BothBackends, StoreWritesWhatTheLookupReads) {
+    auto cfg = backend->config();
+    if (GetParam() == "mysql") {
+        cfg.user = "root"; // the directory's own account may only SELECT
+        cfg.password.clear();
+    }
+    auto store = directory::open_store(cfg, true);
+    EXPECT_TRUE(store->init());
+    EXPECT_FALSE(store->init()); // there already, the right shape: left as it is
+    std::vector<directory::Row> rows{
+        {"600700800", "S", "PJSIP/600700800"}, {"600700801", "F", "DAHDI/1"}, {"1000", "C", ""}};
+    store->write(rows, false);
+    auto dir = directory::open(backend->config());
+    EXPECT_FOUND(dir->lookup("600700801"), 'F', "DAHDI/1");
+    EXPECT_FOUND(dir->lookup("1000"), 'C', "");
+    ASSERT_EQ(store->rows().size(), 3u);
+    EXPECT_EQ(store->rows().front().number, "1000"); // ordered by number
+    ASSERT_EQ(store->rows("600700800").size(), 1u);
+    EXPECT_EQ(store->rows("600700800").front(), rows[0]);
+    EXPECT_TRUE(store->rows("9").empty());
+
+    // Insert or change; with replace, the rest goes in the same transaction.
+    std::vector<directory::Row> more{{"600700800", "V", "PJSIP/600700800"}, {"5", "N", ""}};
+    store->write(more, false);
+    EXPECT_EQ(store->rows().size(), 4u);
+    EXPECT_FOUND(directory::open(backend->config())->lookup("600700800"), 'V', "PJSIP/600700800");
+    store->write(more, true);
+    EXPECT_EQ(store->rows(), (std::vector<directory::Row>{more[1], more[0]}));
+    EXPECT_TRUE(store->remove("5"));
+    EXPECT_FALSE(store->remove("5"));
+    EXPECT_EQ(store->rows().size(), 1u);
+
+    // A table of another shape is refused (73) and left alone.
+    backend->exec("CREATE TABLE Other (a INT);");
+    cfg.table = "Other";
+    try {
+        directory::open_store(cfg)->init();
+        ADD_FAILURE() << "init accepted a table of another shape";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::cantcreat) << e.what();
+        EXPECT_NE(e.reason().find("other columns"), std::string::npos) << e.what();
+    }
+}
+
+TEST_P(BothBackends, StoreFailuresAreNamedErrors) {
+    auto cfg = backend->config();
+    if (GetParam() == "sqlite") {
+        // No file and no init: never created by a write or a listing.
+        EXPECT_THROW(directory::open_store(cfg)->rows(), Error);
+        EXPECT_FALSE(std::filesystem::exists(cfg.sqlite_path));
+        return;
+    }
+    backend->load_examples();
+    // The directory's own account may SELECT only: a write is refused (77), nothing changed.
+    auto store = directory::open_store(cfg);
+    EXPECT_EQ(store->rows().size(), 8u);
+    try {
+        store->write(std::vector<directory::Row>{{"1", "S", "PJSIP/1"}}, true);
+        ADD_FAILURE() << "a SELECT-only account wrote";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::noperm) << e.what();
+    }
+    EXPECT_EQ(store->rows().size(), 8u);
+    cfg.socket = backend_dir.path + "/no-such.sock";
+    try {
+        directory::open_store(cfg)->rows();
+        ADD_FAILURE() << "listed without a server";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::unavailable) << e.what();
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BothBackends, ::testing::Values("sqlite", "mysql"),
                          [](const auto& param_info) { return param_info.param; });
 
