@@ -197,6 +197,17 @@ const std::vector<Key>& keys() {
                  {"fine", FaxResolution::fine},
                  {"superfine", FaxResolution::superfine}})},
         {"fax", "font", text(&C::fax, &FaxConfig::font)},
+        {"fax", "fallback_fonts",
+         [](Config& c, std::string_view v) {
+             c.fax.fallback_fonts.clear();
+             while (!v.empty()) {
+                 auto comma = v.find(',');
+                 auto item = text::trim(v.substr(0, comma));
+                 if (!item.empty())
+                     c.fax.fallback_fonts.emplace_back(item);
+                 v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+             }
+         }},
         {"fax", "font_size", real(&C::fax, &FaxConfig::font_size, 4.0, 72.0)},
         {"fax", "top_margin", real(&C::fax, &FaxConfig::top_margin, 0.0, 288.0)},
         {"fax", "cut_margin", integer(&C::fax, &FaxConfig::cut_margin, 0, 2000)},
@@ -214,6 +225,24 @@ const std::vector<Key>& keys() {
         {"fax", "retry_time", integer(&C::fax, &FaxConfig::retry_time, 1, 86400)},
         {"fax", "wait_time", integer(&C::fax, &FaxConfig::wait_time, 1, 3600)},
         {"fax", "archive", boolean(&C::fax, &FaxConfig::archive)},
+        {"fax", "logo", text(&C::fax, &FaxConfig::logo)},
+        {"fax", "logo_width", real(&C::fax, &FaxConfig::logo_width, 5.0, 190.0)},
+        {"fax", "logo_dither",
+         choice(&C::fax, &FaxConfig::logo_dither,
+                {{"ordered", FaxDither::ordered},
+                 {"floyd-steinberg", FaxDither::floyd_steinberg},
+                 {"threshold", FaxDither::threshold}})},
+        {"fax", "image_dither",
+         choice(&C::fax, &FaxConfig::image_dither,
+                {{"ordered", FaxDither::ordered},
+                 {"floyd-steinberg", FaxDither::floyd_steinberg},
+                 {"threshold", FaxDither::threshold}})},
+        {"fax", "image_max_memory", integer(&C::fax, &FaxConfig::image_max_memory, 16, 65536)},
+        {"fax", "image_max_disk", integer(&C::fax, &FaxConfig::image_max_disk, 0, 1048576)},
+        {"fax", "image_max_area", integer(&C::fax, &FaxConfig::image_max_area, 1, 65536)},
+        {"fax", "image_max_width", integer(&C::fax, &FaxConfig::image_max_width, 16, 1000000)},
+        {"fax", "image_max_height", integer(&C::fax, &FaxConfig::image_max_height, 16, 1000000)},
+        {"fax", "image_max_time", integer(&C::fax, &FaxConfig::image_max_time, 1, 86400)},
 
         {"voice", "dir", text(&C::voice, &VoiceConfig::dir)},
         {"voice", "language", text(&C::voice, &VoiceConfig::language)},

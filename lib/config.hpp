@@ -12,6 +12,7 @@ enum class UnicodePolicy { transliterate, ucs2 };
 enum class DirectoryBackend { sqlite, mysql };
 enum class AmiAuth { plain, md5 };
 enum class FaxResolution { standard, fine, superfine };
+enum class FaxDither { ordered, floyd_steinberg, threshold };
 
 struct GeneralConfig {
     std::string spool_dir = "/var/spool/asterisk";
@@ -66,6 +67,10 @@ struct FaxConfig {
     std::string dir = "/var/spool/asterisk/fax";
     FaxResolution resolution = FaxResolution::fine;
     std::string font = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
+    // Fonts for the characters `font` lacks, first that has it wins (CJK, then emoji).
+    std::vector<std::string> fallback_fonts = {
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf"};
     double font_size = 10.0;  // points
     double top_margin = 18.0; // points
     int cut_margin = 94;      // rows at fine resolution; halved at standard, doubled at superfine
@@ -83,6 +88,17 @@ struct FaxConfig {
     int retry_time = 600;
     int wait_time = 40;
     bool archive = true;
+    // Pictures (the sms-fax-image module, Magick++).
+    std::string logo;          // a picture above the first page's text; empty: none
+    double logo_width = 40.0;  // mm; the box is as high as it is wide, aspect kept
+    FaxDither logo_dither = FaxDither::threshold;
+    FaxDither image_dither = FaxDither::floyd_steinberg;
+    int image_max_memory = 256;   // MiB of pixel cache in memory
+    int image_max_disk = 1024;    // MiB of pixel cache on disk
+    int image_max_area = 128;     // megapixels in one frame
+    int image_max_width = 16384;  // pixels
+    int image_max_height = 16384; // pixels
+    int image_max_time = 60;      // seconds
 };
 
 struct VoiceConfig {

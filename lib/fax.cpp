@@ -89,6 +89,22 @@ bool is_combining(char32_t c) noexcept {
            (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F);
 }
 
+int cells(char32_t c) noexcept {
+    if (is_combining(c))
+        return 0;
+    const bool wide =
+        (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) ||
+        (c >= 0x3041 && c <= 0x33FF) || (c >= 0x3400 && c <= 0x4DBF) ||
+        (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
+        (c >= 0xA960 && c <= 0xA97F) || (c >= 0xAC00 && c <= 0xD7A3) ||
+        (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE10 && c <= 0xFE19) ||
+        (c >= 0xFE30 && c <= 0xFE6F) || (c >= 0xFF00 && c <= 0xFF60) ||
+        (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
+        (c >= 0x1F680 && c <= 0x1F6FF) || (c >= 0x1F900 && c <= 0x1F9FF) ||
+        (c >= 0x20000 && c <= 0x3FFFD);
+    return wide ? 2 : 1;
+}
+
 namespace {
 
 // Breaks one paragraph (no line breaks, tabs expanded) into lines of at most `columns` cells.
@@ -106,10 +122,12 @@ void wrap_paragraph(const std::u32string& p, std::size_t columns,
     const std::size_t n = p.size();
     std::size_t i = 0;
     while (i < n) {
-        std::size_t cells = 0, e = i;
-        while (e < n && (is_combining(p[e]) || cells < columns)) {
-            if (!is_combining(p[e]))
-                ++cells;
+        std::size_t used = 0, e = i;
+        while (e < n) {
+            auto w = static_cast<std::size_t>(cells(p[e]));
+            if (w > 0 && used > 0 && used + w > columns)
+                break;
+            used += w;
             ++e;
         }
         if (e == n) {
@@ -182,8 +200,7 @@ std::vector<std::u32string> wrap(std::string_view utf8_text, std::size_t columns
             continue; // control characters and byte-order marks draw nothing
         } else {
             para.push_back(c);
-            if (!is_combining(c))
-                ++col;
+            col += static_cast<std::size_t>(cells(c));
         }
     }
     // A final line break ends the last line; it starts no empty one.

@@ -23,17 +23,24 @@ struct Options {
     std::optional<std::string> output;     // default: a new file in [fax] dir
     bool no_call = false;
     std::string text; // UTF-8
+    // The header line, rule and text first; false: only the pictures (needs one).
+    bool cover = true;
+    std::vector<std::string> images;    // picture files faxed as pages after the text
+    std::optional<std::string> preview; // also write what the fax will look like, as a PNG
+    // With a preview, the TIFF is written only when `output` is given or a call is queued.
 };
 
 struct Result {
-    std::string tiff_path;
+    std::string tiff_path;                   // empty when only a preview was asked for
+    std::optional<std::string> preview_path; // when a preview was written
     std::optional<std::string> call_path; // when a call file was queued (or already there)
     int pages = 0;
 };
 
 // The whole of sms2fax: renders the fax, writes it atomically, and (unless no_call) queues
 // the SendFax call. Throws Error: usage (bad --scts/--resolution), dataerr (bad text, too many
-// pages, unknown number), config (font), cantcreat (output), tempfail (directory outage).
+// pages, unknown number, a bad or too large picture), noinput (a picture cannot be read),
+// config (font), cantcreat (output), tempfail (directory outage).
 Result send(const Config& cfg, const Options& opt);
 
 // "standard" | "fine" | "superfine"; nullopt otherwise.
@@ -65,6 +72,10 @@ std::vector<std::u32string> wrap(std::string_view utf8_text, std::size_t columns
 // Whether a code point is drawn over the previous cell (a combining mark).
 bool is_combining(char32_t c) noexcept;
 
+// The cells a code point takes: 0 for a combining mark, 2 for East Asian wide and full-width
+// characters (CJK, Hangul, kana, emoji), 1 otherwise.
+int cells(char32_t c) noexcept;
+
 // The page geometry for a font, size and resolution. Everything physical is derived from
 // points so that the three resolutions lay out the same text identically.
 struct Geometry {
@@ -95,7 +106,9 @@ struct Page {
 };
 
 // Draws lines of text in a monospace TrueType font with FreeType (no fontconfig: the first
-// text drawn through fontconfig costs up to 180 ms).
+// text drawn through fontconfig costs up to 180 ms). A character the font lacks is drawn from
+// the first of [fax] fallback_fonts whose coverage (FT_Get_Char_Index) has it, each opened on
+// first need; one no font has is drawn as the font's U+FFFD and listed by missing().
 class Renderer {
 public:
     // Throws Error(config, "[fax] font", why) when the font cannot be opened.
@@ -106,16 +119,25 @@ public:
 
     const Geometry& geometry() const noexcept;
 
+    // Leaves `rows` blank above the first page's text (for the logo); paginate() and
+    // draw(..., first = true) take it into account.
+    void reserve_first_page(double rows);
+    std::size_t first_page_lines() const;
+
     // Splits wrapped lines into pages (a U'\f' line forces a new page; it is not drawn).
     std::vector<std::vector<std::u32string>> paginate(std::vector<std::u32string> lines) const;
 
-    // Draws one page; `last` cuts the blank paper below its last line (leaving cut_rows).
-    Page draw(const std::vector<std::u32string>& lines, bool last);
+    // Draws one page; `last` cuts the blank paper below its last line (leaving cut_rows);
+    // `first` starts the text below the reserved rows.
+    Page draw(const std::vector<std::u32string>& lines, bool last, bool first = false);
     // The same into an existing page, reusing its memory (pages are drawn one at a time).
-    void draw(Page& into, const std::vector<std::u32string>& lines, bool last);
+    void draw(Page& into, const std::vector<std::u32string>& lines, bool last,
+              bool first = false);
 
-    // Whether the font has a glyph for `c` (otherwise an empty box is drawn).
+    // Whether the main font has a glyph for `c` (otherwise a fallback font or U+FFFD is used).
     bool has_glyph(char32_t c) const;
+    // The characters drawn so far that no font has (drawn as U+FFFD), in code point order.
+    std::vector<char32_t> missing() const;
 
 private:
     struct Impl;

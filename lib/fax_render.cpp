@@ -2,6 +2,7 @@
 #include "error.hpp"
 #include "fax.hpp"
 #include "fsutil.hpp"
+#include "log.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
+#include <set>
 #include <unordered_map>
 #include FT_FREETYPE_H
 
@@ -31,7 +33,8 @@ std::string ft_error(FT_Error e) {
 
 // A rendered glyph, kept for the life of the renderer (a page repeats few characters).
 struct Glyph {
-    int left = 0; // pixels right of the cell origin
+    int advance = 0; // pixels
+    int left = 0;    // pixels right of the cell origin
     int top = 0;  // rows above the baseline
     int width = 0;
     int rows = 0;
@@ -71,17 +74,65 @@ void blit(Page& page, const Glyph& g, int x, int y) {
 
 } // namespace
 
+// A fallback font, opened the first time the main font lacks a character (most faxes never
+// need one: no cost for them).
+struct Fallback {
+    std::string path;
+    FT_Face face = nullptr;
+    bool tried = false;
+};
+
 struct Renderer::Impl {
     FT_Library lib = nullptr;
     FT_Face face = nullptr;
     Geometry geo;
+    FT_F26Dot6 char_size = 0;
+    FT_UInt ydpi = 196;
+    std::vector<Fallback> fallbacks;
+    std::set<char32_t> missing;
+    double first_reserve = 0; // rows above the first page's text (the logo)
     std::unordered_map<char32_t, Glyph> cache;
 
     ~Impl() {
+        for (auto& f : fallbacks)
+            if (f.face)
+                FT_Done_Face(f.face);
         if (face)
             FT_Done_Face(face);
         if (lib)
             FT_Done_FreeType(lib);
+    }
+
+    FT_Face fallback_face(Fallback& f) {
+        if (!f.tried) {
+            f.tried = true;
+            FT_Face ff = nullptr;
+            if (FT_Error e = FT_New_Face(lib, f.path.c_str(), 0, &ff)) {
+                log::warning("[fax] fallback_fonts: {}: {}", f.path, ft_error(e));
+            } else if (!FT_IS_SCALABLE(ff) ||
+                       FT_Set_Char_Size(ff, 0, char_size, x_dpi, ydpi) != 0) {
+                log::warning("[fax] fallback_fonts: {}: not a scalable outline font", f.path);
+                FT_Done_Face(ff);
+            } else {
+                f.face = ff;
+            }
+        }
+        return f.face;
+    }
+
+    // The font and glyph index that draw `c`: the main font, else the first fallback font whose
+    // coverage has it, else the main font's replacement character (recorded as missing).
+    std::pair<FT_Face, FT_UInt> find(char32_t c) {
+        if (FT_UInt i = FT_Get_Char_Index(face, c))
+            return {face, i};
+        if (c >= 0x20) {
+            for (auto& f : fallbacks)
+                if (FT_Face ff = fallback_face(f))
+                    if (FT_UInt i = FT_Get_Char_Index(ff, c))
+                        return {ff, i};
+        }
+        missing.insert(c);
+        return {face, FT_Get_Char_Index(face, 0xFFFD)}; // 0 (an empty box) if even that lacks
     }
 
     const Glyph& glyph(char32_t c) {
@@ -89,13 +140,18 @@ struct Renderer::Impl {
         if (it != cache.end())
             return it->second;
         Glyph g;
-        FT_UInt index = FT_Get_Char_Index(face, c); // 0: the font's empty box
+        auto [f, index] = find(c);
         // Monochrome hinting: DejaVu's TrueType hints are made for 1-bit output like a fax.
-        if (FT_Load_Glyph(face, index, FT_LOAD_RENDER | FT_LOAD_TARGET_MONO) == 0 &&
-            face->glyph->bitmap.pixel_mode == FT_PIXEL_MODE_MONO) {
-            const FT_Bitmap& bm = face->glyph->bitmap;
-            g.left = face->glyph->bitmap_left;
-            g.top = face->glyph->bitmap_top;
+        // Fallback fonts are drawn from their outlines (no colour or grey bitmap strikes).
+        FT_Int32 flags = FT_LOAD_RENDER | FT_LOAD_TARGET_MONO;
+        if (f != face)
+            flags |= FT_LOAD_NO_BITMAP;
+        if (FT_Load_Glyph(f, index, flags) == 0 &&
+            f->glyph->bitmap.pixel_mode == FT_PIXEL_MODE_MONO) {
+            const FT_Bitmap& bm = f->glyph->bitmap;
+            g.advance = static_cast<int>((f->glyph->advance.x + 32) >> 6);
+            g.left = f->glyph->bitmap_left;
+            g.top = f->glyph->bitmap_top;
             g.width = static_cast<int>(bm.width);
             g.rows = static_cast<int>(bm.rows);
             g.pitch = (bm.width + 7) / 8;
@@ -106,6 +162,11 @@ struct Renderer::Impl {
                         ? bm.buffer + static_cast<std::ptrdiff_t>(r) * bm.pitch
                         : bm.buffer + static_cast<std::ptrdiff_t>(bm.rows - 1 - r) * -bm.pitch;
                 std::memcpy(g.bits.data() + r * g.pitch, row, g.pitch);
+            }
+            if (f != face) {
+                // Centred in the cells the character takes (the fallback's advance differs).
+                int room = cells(c) * geo.cell_width;
+                g.left += (room - g.advance) / 2;
             }
         }
         return cache.emplace(c, std::move(g)).first->second;
@@ -128,9 +189,12 @@ Renderer::Renderer(const FaxConfig& fc, FaxResolution res)
         const int ydpi = y_dpi(res);
         // The pixel aspect of the fax (204 dpi across, 98/196/391 down) goes to FreeType, so a
         // glyph is the same size on paper at every resolution.
-        if (FT_Error e = FT_Set_Char_Size(m.face, 0, static_cast<FT_F26Dot6>(fc.font_size * 64),
-                                          x_dpi, static_cast<FT_UInt>(ydpi)))
+        m.char_size = static_cast<FT_F26Dot6>(fc.font_size * 64);
+        m.ydpi = static_cast<FT_UInt>(ydpi);
+        if (FT_Error e = FT_Set_Char_Size(m.face, 0, m.char_size, x_dpi, m.ydpi))
             throw Error(Exit::config, "[fax] font_size", ft_error(e));
+        for (const auto& path : fc.fallback_fonts)
+            m.fallbacks.push_back(Fallback{path});
 
         Geometry& g = m.geo;
         g.y_dpi = ydpi;
@@ -178,15 +242,32 @@ bool Renderer::has_glyph(char32_t c) const {
     return FT_Get_Char_Index(impl_->face, c) != 0;
 }
 
+std::vector<char32_t> Renderer::missing() const {
+    return {impl_->missing.begin(), impl_->missing.end()};
+}
+
+void Renderer::reserve_first_page(double rows) {
+    impl_->first_reserve = std::max(0.0, rows);
+}
+
+std::size_t Renderer::first_page_lines() const {
+    const Geometry& g = impl_->geo;
+    if (impl_->first_reserve <= 0)
+        return g.lines_per_page;
+    const double usable = g.page_rows - 2 * g.top - impl_->first_reserve;
+    return usable < g.pitch ? 0 : static_cast<std::size_t>(usable / g.pitch);
+}
+
 std::vector<std::vector<std::u32string>>
 Renderer::paginate(std::vector<std::u32string> lines) const {
     std::vector<std::vector<std::u32string>> pages(1);
+    const std::size_t first = first_page_lines();
     for (auto& line : lines) {
         if (line == U"\f") {
             pages.emplace_back();
             continue;
         }
-        if (pages.back().size() >= impl_->geo.lines_per_page)
+        if (pages.back().size() >= (pages.size() == 1 ? first : impl_->geo.lines_per_page))
             pages.emplace_back();
         pages.back().push_back(std::move(line));
     }
@@ -196,32 +277,34 @@ Renderer::paginate(std::vector<std::u32string> lines) const {
     return pages;
 }
 
-Page Renderer::draw(const std::vector<std::u32string>& lines, bool last) {
+Page Renderer::draw(const std::vector<std::u32string>& lines, bool last, bool first) {
     Page page;
-    draw(page, lines, last);
+    draw(page, lines, last, first);
     return page;
 }
 
-void Renderer::draw(Page& page, const std::vector<std::u32string>& lines, bool last) {
+void Renderer::draw(Page& page, const std::vector<std::u32string>& lines, bool last,
+                    bool first) {
     const Geometry& g = impl_->geo;
+    const double top = g.top + (first ? impl_->first_reserve : 0.0);
     page.width = g.width;
     page.rows = g.page_rows;
     if (last) {
         auto bottom =
-            static_cast<int>(std::ceil(g.top + static_cast<double>(lines.size()) * g.pitch));
+            static_cast<int>(std::ceil(top + static_cast<double>(lines.size()) * g.pitch));
         page.rows = std::min(g.page_rows, bottom + g.cut_rows);
     }
     page.bits.assign(page.stride() * static_cast<std::size_t>(page.rows), 0);
     for (std::size_t i = 0; i < lines.size(); ++i) {
         auto baseline =
-            static_cast<int>(std::lround(g.top + g.ascent + static_cast<double>(i) * g.pitch));
+            static_cast<int>(std::lround(top + g.ascent + static_cast<double>(i) * g.pitch));
         int pen = g.left;
         for (char32_t c : lines[i]) {
             int x = pen;
             if (is_combining(c))
                 x -= g.cell_width; // drawn over the previous character's cell
             else
-                pen += g.cell_width;
+                pen += cells(c) * g.cell_width;
             if (c == U' ')
                 continue;
             const Glyph& gl = impl_->glyph(c);

@@ -3,6 +3,7 @@
 #include "directory.hpp"
 #include "error.hpp"
 #include "fax.hpp"
+#include "fax_image.hpp"
 #include "fsutil.hpp"
 #include "log.hpp"
 
@@ -92,6 +93,20 @@ void check_length(const FaxConfig& fc, const Geometry& geo, std::string_view tex
                     fmt::format("needs more than [fax] max_pages = {} fax pages", fc.max_pages));
 }
 
+// Once per fax: the characters no font has (drawn as U+FFFD).
+void log_missing(std::string_view to, const std::vector<char32_t>& missing) {
+    if (missing.empty())
+        return;
+    std::string list;
+    for (std::size_t i = 0; i < missing.size() && i < 10; ++i)
+        list += fmt::format("{}U+{:04X}", i ? " " : "", static_cast<std::uint32_t>(missing[i]));
+    if (missing.size() > 10)
+        list += " ...";
+    log::warning("fax for {}: {} character(s) in no font ([fax] font, fallback_fonts), drawn as "
+                 "U+FFFD: {}",
+                 to, missing.size(), list);
+}
+
 } // namespace
 
 Result send(const Config& cfg, const Options& opt) {
@@ -114,25 +129,29 @@ Result send(const Config& cfg, const Options& opt) {
     if (opt.output && opt.output->empty())
         throw Error(Exit::usage, "--output", "empty file name");
 
-    Renderer renderer(cfg.fax, res);
-    const Geometry& geo = renderer.geometry();
-    check_length(cfg.fax, geo, opt.text);
-    std::string header = header_line(cfg.fax, opt.from, when, opt.mr);
-    std::vector<std::u32string> lines = wrap(header, geo.columns);
-    std::size_t header_cells = 0;
-    for (const auto& l : lines)
-        for (char32_t c : l)
-            header_cells += is_combining(c) || c == U'\f' ? 0 : 1;
-    for (auto& l : wrap(std::string(header_cells, '-'), geo.columns))
-        lines.push_back(std::move(l));
-    for (auto& l : wrap(opt.text, geo.columns))
-        lines.push_back(std::move(l));
-
-    auto layout = renderer.paginate(std::move(lines));
-    if (cfg.fax.max_pages > 0 && layout.size() > static_cast<std::size_t>(cfg.fax.max_pages))
-        throw Error(Exit::dataerr, "text",
-                    fmt::format("needs {} fax pages, more than [fax] max_pages = {}", layout.size(),
-                                cfg.fax.max_pages));
+    if (!opt.cover && opt.images.empty())
+        throw Error(Exit::usage, "fax", "nothing to fax: no text and no picture");
+    if (opt.preview && opt.preview->empty())
+        throw Error(Exit::usage, "--preview", "empty file name");
+    Document doc(cfg.fax, res);
+    Renderer& renderer = doc.renderer();
+    if (opt.cover) {
+        const Geometry& geo = renderer.geometry();
+        check_length(cfg.fax, geo, opt.text);
+        std::string header = header_line(cfg.fax, opt.from, when, opt.mr);
+        std::vector<std::u32string> lines = wrap(header, geo.columns);
+        std::size_t header_cells = 0;
+        for (const auto& l : lines)
+            for (char32_t c : l)
+                header_cells += c == U'\f' ? 0 : static_cast<std::size_t>(cells(c));
+        for (auto& l : wrap(std::string(header_cells, '-'), geo.columns))
+            lines.push_back(std::move(l));
+        for (auto& l : wrap(opt.text, geo.columns))
+            lines.push_back(std::move(l));
+        doc.set_cover(std::move(lines));
+    }
+    for (const auto& image : opt.images)
+        doc.add_picture(image);
 
     // The channel before any file: an unknown number must not leave a fax behind.
     std::string channel;
@@ -140,25 +159,33 @@ Result send(const Config& cfg, const Options& opt) {
         channel = channel_for(cfg, opt);
 
     // One page in memory at a time: drawn, encoded, then its buffer is drawn over.
-    Page buffer;
-    auto page = [&](std::size_t i) -> const Page& {
-        renderer.draw(buffer, layout[i], i + 1 == layout.size());
-        return buffer;
-    };
+    auto page = [&](std::size_t i) -> const Page& { return doc.page(i); };
     Result result;
-    result.pages = static_cast<int>(layout.size());
-    if (opt.output) {
+    result.pages = static_cast<int>(doc.pages());
+    const bool want_tiff = !opt.preview || opt.output || !opt.no_call;
+    if (want_tiff && opt.output) {
         // The router's form: the same input overwrites the same file, atomically.
-        result.tiff_path = write_tiff(*opt.output, layout.size(), geo.y_dpi, page);
-    } else {
+        result.tiff_path = write_tiff(*opt.output, doc.pages(), doc.y_dpi(), page);
+    } else if (want_tiff) {
         fs::make_dirs(cfg.fax.dir);
         std::string name = fmt::format("fax-{}-{}-{:04}{:02}{:02}-{:02}{:02}{:02}.tiff",
                                        name_part(opt.from), name_part(opt.to), when.year,
                                        when.month, when.day, when.hour, when.minute, when.second);
         result.tiff_path =
-            write_tiff(fs::join(cfg.fax.dir, name), layout.size(), geo.y_dpi, page, true);
+            write_tiff(fs::join(cfg.fax.dir, name), doc.pages(), doc.y_dpi(), page, true);
     }
-    log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages, result.tiff_path);
+    if (want_tiff)
+        log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages,
+                  result.tiff_path);
+    if (opt.preview) {
+        write_preview(
+            *opt.preview, doc.pages(), doc.y_dpi(), [&](std::size_t i) { return doc.rows(i); },
+            page);
+        result.preview_path = *opt.preview;
+        log::info("fax for {}: preview of {} page(s) written to {}", opt.to, result.pages,
+                  *opt.preview);
+    }
+    log_missing(opt.to, renderer.missing());
 
     if (!opt.no_call) {
         // Asterisk reads the TIFF long after we exit, from its own working folder.

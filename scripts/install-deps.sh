@@ -10,6 +10,8 @@ packages=(
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev
   libsqlite3-dev default-libmysqlclient-dev libicu-dev
   libtiff-dev libfreetype-dev fonts-dejavu-core
+  # fax fallback fonts: CJK (5 MB) and black-and-white symbols and emoji (3 MB), outline fonts
+  fonts-wqy-microhei fonts-symbola
   libespeak-ng-dev espeak-ng-data libswresample-dev libavutil-dev
   # test peers: real servers, decoders and players
   mariadb-server mariadb-client libspandsp-dev libtiff-tools sox espeak-ng

@@ -5,6 +5,7 @@
 #include "fsutil.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,18 @@ namespace {
 
 std::string yes_no(bool b) {
     return b ? "yes" : "no";
+}
+
+std::string dither(sms::FaxDither d) {
+    switch (d) {
+    case sms::FaxDither::ordered:
+        return "ordered";
+    case sms::FaxDither::floyd_steinberg:
+        return "floyd-steinberg";
+    case sms::FaxDither::threshold:
+        break;
+    }
+    return "threshold";
 }
 
 // Every setting as "section.key=value", one a line, in the reader's key order. Command words
@@ -72,6 +85,7 @@ void dump(const sms::Config& c) {
                            : f.resolution == FaxResolution::fine   ? "fine"
                                                                    : "superfine"},
         {"fax.font", f.font},
+        {"fax.fallback_fonts", fmt::format("{}", fmt::join(f.fallback_fonts, ","))},
         {"fax.font_size", fmt::format("{}", f.font_size)},
         {"fax.top_margin", fmt::format("{}", f.top_margin)},
         {"fax.cut_margin", std::to_string(f.cut_margin)},
@@ -89,6 +103,16 @@ void dump(const sms::Config& c) {
         {"fax.retry_time", std::to_string(f.retry_time)},
         {"fax.wait_time", std::to_string(f.wait_time)},
         {"fax.archive", yes_no(f.archive)},
+        {"fax.logo", f.logo},
+        {"fax.logo_width", fmt::format("{}", f.logo_width)},
+        {"fax.logo_dither", dither(f.logo_dither)},
+        {"fax.image_dither", dither(f.image_dither)},
+        {"fax.image_max_memory", std::to_string(f.image_max_memory)},
+        {"fax.image_max_disk", std::to_string(f.image_max_disk)},
+        {"fax.image_max_area", std::to_string(f.image_max_area)},
+        {"fax.image_max_width", std::to_string(f.image_max_width)},
+        {"fax.image_max_height", std::to_string(f.image_max_height)},
+        {"fax.image_max_time", std::to_string(f.image_max_time)},
         {"voice.dir", v.dir},
         {"voice.language", v.language},
         {"voice.lead_silence", fmt::format("{}", v.lead_silence)},

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <iterator>
 #include <memory>
+#include <set>
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
@@ -591,4 +592,117 @@ TEST(FaxSend, NewFileAndCall) {
     EXPECT_NE(call.find("Channel: DAHDI/1\n"), std::string::npos) << call;
     EXPECT_NE(call.find("Application: SendFax\n"), std::string::npos) << call;
     EXPECT_NE(call.find("Data: " + a.tiff_path + ",F\n"), std::string::npos) << call;
+}
+
+// --- fallback fonts --------------------------------------------------------------------------
+
+namespace {
+
+std::string utf8_of(std::u32string_view s) {
+    std::string out;
+    for (char32_t c : s) {
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+        } else if (c < 0x800) {
+            out += static_cast<char>(0xC0 | (c >> 6));
+            out += static_cast<char>(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            out += static_cast<char>(0xE0 | (c >> 12));
+            out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (c & 0x3F));
+        } else {
+            out += static_cast<char>(0xF0 | (c >> 18));
+            out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (c & 0x3F));
+        }
+    }
+    return out;
+}
+
+// The ink of each character of a one-line text drawn alone on a fine page, by its cells.
+std::vector<int> ink_per_char(fax::Renderer& r, std::u32string_view line) {
+    const auto& g = r.geometry();
+    auto page = r.draw({std::u32string(line)}, true);
+    std::vector<int> out;
+    int cell = 0;
+    for (char32_t c : line) {
+        int w = fax::cells(c);
+        int n = 0;
+        for (int y = 0; y < page.rows; ++y)
+            for (int x = g.left + cell * g.cell_width; x < g.left + (cell + w) * g.cell_width; ++x)
+                n += page.black(x, y);
+        out.push_back(n);
+        cell += w;
+    }
+    return out;
+}
+
+} // namespace
+
+TEST(FaxFallback, WideCharactersTakeTwoCells) {
+    using V = std::vector<std::u32string>;
+    EXPECT_EQ(fax::cells(U'a'), 1);
+    EXPECT_EQ(fax::cells(U'\u0301'), 0);
+    EXPECT_EQ(fax::cells(U'会'), 2);
+    EXPECT_EQ(fax::cells(U'\U0001F44D'), 2);
+    EXPECT_EQ(fax::wrap("会议改到明天 👍", 6), (V{U"会议改", U"到明天", U"\U0001F44D"}));
+    EXPECT_EQ(fax::wrap("会议改到明天 👍", 15), (V{U"会议改到明天 \U0001F44D"}));
+    // A wide character never loops on a one-cell line.
+    EXPECT_EQ(fax::wrap("会议", 1), (V{U"会", U"议"}));
+}
+
+// "会议改到明天 👍": the main font has none of these; each is drawn from a fallback font, with
+// ink, unlike the replacement character; a character no font has is U+FFFD and listed.
+TEST(FaxFallback, CjkAndEmojiFromFallbackFonts) {
+    auto cfg = default_config();
+    for (const auto& f : cfg.fallback_fonts)
+        ASSERT_TRUE(std::filesystem::exists(f)) << f << " (scripts/install-deps.sh installs it)";
+    fax::Renderer r(cfg, FaxResolution::fine);
+    const std::u32string text = U"会议改到明天\U0001F44D\uFFFD\U000E0100";
+    for (char32_t c : std::u32string_view(text).substr(0, 7))
+        EXPECT_FALSE(r.has_glyph(c));
+    auto ink = ink_per_char(r, text);
+    const int replacement = ink[7];
+    EXPECT_GT(replacement, 0);
+    EXPECT_EQ(ink[8], replacement); // U+E0100 (a variation selector no font draws)
+    std::set<int> distinct;
+    for (std::size_t i = 0; i < 7; ++i) {
+        SCOPED_TRACE(fmt::format("U+{:04X}", static_cast<unsigned>(text[i])));
+        EXPECT_GT(ink[i], 20);
+        EXPECT_NE(ink[i], replacement);
+        distinct.insert(ink[i]);
+    }
+    EXPECT_GE(distinct.size(), 5u); // different characters, not one box drawn seven times
+    EXPECT_EQ(r.missing(), std::vector<char32_t>{U'\U000E0100'});
+
+    // Without fallback fonts the same characters are all the replacement.
+    cfg.fallback_fonts.clear();
+    fax::Renderer bare(cfg, FaxResolution::fine);
+    auto plain = ink_per_char(bare, U"会\U0001F44D");
+    EXPECT_EQ(plain[0], replacement);
+    EXPECT_EQ(plain[1], replacement);
+    EXPECT_EQ(bare.missing().size(), 2u);
+
+    // A fallback font that cannot be opened is skipped, not fatal.
+    cfg.fallback_fonts = {"/nonexistent/font.ttf", default_config().fallback_fonts[0]};
+    fax::Renderer skip(cfg, FaxResolution::fine);
+    EXPECT_EQ(ink_per_char(skip, U"会")[0], ink[0]);
+}
+
+// The whole of sms2fax with that text: one page that spandsp decodes.
+TEST(FaxFallback, SendWritesTheCharacters) {
+    TempDir dir;
+    sms::Config cfg;
+    fax::Options o;
+    o.from = "500100200";
+    o.to = "600";
+    o.no_call = true;
+    o.output = dir.file("cjk.tiff");
+    o.text = utf8_of(U"会议改到明天 \U0001F44D");
+    auto res = fax::send(cfg, o);
+    EXPECT_EQ(res.pages, 1);
+    auto pages = read_tiff(res.tiff_path);
+    ASSERT_EQ(pages.size(), 1u);
+    EXPECT_GT(pages[0].ink(0, 1728, 0, static_cast<int>(pages[0].rows)), 1000);
 }
