@@ -89,8 +89,8 @@ struct FaxConfig {
     int wait_time = 40;
     bool archive = true;
     // Pictures (the sms-fax-image module, Magick++).
-    std::string logo;          // a picture above the first page's text; empty: none
-    double logo_width = 40.0;  // mm; the box is as high as it is wide, aspect kept
+    std::string logo;         // a picture above the first page's text; empty: none
+    double logo_width = 40.0; // mm; the box is as high as it is wide, aspect kept
     FaxDither logo_dither = FaxDither::threshold;
     FaxDither image_dither = FaxDither::floyd_steinberg;
     int image_max_memory = 256;   // MiB of pixel cache in memory

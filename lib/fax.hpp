@@ -33,7 +33,7 @@ struct Options {
 struct Result {
     std::string tiff_path;                   // empty when only a preview was asked for
     std::optional<std::string> preview_path; // when a preview was written
-    std::optional<std::string> call_path; // when a call file was queued (or already there)
+    std::optional<std::string> call_path;    // when a call file was queued (or already there)
     int pages = 0;
 };
 
@@ -131,8 +131,7 @@ public:
     // `first` starts the text below the reserved rows.
     Page draw(const std::vector<std::u32string>& lines, bool last, bool first = false);
     // The same into an existing page, reusing its memory (pages are drawn one at a time).
-    void draw(Page& into, const std::vector<std::u32string>& lines, bool last,
-              bool first = false);
+    void draw(Page& into, const std::vector<std::u32string>& lines, bool last, bool first = false);
 
     // Whether the main font has a glyph for `c` (otherwise a fallback font or U+FFFD is used).
     bool has_glyph(char32_t c) const;

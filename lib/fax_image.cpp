@@ -65,11 +65,10 @@ void set_black(Page& page, int x, int y) {
         static_cast<std::uint8_t>(0x80u >> (x % 8));
 }
 
-constexpr int bayer8[8][8] = {
-    {0, 32, 8, 40, 2, 34, 10, 42},  {48, 16, 56, 24, 50, 18, 58, 26},
-    {12, 44, 4, 36, 14, 46, 6, 38}, {60, 28, 52, 20, 62, 30, 54, 22},
-    {3, 35, 11, 43, 1, 33, 9, 41},  {51, 19, 59, 27, 49, 17, 57, 25},
-    {15, 47, 7, 39, 13, 45, 5, 37}, {63, 31, 55, 23, 61, 29, 53, 21}};
+constexpr int bayer8[8][8] = {{0, 32, 8, 40, 2, 34, 10, 42},  {48, 16, 56, 24, 50, 18, 58, 26},
+                              {12, 44, 4, 36, 14, 46, 6, 38}, {60, 28, 52, 20, 62, 30, 54, 22},
+                              {3, 35, 11, 43, 1, 33, 9, 41},  {51, 19, 59, 27, 49, 17, 57, 25},
+                              {15, 47, 7, 39, 13, 45, 5, 37}, {63, 31, 55, 23, 61, 29, 53, 21}};
 
 } // namespace
 
@@ -129,7 +128,8 @@ struct Picture::Handle {
 };
 
 Picture::Picture(const FaxConfig& fc, const std::string& path)
-    : path_(path), h_(std::make_unique<Handle>()) {
+    : path_(path)
+    , h_(std::make_unique<Handle>()) {
     constexpr std::uint64_t mib = 1u << 20;
     std::string data = fs::read_file(path, static_cast<std::size_t>(fc.image_max_memory) * mib);
     sms_fax_image_limits l{};
@@ -201,12 +201,13 @@ struct Document::Impl {
     std::vector<std::vector<std::u32string>> layout;
     std::vector<std::unique_ptr<Picture>> pictures;
     std::vector<Entry> entries;
-    Page logo;  // the logo's bits, logo.width a multiple of 8
+    Page logo; // the logo's bits, logo.width a multiple of 8
     Box box;
     Page buffer;
 
     Impl(const FaxConfig& f, FaxResolution res)
-        : fc(f), renderer(f, res) {}
+        : fc(f)
+        , renderer(f, res) {}
 
     const Geometry& geo() const { return renderer.geometry(); }
     int printable() const { return geo().width - 2 * geo().left; }
@@ -248,8 +249,8 @@ struct Document::Impl {
         renderer.draw(page, layout[i], last, i == 0);
         if (i == 0 && box.rows > 0) {
             for (int y = 0; y < logo.rows && box.y + y < page.rows; ++y) {
-                const std::uint8_t* src = logo.bits.data() + static_cast<std::size_t>(y) *
-                                                                 logo.stride();
+                const std::uint8_t* src =
+                    logo.bits.data() + static_cast<std::size_t>(y) * logo.stride();
                 for (int x = 0; x < box.width; ++x)
                     if ((src[x / 8] >> (7 - x % 8)) & 1)
                         set_black(page, box.x + x, box.y + y);
@@ -300,8 +301,8 @@ void Document::add_picture(const std::string& path) {
     for (std::size_t f = 0; f < pic->frames(); ++f) {
         const double w0 = pic->width(f), h0 = pic->rows(f);
         // Square source pixels onto the fax's: width / w0 across, and y_dpi / 204 as much down.
-        int out_h = std::max(
-            1, static_cast<int>(std::lround(h0 * width / w0 * g.y_dpi / static_cast<double>(x_dpi))));
+        int out_h = std::max(1, static_cast<int>(std::lround(h0 * width / w0 * g.y_dpi /
+                                                             static_cast<double>(x_dpi))));
         for (int y = 0; y < out_h; y += usable) {
             Entry e;
             e.text = false;

@@ -4,10 +4,10 @@
 
 #include <Magick++.h>
 #include <algorithm>
-#include <csetjmp>
-#include <cstdio>
 #include <cerrno>
+#include <csetjmp>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -52,8 +52,8 @@ int explain(const Magick::Exception& e, char* err, std::size_t errlen) {
                     "/etc/ImageMagick-6/policy.xml refuses PDF, PostScript, EPS, XPS): " +
                         what);
     if (dynamic_cast<const Magick::ErrorResourceLimit*>(&e) ||
-        dynamic_cast<const Magick::ErrorCache*>(&e) ||
-        what.find("limit") != std::string::npos || what.find("exhausted") != std::string::npos)
+        dynamic_cast<const Magick::ErrorCache*>(&e) || what.find("limit") != std::string::npos ||
+        what.find("exhausted") != std::string::npos)
         return fail(err, errlen, 65,
                     "over the resource limits ([fax] image_max_memory, image_max_disk, "
                     "image_max_area, image_max_width, image_max_height, image_max_time): " +

@@ -12,10 +12,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <ft2build.h>
+#include <set>
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
-#include <set>
 #include <unordered_map>
 #include FT_FREETYPE_H
 
@@ -35,7 +35,7 @@ std::string ft_error(FT_Error e) {
 struct Glyph {
     int advance = 0; // pixels
     int left = 0;    // pixels right of the cell origin
-    int top = 0;  // rows above the baseline
+    int top = 0;     // rows above the baseline
     int width = 0;
     int rows = 0;
     std::size_t pitch = 0;
@@ -283,8 +283,7 @@ Page Renderer::draw(const std::vector<std::u32string>& lines, bool last, bool fi
     return page;
 }
 
-void Renderer::draw(Page& page, const std::vector<std::u32string>& lines, bool last,
-                    bool first) {
+void Renderer::draw(Page& page, const std::vector<std::u32string>& lines, bool last, bool first) {
     const Geometry& g = impl_->geo;
     const double top = g.top + (first ? impl_->first_reserve : 0.0);
     page.width = g.width;

@@ -175,8 +175,7 @@ Result send(const Config& cfg, const Options& opt) {
             write_tiff(fs::join(cfg.fax.dir, name), doc.pages(), doc.y_dpi(), page, true);
     }
     if (want_tiff)
-        log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages,
-                  result.tiff_path);
+        log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages, result.tiff_path);
     if (opt.preview) {
         write_preview(
             *opt.preview, doc.pages(), doc.y_dpi(), [&](std::size_t i) { return doc.rows(i); },

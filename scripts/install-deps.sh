@@ -9,7 +9,7 @@ packages=(
   # libraries
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev
   libsqlite3-dev default-libmysqlclient-dev libicu-dev
-  libtiff-dev libfreetype-dev fonts-dejavu-core
+  libtiff-dev libfreetype-dev fonts-dejavu-core libmagick++-dev libpng-dev
   # fax fallback fonts: CJK (5 MB) and black-and-white symbols and emoji (3 MB), outline fonts
   fonts-wqy-microhei fonts-symbola
   libespeak-ng-dev espeak-ng-data libswresample-dev libavutil-dev

@@ -159,4 +159,67 @@ check "write cut short: exit 73 (got $(cat "$tmp/rc"): $(cat "$tmp/stderr"))" \
   '[ "$(cat "$tmp/rc")" -eq 73 ]'
 check "write cut short: nothing left" '[ -z "$(find "$tmp/out" -name "*big*")" ]'
 
+# --- pictures, preview, fallback fonts ----------------------------------------------------------
+# A text fax never loads the picture module (ImageMagick), nor does the router.
+LD_DEBUG=files sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/plain.tiff" \
+  --text "plain text" >/dev/null 2>"$tmp/ld"
+check "text-only sms2fax loads no picture module" \
+  '! grep -q -e "sms-fax-image" -e "libMagick" "$tmp/ld" && grep -q "libtiff" "$tmp/ld"'
+LD_DEBUG=files sms-process --help >/dev/null 2>"$tmp/ld"
+check "sms-process loads no picture module" '! grep -q -e "sms-fax-image" -e "libMagick" "$tmp/ld"'
+
+# Pictures made here: a grey PNG (300 x 200), a bomb (a PNG header claiming 50,000 x 50,000), a
+# PDF.
+python3 - "$tmp" <<'PY'
+import struct, sys, zlib
+d = sys.argv[1]
+def chunk(t, b):
+    return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))
+def png(path, w, h, rows, depth=8):
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                           chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+png(d + "/grey.png", 300, 200, b"".join(b"\0" + bytes([y * 255 // 200] * 300) for y in range(200)))
+png(d + "/bomb.png", 50000, 50000, b"\0" * (1000 * 6251), depth=1)
+open(d + "/doc.pdf", "w").write("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+PY
+sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/pic.tiff" --text "Cover" \
+  --image "$tmp/grey.png" --preview "$tmp/out/pic.png" >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+check "--image with --text and --preview exits 0 (got $rc: $(cat "$tmp/stderr"))" '[ $rc -eq 0 ]'
+check "prints the TIFF and the preview" \
+  '[ "$(cat "$tmp/stdout")" = "$tmp/out/pic.tiff"$'"'"'\n'"'"'"$tmp/out/pic.png" ]'
+check "two pages: the cover and the picture" \
+  '[ "$(tiffinfo "$tmp/out/pic.tiff" 2>/dev/null | grep -c "Image Width: 1728")" -eq 2 ]'
+check "the preview is a PNG 1728 wide" \
+  'file "$tmp/out/pic.png" | grep -q "PNG image data, 1728 x [0-9]*, 8-bit grayscale"'
+rm -f "$tmp/out/only.png"
+sms2fax "${conf[@]}" --from 1 --to 2 --no-call --image "$tmp/grey.png" \
+  --preview "$tmp/out/only.png" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"
+check "--preview with --no-call and no --output: the PNG only" \
+  '[ "$(cat "$tmp/stdout")" = "$tmp/out/only.png" ] && [ -s "$tmp/out/only.png" ] && ! ls "$tmp/fax" 2>/dev/null | grep -q "fax-1-2"'
+
+sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/bomb.tiff" \
+  --image "$tmp/bomb.png" >/dev/null 2>"$tmp/stderr"
+rc=$?
+check "image bomb: exit 65 (got $rc)" '[ $rc -eq 65 ]'
+check "image bomb: names the limit ($(cat "$tmp/stderr"))" 'grep -q "image_max_width = 16384" "$tmp/stderr"'
+check "image bomb: nothing written" '[ ! -e "$tmp/out/bomb.tiff" ]'
+sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/pdf.tiff" \
+  --image "$tmp/doc.pdf" >/dev/null 2>"$tmp/stderr"
+rc=$?
+check "PDF: exit 65 (got $rc)" '[ $rc -eq 65 ]'
+check "PDF: says the policy forbids it ($(cat "$tmp/stderr"))" 'grep -q "security policy" "$tmp/stderr"'
+
+# CJK and emoji from the fallback fonts: not one replacement logged.
+sms2fax "${conf[@]}" -v --from 1 --to 2 --no-call --output "$tmp/out/cjk.tiff" \
+  --text "会议改到明天 👍" >/dev/null 2>"$tmp/stderr"
+check "CJK and emoji: exit 0, nothing missing ($(cat "$tmp/stderr"))" \
+  '[ -s "$tmp/out/cjk.tiff" ] && ! grep -q "U+FFFD" "$tmp/stderr"'
+sed 's/^\[fax\]$/[fax]\nfallback_fonts =/' "$tmp/sms.conf" >"$tmp/nofallback-all.conf"
+sms2fax --config "$tmp/nofallback-all.conf" -v --from 1 --to 2 --no-call \
+  --output "$tmp/out/cjk2.tiff" --text "会议 👍" >/dev/null 2>"$tmp/stderr"
+check "without fallback fonts: the missing characters logged once ($(cat "$tmp/stderr"))" \
+  '[ "$(grep -c "U+4F1A U+8BAE U+1F44D" "$tmp/stderr")" -eq 1 ]'
+
 exit $fail

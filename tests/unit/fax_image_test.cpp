@@ -170,9 +170,8 @@ std::string make_bomb(const Dir& dir) {
         be32(out, static_cast<std::uint32_t>(data.size()));
         std::string body = type + data;
         out += body;
-        be32(out, static_cast<std::uint32_t>(
-                      crc32(0, reinterpret_cast<const Bytef*>(body.data()),
-                            static_cast<uInt>(body.size()))));
+        be32(out, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
+                                                   static_cast<uInt>(body.size()))));
     };
     std::string png = "\x89PNG\r\n\x1a\n";
     std::string ihdr;
@@ -183,8 +182,8 @@ std::string make_bomb(const Dir& dir) {
     std::string raw(1000 * 6251, '\0');
     uLongf len = compressBound(static_cast<uLong>(raw.size()));
     std::string z(len, '\0');
-    compress2(reinterpret_cast<Bytef*>(z.data()), &len,
-              reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 9);
+    compress2(reinterpret_cast<Bytef*>(z.data()), &len, reinterpret_cast<const Bytef*>(raw.data()),
+              static_cast<uLong>(raw.size()), 9);
     z.resize(len);
     chunk(png, "IDAT", z);
     chunk(png, "IEND", "");
@@ -266,7 +265,7 @@ TEST(FaxImage, LogoOnTheFirstPage) {
         const auto& p = pages[0];
         fax::Renderer ren(cfg.fax, res);
         const auto& g = ren.geometry();
-        const int w = static_cast<int>(std::lround(40 / 25.4 * 204));    // 321 pixels
+        const int w = static_cast<int>(std::lround(40 / 25.4 * 204));      // 321 pixels
         const int h = static_cast<int>(std::lround(w / 2.0 * ydpi / 204)); // half as high
         const int x0 = g.left, y0 = static_cast<int>(std::lround(g.top));
         // The square: all black (2-pixel border for scaling's soft edge).
@@ -363,8 +362,8 @@ TEST(FaxImage, TallPictureSplitsIntoPages) {
     EXPECT_EQ(pages[2].rows, static_cast<std::uint32_t>(top + total - 2 * usable + g.cut_rows));
     // Dark to light down the three pages.
     auto ink = [&](int i) {
-        return pages[static_cast<std::size_t>(i)].ink(0, 1728, 0,
-                                                      static_cast<int>(pages[static_cast<std::size_t>(i)].rows));
+        return pages[static_cast<std::size_t>(i)].ink(
+            0, 1728, 0, static_cast<int>(pages[static_cast<std::size_t>(i)].rows));
     };
     EXPECT_GT(ink(0), ink(1));
     EXPECT_GT(ink(1), ink(2));
