@@ -9,7 +9,7 @@
 # Environment: BENCH_BIN (the tools; default build/release/tools, built unless --no-build),
 # BENCH_DIR (work folder, default a new one under $TMPDIR: put it on the file system the spool
 # lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (5), BENCH_NAIVE_MESSAGES (500),
-# BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200).
+# BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200), BENCH_QUEUE_ITEMS (10000).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -37,7 +37,8 @@ bin=${BENCH_BIN:-$root/build/release/tools}
 if ((build)) && [[ -z ${BENCH_BIN:-} ]]; then
   { cmake --preset release >/dev/null &&
     cmake --build build/release -j "$(nproc)" \
-      --target sms-process sms2fax sms2voice getchaninfo post-sms send-sipim callfile-gen sms-send
+      --target sms-process sms2fax sms2voice getchaninfo post-sms send-sipim callfile-gen sms-send \
+        sms-queue
   } >&2 || die "release build failed"
 fi
 [[ -x $bin/sms-process ]] || die "no tools in $bin (build the release preset or set BENCH_BIN)"
@@ -351,6 +352,50 @@ if usable sms2voice voice "$work/one.txt" "$work/one.wav"; then
   say "$runs runs each (hyperfine, shell mode). sms2voice's audio includes its lead-in silence."
   say
   target "voice, 160 characters, speed vs espeak-ng + ffmpeg" ">= 3x" "${ratio}x" "$(calc "%s" "($ratio >= 3) ? \"met\" : \"missed\"")"
+fi
+
+# ---------- operations: sms-queue ----------
+queue_items=${BENCH_QUEUE_ITEMS:-10000}
+say "## Operations: sms-queue lists a spool of $queue_items items"
+say
+if usable sms-queue "$bin/sms-queue" --config "$conf" list; then
+  fresh_spool
+  mkdir -p "$spool/sms/morx/failed" "$spool/sms/morx/bad"
+  # A mix of states: messages waiting for retry, dead letters and quarantined files with their
+  # reasons beside them, and messages queued for phones (half of them with a delivery call).
+  for ((i = 0; i < queue_items; i++)); do
+    case $((i % 4)) in
+    0) f=$spool/sms/morx/48500100200.2026-11-30T09:00:00-$i ;;
+    1) f=$spool/sms/morx/failed/48500100200.2026-11-30T09:00:00-$i
+       echo "gave up after 86401 s of temporary failures: directory unavailable" >"$f.why" ;;
+    2) f=$spool/sms/morx/bad/48500100200.2026-11-30T09:00:00-$i
+       echo "line 3: bad hex in ud##" >"$f.why" ;;
+    3) f=$spool/sms/mttx/$((600700000 + i % dests)).$i-1 ;;
+    esac
+    printf 'oa=48500100200\nda=%s\nscts=2026-11-30T09:00:00\nud=Benchmark message %s\n' \
+      $((600700000 + i % dests)) "$i" >"$f"
+  done
+  for ((i = 3; i < dests; i += 8)); do
+    printf 'Channel: DAHDI/1\nApplication: SMS\nData: %s,s\n' $((600700000 + i)) \
+      >"$spool/outgoing/smsq.mttx.$((600700000 + i)).1"
+  done
+  "$bin/sms-queue" --config "$conf" list >/dev/null # warm the cache: what an administrator sees
+  for ((r = 0; r < 5; r++)); do
+    s=$(date +%s.%N)
+    "$bin/sms-queue" --config "$conf" list >"$work/queue.out"
+    e=$(date +%s.%N)
+    calc "%.4f\n" "$e - $s"
+  done >"$work/queue.times"
+  q_med=$(median <"$work/queue.times")
+  q_json=$( { s=$(date +%s.%N); "$bin/sms-queue" --config "$conf" list --json >/dev/null; e=$(date +%s.%N); calc "%.4f" "$e - $s"; } )
+  q_kib=$(peak_kib "$bin/sms-queue" --config "$conf" list)
+  say "| listing | median of 5 | limit |"
+  say "|---|---|---|"
+  say "| \`sms-queue list\`, $(($(wc -l <"$work/queue.out") - 1)) items | $(calc "%.3f s" "$q_med") | 1 s |"
+  say "| \`sms-queue list --json\` (one run) | $(calc "%.3f s" "$q_json") | 1 s |"
+  say
+  note "peak memory of the listing: $(mib "$q_kib"); summary: $(tail -1 "$work/queue.out")"
+  target "sms-queue list, $queue_items items" "well under 1 s" "$(calc "%.3f s" "$q_med")" "$(calc "%s" "($q_med < 0.5) ? \"met\" : \"missed\"")"
 fi
 
 # ---------- peak memory of every tool ----------

@@ -137,5 +137,9 @@ for frm, to, body in m.sent:
     print(f"    the manager got MessageSend From: {frm} To: {to} body: {body!r}")
 PY
 echo
+echo "== sms-queue: what the suite still holds (held parts, retries, quarantined files, SMS queued for phones)"
+"$bin/sms-queue" --config "$demo/sms-suite.conf"
+
+echo
 echo "Run it again: nothing is routed twice. Look around in $demo; 'sms-process --help' and"
 echo "'man -l build/dev/man/sms-process.8' say more."
