@@ -1,11 +1,14 @@
 // The journal: staged outputs, one-rename commits, recovery after a crash.
 //
-// Everything lives flat in the journal folder (no folder per message: a mkdir costs more than
-// all the rest of a message's file work):
-//   <stem>.<pid>.<k>.staged   an output, written by run <pid>, not yet in place
-//   .<stem>.<pid>.manifest    the list of a transaction's outputs and inputs, not committed
-//   <stem>.manifest           the same, committed (renamed): its outputs will be delivered
-//   <stem>.<what>.mark        a side effect that is not a file (a SIP message sent)
+// Outputs are written beside their final place (no copy, no folder per message):
+//   <dir or temp_dir>/.<name>.<pid>-<batch>   an output, not yet in place
+// and the journal folder holds one manifest per batch:
+//   .<pid>.<batch>.batch   the batch's transactions (their outputs and inputs), not committed;
+//                          written before the outputs, so a dead run's temporaries are found
+//   <pid>.<batch>.batch    the same, committed (renamed): its outputs will be delivered
+//   <stem>.<what>.mark     a side effect that is not a file (a SIP message sent)
+// An earlier version's files (<stem>.manifest, .<stem>.<pid>.manifest, <stem>.<pid>.<k>.staged)
+// are still finished or discarded by recover().
 #include "journal.hpp"
 
 #include "error.hpp"
@@ -20,6 +23,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace sms::journal {
 
@@ -78,18 +82,16 @@ long pid_in(const std::string& name, std::string_view suffix, int fields_after) 
 } // namespace
 
 Journal::Journal(std::string root)
-    : root_(std::move(root)) {
+    : root_(std::move(root))
+    , pid_(::getpid()) {
     fs::make_dirs(root_, 0700);
 }
 
 Journal::~Journal() {
-    // Stages never committed (an exception skipped commit_all) are discarded: their inputs are
-    // still in place and will be routed again.
-    for (auto& s : staged_) {
-        for (const auto& f : s.files)
-            ::unlink(fs::join(root_, f).c_str());
-        ::unlink(s.tmp_manifest.c_str());
-    }
+    // A batch never committed (an exception skipped the commit) is discarded: its inputs are
+    // still in place and will be routed again. A committed one is finished by the next run.
+    if (open_)
+        discard(*open_);
 }
 
 void Journal::sync() {
@@ -99,39 +101,156 @@ void Journal::sync() {
         throw_errno(Exit::tempfail, root_, errno);
 }
 
+void Journal::ensure_dir(const std::string& dir) {
+    if (known_dirs_.count(dir))
+        return;
+    fs::make_dirs(dir);
+    known_dirs_.insert(dir);
+}
+
+std::chrono::steady_clock::time_point Journal::pending_since() const {
+    return open_ ? open_->opened : std::chrono::steady_clock::now();
+}
+
+void Journal::discard(Batch& b) {
+    for (const auto& t : b.txs)
+        for (const auto& o : t.outs)
+            ::unlink(o.temp.c_str());
+    ::unlink(b.tmp.c_str());
+    b.txs.clear();
+}
+
+std::string Journal::text(const Batch& b) const {
+    std::string text;
+    for (const auto& t : b.txs) {
+        text += t.head;
+        for (const auto& o : t.outs)
+            text += o.line;
+    }
+    return text;
+}
+
+// Drops the transactions whose inputs are in `gone` (another run's batch delivered them). An
+// output a kept transaction relies on stays, handed over to it.
+void Journal::drop(Batch& b, const std::set<std::string>& gone) {
+    std::vector<Tx> kept, dropped;
+    for (auto& t : b.txs) {
+        bool covered = false;
+        for (const auto& in : t.inputs)
+            covered = covered || gone.count(in) > 0;
+        (covered ? dropped : kept).push_back(std::move(t));
+    }
+    if (dropped.empty()) {
+        b.txs = std::move(kept);
+        return;
+    }
+    for (auto& t : dropped) {
+        for (auto& o : t.outs) {
+            Tx* heir = nullptr;
+            for (auto& k : kept)
+                if (k.shared.erase(o.target))
+                    heir = heir ? heir : &k;
+            if (heir)
+                heir->outs.push_back(std::move(o));
+            else
+                ::unlink(o.temp.c_str());
+        }
+        for (const auto& in : t.inputs)
+            done_.push_back(in);
+    }
+    b.txs = std::move(kept);
+    std::string t = text(b);
+    if (::ftruncate(b.fd.get(), 0) != 0 ||
+        ::pwrite(b.fd.get(), t.data(), t.size(), 0) != static_cast<ssize_t>(t.size()))
+        throw_errno(Exit::tempfail, b.tmp, errno);
+    b.size = t.size();
+}
+
 void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>& files,
                     const std::vector<Input>& inputs) {
     check_field(name, "transaction");
     if (name.find('/') != std::string::npos || name.front() == '.')
         throw Error(Exit::software, name, "not a valid transaction name");
-    const long pid = ::getpid();
-    Staged s;
-    s.name = name;
-    s.tmp_manifest = fs::join(root_, fmt::format(".{}.{}.manifest", name, pid));
-    // The manifest first, locked: recovery leaves alone what a live run is writing.
-    s.lock = fs::Fd(::open(s.tmp_manifest.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!s.lock)
-        throw_errno(Exit::cantcreat, s.tmp_manifest, errno);
-    ::flock(s.lock.get(), LOCK_EX);
-    try {
-        std::string man;
-        for (const auto& in : inputs) {
-            check_field(in.path, "input");
-            if (!in.dest.empty())
-                check_field(in.dest, "input folder");
-            man += fmt::format("in\t{}\t{}\n", in.path, in.dest);
+    if (!open_) {
+        // The manifest first, locked: recovery leaves alone what a live run is writing.
+        Batch b;
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+        std::string id = fmt::format("{}.{:x}{}", pid_, ns, batches_++);
+        b.tmp = fs::join(root_, fmt::format(".{}.batch", id));
+        b.path = fs::join(root_, fmt::format("{}.batch", id));
+        b.fd = fs::Fd(::open(b.tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0600));
+        if (!b.fd)
+            throw_errno(Exit::cantcreat, b.tmp, errno);
+        ::flock(b.fd.get(), LOCK_EX);
+        b.opened = std::chrono::steady_clock::now();
+        open_ = std::move(b);
+    }
+    Batch& b = *open_;
+    const std::string tag = fs::basename(b.path).substr(0, fs::basename(b.path).size() - 6);
+    Tx tx;
+    tx.name = name;
+    tx.head = fmt::format("tx\t{}\n", name);
+    for (const auto& in : inputs) {
+        check_field(in.path, "input");
+        if (!in.dest.empty())
+            check_field(in.dest, "input folder");
+        tx.head += fmt::format("in\t{}\t{}\n", in.path, in.dest);
+        tx.inputs.push_back(in.path);
+    }
+    // What each output becomes: a new temporary, one of this batch's (rewritten when it
+    // replaces, left as it is when not), or nothing.
+    struct Write {
+        const fs::PlannedFile* file;
+        std::string temp;
+        bool fresh;
+    };
+    std::vector<Write> writes;
+    std::map<std::string, std::string> added;
+    for (const auto& f : files) {
+        check_field(f.dir, "output folder");
+        check_field(f.name, "output name");
+        std::string target = fs::join(f.dir, f.name);
+        auto it = b.targets.find(target);
+        if (it == b.targets.end()) {
+            it = added.find(target);
+            if (it == added.end()) {
+                std::string temp = fs::join(f.temp_dir.empty() ? f.dir : f.temp_dir,
+                                            fmt::format(".{}.{}", f.name, tag));
+                tx.outs.push_back(
+                    {target, temp,
+                     fmt::format("out\t{}\t{}\t{}\t{}\n", temp, f.replace ? 1 : 0, f.dir, f.name)});
+                added.emplace(target, temp);
+                writes.push_back({&f, temp, true});
+                continue;
+            }
         }
-        for (std::size_t k = 0; k < files.size(); ++k) {
-            const auto& f = files[k];
-            check_field(f.dir, "output folder");
-            check_field(f.name, "output name");
-            std::string staged = fmt::format("{}.{}.{}.staged", name, pid, k);
-            std::string path = fs::join(root_, staged);
-            fs::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f.mode));
+        if (b.targets.count(target))
+            tx.shared.insert(target);
+        if (f.replace)
+            writes.push_back({&f, it->second, false});
+    }
+    std::string lines = tx.head;
+    for (const auto& o : tx.outs)
+        lines += o.line;
+    // The lines first: a temporary is never written that the manifest does not name.
+    const std::size_t old_size = b.size;
+    std::vector<std::string> created;
+    try {
+        if (::pwrite(b.fd.get(), lines.data(), lines.size(), static_cast<off_t>(b.size)) !=
+            static_cast<ssize_t>(lines.size()))
+            throw_errno(Exit::tempfail, b.tmp, errno == 0 ? ENOSPC : errno);
+        b.size += lines.size();
+        for (const auto& w : writes) {
+            const auto& f = *w.file;
+            ensure_dir(f.temp_dir.empty() ? f.dir : f.temp_dir);
+            fs::Fd fd(::open(w.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f.mode));
             if (!fd)
-                throw_errno(Exit::cantcreat, path, errno);
-            s.files.push_back(staged);
-            fs::write_all(fd.get(), f.content, path);
+                throw_errno(Exit::cantcreat, w.temp, errno);
+            if (w.fresh)
+                created.push_back(w.temp);
+            fs::write_all(fd.get(), f.content, w.temp);
             if (f.mtime) {
                 auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                               f.mtime->time_since_epoch())
@@ -140,52 +259,81 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
                     {0, UTIME_NOW},
                     {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}};
                 if (::futimens(fd.get(), ts) != 0)
-                    throw_errno(Exit::cantcreat, path, errno);
+                    throw_errno(Exit::cantcreat, w.temp, errno);
             }
             if (::close(fd.release()) != 0)
-                throw_errno(Exit::cantcreat, path, errno);
-            man += fmt::format("out\t{}\t{}\t{}\t{}\n", staged, f.replace ? 1 : 0, f.dir, f.name);
+                throw_errno(Exit::cantcreat, w.temp, errno);
         }
-        fs::write_all(s.lock.get(), man, s.tmp_manifest);
-        s.manifest = std::move(man);
-        staged_.push_back(std::move(s));
     } catch (...) {
-        for (const auto& f : s.files)
-            ::unlink(fs::join(root_, f).c_str());
-        ::unlink(s.tmp_manifest.c_str());
+        for (const auto& t : created)
+            ::unlink(t.c_str());
+        if (::ftruncate(b.fd.get(), static_cast<off_t>(old_size)) == 0)
+            b.size = old_size;
+        if (b.txs.empty())
+            discard(b), open_.reset();
         throw;
+    }
+    for (auto& [target, temp] : added)
+        b.targets.emplace(target, std::move(temp));
+    b.txs.push_back(std::move(tx));
+}
+
+void Journal::commit_batch() {
+    if (open_) {
+        // A run that died between committing and finishing may have left some of our inputs
+        // in a committed batch (we could lock them only once it was dead): finish that batch,
+        // and drop what we staged for them.
+        int finished = 0;
+        auto gone = finish_dead(entries(root_), &finished);
+        if (!gone.empty())
+            drop(*open_, gone);
+        if (open_->txs.empty()) {
+            discard(*open_);
+            open_.reset();
+        }
+    }
+    if (!open_ && !committed_ && !applied_)
+        return;
+    sync(); // the open batch's files and manifest, the previous commit, the moves before it
+    if (applied_) {
+        close_out(*applied_);
+        applied_.reset();
+    }
+    if (committed_) {
+        apply(text(*committed_));
+        for (const auto& t : committed_->txs)
+            for (const auto& in : t.inputs)
+                done_.push_back(in);
+        applied_ = std::move(committed_);
+        committed_.reset();
+    }
+    if (open_) {
+        if (!fs::rename_noreplace(open_->tmp, open_->path))
+            throw Error(Exit::software, open_->path, "a batch of that name exists already");
+        committed_ = std::move(open_);
+        open_.reset();
     }
 }
 
 void Journal::commit_all() {
-    if (staged_.empty())
-        return;
-    sync(); // every staged file and manifest is on disk
-    std::vector<Staged> committed;
-    for (auto& s : staged_) {
-        std::string manifest = fs::join(root_, s.name + ".manifest");
-        if (!fs::rename_noreplace(s.tmp_manifest, manifest)) {
-            // Committed already by an earlier run and not finished: finish that one instead.
-            for (const auto& f : s.files)
-                ::unlink(fs::join(root_, f).c_str());
-            ::unlink(s.tmp_manifest.c_str());
-            finish(s.name);
-            continue;
-        }
-        committed.push_back(std::move(s));
-    }
-    staged_.clear();
-    sync(); // the commits are durable: from here the outputs will be delivered
-    for (const auto& s : committed)
-        apply(s.manifest);
-    sync(); // outputs in place, inputs gone
-    for (auto& s : committed) {
-        ::unlink(fs::join(root_, s.name + ".manifest").c_str());
-        forget_marks(s.name);
-    }
+    commit_batch();
+    while (committed_ || applied_)
+        commit_batch();
 }
 
-// Moves the outputs of a committed transaction into place and removes its inputs; idempotent.
+std::vector<std::string> Journal::take_done() {
+    return std::exchange(done_, {});
+}
+
+// A batch whose moves are durable: its manifest and markers go.
+void Journal::close_out(Batch& b) {
+    ::unlink(b.path.c_str());
+    for (const auto& t : b.txs)
+        forget_marks(t.name);
+    b.fd = fs::Fd();
+}
+
+// Moves the outputs of a committed manifest into place, then removes its inputs; idempotent.
 void Journal::apply(const std::string& manifest) {
     std::size_t pos = 0;
     std::vector<std::vector<std::string>> ins;
@@ -198,16 +346,14 @@ void Journal::apply(const std::string& manifest) {
         if (f[0] == "in" && f.size() == 3) {
             ins.push_back(std::move(f));
         } else if (f[0] == "out" && f.size() == 5) {
-            std::string staged = fs::join(root_, f[1]);
+            // An earlier version's manifest names its staged files relative to the journal.
+            std::string staged = f[1].starts_with('/') ? f[1] : fs::join(root_, f[1]);
             std::string target = fs::join(f[3], f[4]);
-            if (!known_dirs_.count(f[3])) {
-                fs::make_dirs(f[3]);
-                known_dirs_.insert(f[3]);
-            }
+            ensure_dir(f[3]);
             if (f[2] == "1") {
                 if (::rename(staged.c_str(), target.c_str()) != 0 && errno != ENOENT)
                     throw_errno(Exit::cantcreat, target, errno);
-            } else if (!fs::exists(staged)) {
+            } else if (::access(staged.c_str(), F_OK) != 0) {
                 continue; // moved already
             } else if (!fs::rename_noreplace(staged, target)) {
                 ::unlink(staged.c_str()); // already there (a pending delivery call): keep it
@@ -257,6 +403,50 @@ bool Journal::finish(const std::string& name) {
     return true;
 }
 
+std::set<std::string> Journal::finish_dead(const std::vector<std::string>& names, int* finished) {
+    std::set<std::string> gone;
+    std::set<std::string> txs;
+    for (const auto& n : names) {
+        if (n.front() == '.' || !n.ends_with(".batch"))
+            continue;
+        std::string path = fs::join(root_, n);
+        if ((committed_ && committed_->path == path) || (applied_ && applied_->path == path))
+            continue;
+        fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+            continue; // gone, or its own run is alive and finishing it
+        if (!fs::exists(path))
+            continue; // finished while we opened it
+        std::string manifest = fs::read_file(path);
+        apply(manifest);
+        sync();
+        ::unlink(path.c_str());
+        for (std::size_t pos = 0; pos < manifest.size();) {
+            auto nl = manifest.find('\n', pos);
+            if (nl == std::string::npos)
+                break;
+            auto f = split_tabs(std::string_view(manifest).substr(pos, nl - pos));
+            pos = nl + 1;
+            if (f[0] == "in" && f.size() == 3)
+                gone.insert(f[1]);
+            else if (f[0] == "tx" && f.size() == 2)
+                txs.insert(f[1]);
+        }
+        log::notice("finished the interrupted deliveries of {}", n);
+        ++*finished;
+    }
+    for (const auto& e : names) {
+        if (!e.ends_with(".mark"))
+            continue;
+        for (auto dot = e.find('.'); dot != std::string::npos; dot = e.find('.', dot + 1))
+            if (txs.count(e.substr(0, dot))) {
+                ::unlink(fs::join(root_, e).c_str());
+                break;
+            }
+    }
+    return gone;
+}
+
 int Journal::recover() {
     int finished = 0;
     auto names = entries(root_);
@@ -269,17 +459,40 @@ int Journal::recover() {
             }
         }
     }
+    finish_dead(names, &finished);
     // What dead runs staged and never committed: their inputs are still in place.
     for (const auto& n : names) {
         long pid = 0;
-        if (n.front() == '.' && n.ends_with(".manifest"))
+        bool batch = false;
+        if (n.front() == '.' && n.ends_with(".manifest")) {
             pid = pid_in(n, ".manifest", 0);
-        else if (n.ends_with(".staged"))
+        } else if (n.ends_with(".staged")) {
             pid = pid_in(n, ".staged", 1);
-        else
+        } else if (n.front() == '.' && n.ends_with(".batch")) {
+            pid = std::strtol(n.c_str() + 1, nullptr, 10);
+            batch = true;
+        } else {
             continue;
-        if (pid > 0 && !pid_alive(pid) && pid != ::getpid())
-            ::unlink(fs::join(root_, n).c_str());
+        }
+        if (pid <= 0 || pid_alive(pid) || pid == pid_)
+            continue;
+        std::string path = fs::join(root_, n);
+        if (batch) {
+            fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+                continue;
+            std::string manifest = fs::read_file(path);
+            for (std::size_t pos = 0; pos < manifest.size();) {
+                auto nl = manifest.find('\n', pos);
+                if (nl == std::string::npos)
+                    break;
+                auto f = split_tabs(std::string_view(manifest).substr(pos, nl - pos));
+                pos = nl + 1;
+                if (f[0] == "out" && f.size() == 5)
+                    ::unlink(f[1].c_str());
+            }
+        }
+        ::unlink(path.c_str());
     }
     return finished;
 }

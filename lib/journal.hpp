@@ -2,11 +2,19 @@
 // into place, and only then the inputs removed. A run killed at any instant leaves either an
 // uncommitted stage (discarded; the input is still there and is routed again) or a committed one
 // (finished by the next run): never nothing, never twice.
+//
+// Transactions are grouped in batches: one manifest per batch, one file-system sync per batch.
+// commit_batch() pipelines: each call's sync makes the batch being closed durable, the previous
+// batch's commit durable (so its outputs are moved into place and its inputs removed) and the
+// one before's moves durable (so its manifest goes). commit_all() drains: when it returns, every
+// staged transaction is finished (three syncs for a lone batch, as for a lone message).
 #pragma once
 
 #include "fsutil.hpp"
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,23 +36,29 @@ public:
     Journal(const Journal&) = delete;
     Journal& operator=(const Journal&) = delete;
 
-    // Writes the outputs of transaction `name` into a private folder (not yet durable).
-    // Throws Error (tempfail on a full disk) and leaves nothing behind.
+    // Adds transaction `name` to the open batch: its outputs are written beside their final
+    // place under temporary names (a dotfile in their folder, or in PlannedFile::temp_dir), not
+    // yet durable. Within a batch an output that does not replace (a delivery call) is written
+    // once. Throws Error (tempfail on a full disk) and leaves nothing of the transaction behind.
     void stage(const std::string& name, const std::vector<fs::PlannedFile>& files,
                const std::vector<Input>& inputs);
-    // How many transactions are staged and not yet committed.
-    std::size_t pending() const { return staged_.size(); }
+    // How many transactions the open batch holds, and since when it is open.
+    std::size_t pending() const { return open_ ? open_->txs.size() : 0; }
+    std::chrono::steady_clock::time_point pending_since() const;
 
-    // Makes every staged transaction durable, commits, moves the outputs into place, removes the
-    // inputs: four file-system syncs for the whole batch.
+    // Closes the open batch and advances the pipeline with one file-system sync (see above).
+    void commit_batch();
+    // Commits the open batch and finishes every committed one.
     void commit_all();
+    // The inputs removed (or moved) since the last call: their transactions are done.
+    std::vector<std::string> take_done();
 
-    // Whether a committed transaction `name` is waiting to be finished.
+    // Whether a committed transaction `name` of an earlier version's per-transaction manifest is
+    // waiting to be finished, and finishing it (idempotent; false when there is none).
     bool committed(const std::string& name) const;
-    // Finishes the committed transaction `name` (idempotent). False when there is none.
     bool finish(const std::string& name);
-    // Finishes every committed transaction a dead run left, and discards uncommitted stages of
-    // dead runs. Returns how many were finished.
+    // Finishes every committed batch or transaction a dead run left, and discards uncommitted
+    // stages of dead runs. Returns how many were finished.
     int recover();
 
     // Durable markers of side effects that are not files (a SIP message sent), kept until the
@@ -53,21 +67,44 @@ public:
     bool marked(const std::string& name, const std::string& what);
 
 private:
-    struct Staged {
+    struct Out {
+        std::string target, temp, line;
+    };
+    struct Tx {
         std::string name;
-        std::string tmp_manifest;
-        std::string manifest; // its text
-        std::vector<std::string> files;
-        fs::Fd lock;
+        std::string head; // its manifest lines but the outputs'
+        std::vector<Out> outs;
+        std::vector<std::string> inputs;
+        std::set<std::string> shared; // targets written by an earlier transaction of the batch
+    };
+    struct Batch {
+        std::string tmp;  // the manifest while uncommitted
+        std::string path; // committed
+        fs::Fd fd;        // locked for the batch's life
+        std::vector<Tx> txs;
+        std::map<std::string, std::string> targets; // final path -> its temporary
+        std::size_t size = 0;                       // bytes of manifest written
+        std::chrono::steady_clock::time_point opened;
     };
     std::string root_;
     fs::Fd root_fd_;
-    std::vector<Staged> staged_;
+    long pid_;
+    unsigned batches_ = 0;
+    std::optional<Batch> open_, committed_, applied_;
+    std::vector<std::string> done_;
     std::set<std::string> known_dirs_;
     std::map<std::string, std::vector<std::string>> marks_;
     void sync();
     void apply(const std::string& manifest);
     void forget_marks(const std::string& name);
+    void ensure_dir(const std::string& dir);
+    void discard(Batch& b);
+    void close_out(Batch& b);
+    std::string text(const Batch& b) const;
+    void drop(Batch& b, const std::set<std::string>& gone);
+    // Finishes the committed manifests of dead runs found in the journal; returns the inputs
+    // they covered. `entries` is the journal's listing.
+    std::set<std::string> finish_dead(const std::vector<std::string>& entries, int* finished);
 };
 
 } // namespace sms::journal

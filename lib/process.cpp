@@ -23,7 +23,9 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <map>
+#include <set>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,7 +39,11 @@ namespace {
 using router::Action;
 using router::Outcome;
 
-constexpr std::size_t batch_size = 128;
+// A batch of transactions is committed with one file-system sync when it holds this many, or
+// when its first was staged this long ago: whichever comes first, so that a slow stream of
+// messages (faxes to render) is not held back for a full batch.
+constexpr std::size_t batch_size = 1024;
+constexpr std::chrono::milliseconds batch_time{50};
 // The most of a message file read: beyond spool::max_file_bytes only to tell its sender.
 constexpr std::size_t max_read = 1024 * 1024;
 
@@ -127,10 +133,19 @@ private:
     Summary summary_;
     std::vector<std::unique_ptr<InputFile>> files_;
 
+    // Answers of the directory, kept for the run (a run lasts seconds; the numbers of a batch
+    // repeat). An outage is not kept: the next message asks again.
+    std::map<std::string, directory::Lookup, std::less<>> lookups_;
+
     directory::Lookup lookup(const std::string& number) {
+        if (auto it = lookups_.find(number); it != lookups_.end())
+            return it->second;
         if (!dir_)
             dir_ = directory::open(cfg_.directory);
-        return dir_->lookup(number);
+        auto l = dir_->lookup(number);
+        if (l.status != directory::Lookup::Status::unavailable)
+            lookups_.emplace(number, l);
+        return l;
     }
 
     std::unique_ptr<InputFile> open_input(const std::string& name, bool lock);
@@ -167,21 +182,18 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return nullptr;
     if (lock) {
-        auto l = fs::Lock::try_acquire(fs::Fd(::dup(fd.get())));
-        if (!l)
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
             return nullptr; // another run has it
-        // Taken and finished by another run between our listing and our lock?
-        struct stat now;
-        if (::fstat(fd.get(), &now) != 0 || now.st_nlink == 0)
-            return nullptr;
+        // Taken and finished (removed or moved) by another run between our listing and our
+        // lock? Then the name no longer leads to the file we locked.
         struct stat by_name;
         if (::lstat(f->path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
             by_name.st_dev != st.st_dev)
             return nullptr;
-        // The lock lives as long as the dup'd descriptor; keep the original.
-        f->fd = fs::Fd(::dup(l->fd()));
     }
     f->mtime = st.st_mtime;
+    f->fd = std::move(fd); // holds the lock
+    const int in = f->fd.get();
     for (unsigned char c : name)
         if (c < 0x20 || c == 0x7F) {
             f->error = "the file name holds control characters: app_sms never writes such a name";
@@ -190,18 +202,19 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock
     std::string content;
     char buf[65536];
     for (;;) {
-        ssize_t n = ::pread(fd.get(), buf, sizeof buf, static_cast<off_t>(content.size()));
+        ssize_t n = ::pread(in, buf, sizeof buf, static_cast<off_t>(content.size()));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
             f->error = fmt::format("cannot read: {}", std::strerror(errno));
             return f;
         }
-        if (n == 0)
-            break;
         content.append(buf, static_cast<std::size_t>(n));
-        if (content.size() > max_read)
-            break; // spool::parse reports it
+        // A short read of a regular file is its end (as far as fstat saw it): no second call.
+        if (n == 0 || content.size() > max_read ||
+            (static_cast<std::size_t>(n) < sizeof buf &&
+             content.size() >= static_cast<std::size_t>(st.st_size)))
+            break; // past max_read, spool::parse reports it
     }
     try {
         // A file larger than a message file should be is still read when it parses, so that its
@@ -513,12 +526,6 @@ void Runner::retry_or_give_up(Unit& u, const std::string& why, char service) {
 }
 
 void Runner::route(Unit& u) {
-    if (!opts_.dry_run && journal_->committed(u.stem)) {
-        journal_->finish(u.stem);
-        for (auto* f : u.inputs)
-            report(*f, Outcome::routed, '?', "finished an interrupted delivery");
-        return;
-    }
     if (u.message.text.size() > spool::max_text_bytes) {
         // Readable, so not quarantined in silence: no tool would have taken it, the sender is
         // told.
@@ -579,11 +586,20 @@ void Runner::route(Unit& u) {
 void Runner::maybe_commit(bool force) {
     if (opts_.dry_run || !journal_)
         return;
-    if (force || journal_->pending() >= batch_size) {
+    const auto n = journal_->pending();
+    if (force)
         journal_->commit_all();
-        // Inputs of committed work are gone: their locks are no longer needed.
-        std::erase_if(files_, [](const auto& f) { return !fs::exists(f->path); });
-    }
+    else if (n >= batch_size ||
+             (n > 0 && std::chrono::steady_clock::now() - journal_->pending_since() >= batch_time))
+        journal_->commit_batch();
+    else
+        return;
+    // Inputs of finished work are gone: their locks are no longer needed.
+    auto done = journal_->take_done();
+    std::set<std::string_view> gone(done.begin(), done.end());
+    std::erase_if(files_, [&](const auto& f) { return gone.count(f->path) > 0; });
+    // And those moved away meanwhile (quarantined), few.
+    std::erase_if(files_, [](const auto& f) { return !fs::exists(f->path); });
 }
 
 // Concatenated parts are held until all have arrived, then routed as one. Run under a lock

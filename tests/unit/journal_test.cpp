@@ -168,3 +168,128 @@ TEST(Journal, KilledAtEveryInstantNothingLostNothingTwice) {
         EXPECT_NE(input, o1) << name << ": either still to route, or routed";
     }
 }
+
+TEST(Journal, ABatchHasOneManifestAndWritesASharedOutputOnce) {
+    TempDir t;
+    journal::Journal j(t / "journal");
+    for (int i = 0; i < 5; ++i) {
+        std::string m = "m" + std::to_string(i);
+        fs::write_atomic(t / "in", m, "x");
+        // Every message queues a file of its own and wants the phone's delivery call.
+        j.stage(m, {out(t, m + ".q", m), out(t, "call", "call of " + m)}, {{t / ("in/" + m), ""}});
+    }
+    EXPECT_EQ(j.pending(), 5u);
+    std::size_t manifests = 0, temporaries = 0;
+    for (const auto& e : stdfs::directory_iterator(t / "journal"))
+        manifests += e.path().filename().string().ends_with(".batch");
+    for (const auto& e : stdfs::directory_iterator(t / "out"))
+        temporaries += e.path().filename().string().starts_with(".call.");
+    EXPECT_EQ(manifests, 1u);
+    EXPECT_EQ(temporaries, 1u) << "one delivery call written for the batch";
+    j.commit_all();
+    EXPECT_EQ(names(t / "out"),
+              (std::vector<std::string>{"call", "m0.q", "m1.q", "m2.q", "m3.q", "m4.q"}));
+    EXPECT_EQ(fs::read_file(t / "out/call"), "call of m0");
+    EXPECT_TRUE(names(t / "in").empty());
+    EXPECT_EQ(std::distance(stdfs::directory_iterator(t / "journal"), stdfs::directory_iterator{}),
+              0);
+    auto done = j.take_done();
+    EXPECT_EQ(done.size(), 5u);
+    EXPECT_TRUE(j.take_done().empty());
+    // Nothing left behind in the output folder either (temporaries are dotfiles there).
+    EXPECT_EQ(std::distance(stdfs::directory_iterator(t / "out"), stdfs::directory_iterator{}), 6);
+}
+
+TEST(Journal, BatchesArePipelinedOneSyncEach) {
+    TempDir t;
+    journal::Journal j(t / "journal");
+    fs::write_atomic(t / "in", "a", "x");
+    fs::write_atomic(t / "in", "b", "x");
+    j.stage("a", {out(t, "a.q", "A")}, {{t / "in/a", ""}});
+    j.commit_batch(); // a committed, not yet in place
+    EXPECT_EQ(j.pending(), 0u);
+    EXPECT_TRUE(fs::exists(t / "in/a"));
+    EXPECT_FALSE(fs::exists(t / "out/a.q"));
+    j.stage("b", {out(t, "b.q", "B")}, {{t / "in/b", ""}});
+    j.commit_batch(); // a in place, b committed
+    EXPECT_FALSE(fs::exists(t / "in/a"));
+    EXPECT_TRUE(fs::exists(t / "out/a.q"));
+    EXPECT_TRUE(fs::exists(t / "in/b"));
+    EXPECT_EQ(j.take_done(), (std::vector<std::string>{t / "in/a"}));
+    j.commit_all();
+    EXPECT_FALSE(fs::exists(t / "in/b"));
+    EXPECT_EQ(fs::read_file(t / "out/b.q"), "B");
+    EXPECT_TRUE(names(t / "journal").empty());
+}
+
+TEST(Journal, AnInputADeadRunCommittedIsNotDeliveredAgain) {
+    // A run committed a batch holding m and the phone's call, then died; we locked m only after
+    // that and staged it again, relying on the dead run's call file: the dead run's batch is
+    // finished, our transaction for m dropped, and n keeps the call it relies on.
+    TempDir t;
+    fs::write_atomic(t / "in", "m", "x");
+    fs::write_atomic(t / "in", "n", "y");
+    fs::write_atomic(t / "out", ".m.q.999999999.1", "M");
+    fs::write_atomic(t / "journal", "999999999.1.batch",
+                     "tx\tm\nin\t" + (t / "in/m") + "\t\nout\t" + (t / "out/.m.q.999999999.1") +
+                         "\t0\t" + (t / "out") + "\tm.q\n");
+    journal::Journal j(t / "journal");
+    j.stage("m", {out(t, "call", "C"), out(t, "m.q", "M again")}, {{t / "in/m", ""}});
+    j.stage("n", {out(t, "call", "C"), out(t, "n.q", "N")}, {{t / "in/n", ""}});
+    j.commit_all();
+    EXPECT_EQ(names(t / "out"), (std::vector<std::string>{"call", "m.q", "n.q"}));
+    EXPECT_EQ(fs::read_file(t / "out/m.q"), "M");
+    EXPECT_TRUE(names(t / "in").empty());
+    EXPECT_TRUE(names(t / "journal").empty());
+    EXPECT_EQ(std::distance(stdfs::directory_iterator(t / "out"), stdfs::directory_iterator{}), 3);
+}
+
+TEST(Journal, TemporariesOfADeadRunsUncommittedBatchAreRemoved) {
+    TempDir t;
+    fs::write_atomic(t / "in", "m", "x");
+    fs::write_atomic(t / "out", ".m.q.999999999.1", "M");
+    fs::write_atomic(t / "journal", ".999999999.1.batch",
+                     "tx\tm\nin\t" + (t / "in/m") + "\t\nout\t" + (t / "out/.m.q.999999999.1") +
+                         "\t0\t" + (t / "out") + "\tm.q\n");
+    journal::Journal j(t / "journal");
+    EXPECT_EQ(j.recover(), 0);
+    EXPECT_EQ(std::distance(stdfs::directory_iterator(t / "out"), stdfs::directory_iterator{}), 0);
+    EXPECT_TRUE(names(t / "journal").empty());
+    EXPECT_TRUE(fs::exists(t / "in/m"));
+}
+
+TEST(Journal, KilledAtEveryInstantInBatchesNothingLostNothingTwice) {
+    TempDir t;
+    for (int round = 0; round < 30; ++round) {
+        std::vector<std::string> ms;
+        for (int i = 0; i < 6; ++i) {
+            ms.push_back("r" + std::to_string(round) + "m" + std::to_string(i));
+            fs::write_atomic(t / "in", ms.back(), "x");
+        }
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            journal::Journal j(t / "journal");
+            for (std::size_t i = 0; i < ms.size(); ++i) {
+                j.stage(ms[i], {out(t, ms[i] + ".1", "1"), out(t, ms[i] + ".2", "2")},
+                        {{t / ("in/" + ms[i]), ""}});
+                if (i % 2 == 1)
+                    j.commit_batch();
+            }
+            j.commit_all();
+            ::_exit(0);
+        }
+        ::usleep(static_cast<useconds_t>((round * 397) % 4000));
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        journal::Journal j(t / "journal");
+        j.recover();
+        for (const auto& m : ms) {
+            bool input = fs::exists(t / ("in/" + m));
+            bool o1 = fs::exists(t / ("out/" + m + ".1"));
+            bool o2 = fs::exists(t / ("out/" + m + ".2"));
+            EXPECT_EQ(o1, o2) << m << ": outputs appear together";
+            EXPECT_NE(input, o1) << m << ": either still to route, or routed";
+        }
+    }
+    EXPECT_TRUE(names(t / "journal").empty());
+}
