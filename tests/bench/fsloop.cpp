@@ -1,4 +1,5 @@
-// The file-system ceiling for scripts/bench.sh: the router's file operations with no logic.
+// The file-system references for scripts/bench.sh: the cheapest durable loop for the router's
+// job (its ceiling), the router's own file operations with no logic, a naive per-file loop.
 //
 //   fsloop gen DIR N DESTS         writes N app_sms message files for DESTS destinations into DIR
 //   fsloop replay DIR N BATCH OPS...  in batches of BATCH messages, as the router works: reads
@@ -8,6 +9,11 @@
 //                                  totals for N messages, as strace counted them on the router:
 //                                  creates writes bytes fsyncs fdatasyncs syncfs renames unlinks
 //                                  mkdirs rmdirs fchmods
+//   fsloop ceiling DIR N           the cheapest durable loop for the router's job (SPEC 7): per
+//                                  message, reads DIR/sms/morx/<i>, writes one queue file into
+//                                  DIR/sms/mttx (dotfile, write, rename), the first time a phone
+//                                  is seen writes its call file into DIR/outgoing (written in
+//                                  DIR/tmp, renamed), unlinks the input; one syncfs() at the end
 //   fsloop naive DIR N             DIR/sms/morx to DIR/sms/mttx and DIR/outgoing; per message, durably and without batching: reads the input,
 //                                  writes a queue file and a call file (each: create, write,
 //                                  fsync, rename), fsyncs both folders, unlinks the input and
@@ -20,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
@@ -253,6 +260,57 @@ int replay(const std::string& dir, long n, long batch, const std::vector<long>& 
     return 0;
 }
 
+// The cheapest durable loop for the router's job: nothing the router could skip, nothing more.
+int ceiling(const std::string& dir, long n) {
+    const std::string in_dir = dir + "/sms/morx", mttx = dir + "/sms/mttx",
+                      outgoing = dir + "/outgoing", tmp = dir + "/tmp";
+    for (const auto& d : {mttx, outgoing, tmp})
+        mkdir_p(d);
+    const auto in = inputs(in_dir, n);
+    std::set<std::string> phones;
+
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) {
+        const std::string& path = in[static_cast<std::size_t>(i)];
+        std::string body = read_all(path);
+        auto da = body.find("\nda=");
+        std::string phone =
+            da == std::string::npos ? "0" : body.substr(da + 4, body.find('\n', da + 4) - da - 4);
+        std::string name = phone + "." + std::to_string(i);
+        std::string dot = mttx + "/." + name;
+        {
+            Fd f(::open(dot.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+            if (f.fd < 0)
+                die("create " + dot);
+            write_all(f.fd, body, dot);
+        }
+        if (::rename(dot.c_str(), (mttx + "/" + name).c_str()) != 0)
+            die("rename " + dot);
+        if (phones.insert(phone).second) {
+            const std::string call = "Channel: DAHDI/1\nCallerID: SMS <9001>\nApplication: SMS\n"
+                                     "Data: " + phone + ",s\nMaxRetries: 100\nRetryTime: 30\n"
+                                     "WaitTime: 10\n";
+            std::string t = tmp + "/smsq.mttx." + phone + ".1";
+            {
+                Fd f(::open(t.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+                if (f.fd < 0)
+                    die("create " + t);
+                write_all(f.fd, call, t);
+            }
+            if (::rename(t.c_str(), (outgoing + "/smsq.mttx." + phone + ".1").c_str()) != 0)
+                die("rename " + t);
+        }
+        if (::unlink(path.c_str()) != 0)
+            die("unlink " + path);
+    }
+    Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dirfd.fd < 0 || ::syncfs(dirfd.fd) != 0)
+        die("syncfs " + dir);
+    double s = seconds_since(t0);
+    std::printf("%ld messages in %.3f s: %.0f messages/s\n", n, s, static_cast<double>(n) / s);
+    return 0;
+}
+
 void durable_file(const std::string& dir, const std::string& name, const std::string& body) {
     std::string tmp = dir + "/." + name + ".tmp", final_path = dir + "/" + name;
     Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
@@ -308,10 +366,12 @@ int main(int argc, char** argv) {
             ops.push_back(arg(argv[k]));
         return replay(argv[2], arg(argv[3]), arg(argv[4]), ops);
     }
+    if (mode == "ceiling" && argc == 4)
+        return ceiling(argv[2], arg(argv[3]));
     if (mode == "naive" && argc == 4)
         return naive(argv[2], arg(argv[3]));
     std::fprintf(stderr, "usage: fsloop gen DIR N DESTS | replay DIR N BATCH creates writes bytes "
                          "fsyncs fdatasyncs syncfs renames unlinks mkdirs rmdirs fchmods | "
-                         "naive DIR N\n");
+                         "ceiling DIR N | naive DIR N\n");
     return 64;
 }
