@@ -8,7 +8,10 @@
 #
 # Environment: BENCH_BIN (the tools; default build/release/tools, built unless --no-build),
 # BENCH_DIR (work folder, default a new one under $TMPDIR: put it on the file system the spool
-# lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (5), BENCH_NAIVE_MESSAGES (500),
+# lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (5), BENCH_SINGLE_RUNS (one-message runs, 50),
+# BENCH_BEFORE_BIN (another build's tools: its one-message time is shown beside), BENCH_ONLY
+# (a comma-separated list of sections to run: startup, routing, fax, voice, queue, memory),
+# BENCH_SETTLE (seconds between routing runs, 31: see below; less only to try the script),
 # BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200), BENCH_QUEUE_ITEMS (10000).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +22,13 @@ build=1
 
 messages=${BENCH_MESSAGES:-10000}
 route_runs=${BENCH_ROUTE_RUNS:-5}
-naive_messages=${BENCH_NAIVE_MESSAGES:-500}
+single_runs=${BENCH_SINGLE_RUNS:-50}
 runs=${BENCH_RUNS:-10}
 startup_runs=${BENCH_STARTUP_RUNS:-200}
-dests=100 # destination phones the routed messages are spread over
+dests=10 # destination phones the routed messages are spread over (SPEC 7)
 
 say() { printf '%s\n' "$*"; }
+want() { [[ -z ${BENCH_ONLY:-} || ,$BENCH_ONLY, == *,$1,* ]]; }
 note() { printf '_%s_\n\n' "$*"; }
 die() {
   echo "bench.sh: $*" >&2
@@ -32,7 +36,10 @@ die() {
 }
 
 # ---------- peers, build ----------
-bash scripts/install-deps.sh --bench >&2 || die "cannot install the benchmark peers"
+# (The routing part needs none of them.)
+if want startup || want fax || want voice; then
+  bash scripts/install-deps.sh --bench >&2 || die "cannot install the benchmark peers"
+fi
 bin=${BENCH_BIN:-$root/build/release/tools}
 if ((build)) && [[ -z ${BENCH_BIN:-} ]]; then
   { cmake --preset release >/dev/null &&
@@ -126,6 +133,7 @@ fresh_spool() {
 }
 
 # ---------- start-up ----------
+if want startup; then
 say "## Start-up: sms-process on an empty spool against /bin/true"
 say
 fresh_spool
@@ -152,7 +160,10 @@ if usable sms-process "$bin/sms-process" --config "$conf"; then
   target "start-up, sms-process vs /bin/true (direct exec)" "<= 2x" "${ratio}x" "$(calc "%s" "($ratio <= 2) ? \"met\" : \"missed\"")"
 fi
 
+fi
+
 # ---------- routing ----------
+if want routing; then
 say "## Routing $messages S messages (SQLite directory, durability on)"
 say
 # A spool of N messages for $dests phones.
@@ -205,32 +216,47 @@ if usable sms-process "$bin/sms-process" --config "$conf"; then
     per_message=$(sed -n 2p <<<"$ops")
     ops=$(sed -n 1p <<<"$ops")
   fi
-  declare -a r_t=() r_m=() l_t=() n_t=()
+  declare -a r_t=() r_m=() c_t=() l_t=()
   routed_line=""
   # ext4 skips inodes freed in the last 30 seconds when it allocates new ones (fs/ext4/ialloc.c,
   # recently_deleted()): creating files right after tens of thousands were deleted costs up to
   # ten times more system time. So every run gets folders of its own (nothing is deleted between
-  # runs) and starts at least 31 s after the previous run's deletions. Router and loops
-  # alternate, so that a busy moment of the shared machine hits both.
+  # runs) and starts at least 31 s after the previous run's deletions. The router and the
+  # ceiling alternate (which goes first alternates too), so that a busy moment of the shared
+  # machine hits both.
   last_delete=$(date +%s)
   settle() {
-    local wait=$((last_delete + 31 - $(date +%s)))
+    local wait=$((last_delete + ${BENCH_SETTLE:-31} - $(date +%s)))
     ((wait > 0)) && sleep "$wait"
   }
-  for ((r = 1; r <= route_runs; r++)); do
-    rspool=$work/route-$r
-    mkdir -p "$rspool/sms/mttx" "$rspool/outgoing"
-    "$fsloop" gen "$rspool/sms/morx" "$messages" "$dests"
-    [[ -n $ops ]] && "$fsloop" gen "$work/loop-$r/sms/morx" "$messages" "$dests"
-    "$fsloop" gen "$work/naive-$r/sms/morx" "$naive_messages" "$dests"
-    sync
+  run_router() {
     settle
-    read -r t m rc < <(timed "$bin/sms-process" --config "$conf" --spool "$rspool")
+    read -r t m rc < <(timed "$bin/sms-process" --config "$conf" --spool "$work/route-$r")
     last_delete=$(date +%s)
     r_t+=("$t")
     r_m+=("$m")
     routed_line=$(tail -n 1 "$work/timed.stderr")
-    left=$(find "$rspool/sms/morx" -maxdepth 1 -type f | wc -l)
+    left=$(find "$work/route-$r/sms/morx" -maxdepth 1 -type f | wc -l)
+  }
+  run_ceiling() {
+    settle
+    read -r t m rc < <(timed "$fsloop" ceiling "$work/ceiling-$r" "$messages")
+    last_delete=$(date +%s)
+    c_t+=("$t")
+  }
+  for ((r = 1; r <= route_runs; r++)); do
+    mkdir -p "$work/route-$r/sms/mttx" "$work/route-$r/outgoing"
+    "$fsloop" gen "$work/route-$r/sms/morx" "$messages" "$dests"
+    "$fsloop" gen "$work/ceiling-$r/sms/morx" "$messages" "$dests"
+    [[ -n $ops ]] && "$fsloop" gen "$work/loop-$r/sms/morx" "$messages" "$dests"
+    sync
+    if ((r % 2)); then
+      run_router
+      run_ceiling
+    else
+      run_ceiling
+      run_router
+    fi
     if [[ -n $ops ]]; then
       settle
       # shellcheck disable=SC2086
@@ -238,46 +264,65 @@ if usable sms-process "$bin/sms-process" --config "$conf"; then
       last_delete=$(date +%s)
       l_t+=("$t")
     fi
-    settle
-    read -r t m rc < <(timed "$fsloop" naive "$work/naive-$r" "$naive_messages")
-    last_delete=$(date +%s)
-    n_t+=("$t")
   done
   rt=$(printf '%s\n' "${r_t[@]}" | median)
   rm_kib=$(printf '%s\n' "${r_m[@]}" | median)
   r_rate=$(calc "%.0f" "$messages / $rt")
-  nt=$(printf '%s\n' "${n_t[@]}" | median)
-  n_rate=$(calc "%.0f" "$naive_messages / $nt")
+  ct=$(printf '%s\n' "${c_t[@]}" | median)
+  c_rate=$(calc "%.0f" "$messages / $ct")
   say "| run | median time | messages/s | peak memory |"
   say "|---|---|---|---|"
   say "| sms-process, $messages messages | $(calc "%.2f s" "$rt") | $r_rate | $(mib "$rm_kib") |"
+  say "| ceiling: the cheapest durable loop (read, one queue file, one call file per phone, unlink; one syncfs), $messages messages | $(calc "%.2f s" "$ct") | $c_rate | - |"
   if [[ -n $ops ]]; then
     lt=$(printf '%s\n' "${l_t[@]}" | median)
     l_rate=$(calc "%.0f" "$messages / $lt")
-    say "| plain loop, the router's own file operations, $messages messages | $(calc "%.2f s" "$lt") | $l_rate | - |"
+    say "| for context: the router's own file operations with no logic, $messages messages | $(calc "%.2f s" "$lt") | $l_rate | - |"
   fi
-  say "| naive durable loop (fsync every file and folder, no batching), $naive_messages messages | $(calc "%.2f s" "$nt") | $n_rate | - |"
   say
-  say "Last router summary: \`$routed_line\`; messages left in sms/morx/: $left. Runs: $route_runs each, alternating, each in new folders and 31 s after the previous run's deletions; times: router ${r_t[*]} s${l_t:+; loop ${l_t[*]} s}; naive ${n_t[*]} s."
+  say "Last router summary: \`$routed_line\`; messages left in sms/morx/: $left. Runs: $route_runs each, router and ceiling alternating (and which goes first), each in new folders and ${BENCH_SETTLE:-31} s after the previous run's deletions; times: router ${r_t[*]} s; ceiling ${c_t[*]} s${l_t:+; same operations ${l_t[*]} s}."
   say
+  # Each router run against the ceiling run beside it: on a shared disk a sync may wait seconds
+  # for other people's writes, and pairing cancels most of that.
+  pairs=$(for ((r = 0; r < ${#r_t[@]}; r++)); do calc "%.4f\n" "${c_t[r]} / ${r_t[r]}"; done)
+  ratio=$(calc "%.2f" "$(median <<<"$pairs")")
+  [[ -n $ops ]] && say "The router's file operations per message (strace, $count messages): $per_message."
+  [[ -n $ops ]] && say
+  say "Ratio router / ceiling: **${ratio}** (target: at least 0.5): the median of the $route_runs paired runs' ratios ($(tr '\n' ' ' <<<"$pairs")); from the medians of the times alone: $(calc "%.2f" "$r_rate / $c_rate")."
   if [[ -n $ops ]]; then
-    # Each router run against the loop run right after it: on a shared disk a sync may wait
-    # seconds for other people's writes, and pairing cancels most of that.
-    pairs=$(for ((r = 0; r < ${#r_t[@]}; r++)); do calc "%.4f\n" "${l_t[r]} / ${r_t[r]}"; done)
-    ratio=$(median <<<"$pairs")
-    ratio=$(calc "%.2f" "$ratio")
-    say "The router's file operations per message (strace, $count messages): $per_message."
-    say
-    say "Ratio router / plain loop: **${ratio}** of the file system's ceiling (target: at least 0.5): the median of the $route_runs paired runs' ratios ($(tr '\n' ' ' <<<"$pairs")); from the medians of the times alone: $(calc "%.2f" "$r_rate / $l_rate")."
-    say "Ratio router / naive durable loop: $(calc "%.1f" "$r_rate / $n_rate")x."
-    say
-    target "routing $messages messages, sms-process vs the same file operations" ">= 0.5" "$ratio ($r_rate vs $l_rate msg/s)" "$(calc "%s" "($ratio >= 0.5) ? \"met\" : \"missed\"")"
-  else
-    note "strace is missing: no replay of the router's own operations; only the naive loop"
+    lpairs=$(for ((r = 0; r < ${#r_t[@]}; r++)); do calc "%.4f\n" "${l_t[r]} / ${r_t[r]}"; done)
+    say "For context, router / its own file operations with no logic (a reference that moves with the design): $(calc "%.2f" "$(median <<<"$lpairs")")."
   fi
+  say
+  target "routing $messages messages, sms-process vs the cheapest durable loop" ">= 0.5" "$ratio ($r_rate vs $c_rate msg/s)" "$(calc "%s" "($ratio >= 0.5) ? \"met\" : \"missed\"")"
+
+  # The dialplan's case: one message in the spool, one run.
+  say "### One message (the dialplan's case)"
+  say
+  one=$work/one
+  mkdir -p "$one/sms/mttx" "$one/outgoing"
+  if [[ -n ${BENCH_BEFORE_BIN:-} ]]; then
+    mkdir -p "$work/one-before/sms/mttx" "$work/one-before/outgoing"
+    read -r _ a_med a_min a_max _ b_med b_min b_max _ ab < <("$fsloop" single "$single_runs" "$one" \
+      "$bin/sms-process" --config "$conf" --spool "$one" --vs "$work/one-before" \
+      "$BENCH_BEFORE_BIN/sms-process" --config "$conf" --spool "$work/one-before" | tr '\n' ' ')
+    say "| sms-process | median | min | max |"
+    say "|---|---|---|---|"
+    say "| this build ($bin) | $a_med ms | $a_min ms | $a_max ms |"
+    say "| before ($BENCH_BEFORE_BIN) | $b_med ms | $b_min ms | $b_max ms |"
+    say
+    say "$single_runs runs each, alternating; each run routes one message written just before it (timed from fork to exit). Ratio this build / before: **$ab** (the median of the paired ratios; below 1 is faster)."
+  else
+    read -r _ a_med a_min a_max < <("$fsloop" single "$single_runs" "$one" \
+      "$bin/sms-process" --config "$conf" --spool "$one")
+    say "sms-process routing one message: median $a_med ms (min $a_min, max $a_max) over $single_runs runs, each with one message written just before it (timed from fork to exit). Set BENCH_BEFORE_BIN to the tools of another build to compare."
+  fi
+  say
+fi
 fi
 
 # ---------- fax ----------
+if want fax; then
 say "## Fax: sms2fax against paps | gs -sDEVICE=tiffg3 -r204x196"
 say
 sms160="Meeting moved to Thursday 10:30 in room 4B. Please bring the signed contracts, the budget for Q3 and your laptop. Call me back on 600700800 if you cannot come."
@@ -326,7 +371,10 @@ if usable sms2fax fax "$work/one.txt" "$work/one.tiff"; then
   say
 fi
 
+fi
+
 # ---------- voice ----------
+if want voice; then
 say "## Voice: sms2voice against espeak-ng -w then ffmpeg -ar 8000"
 say
 voice() { "$bin/sms2voice" --config "$conf" --from 48500100200 --to 600700800 --extension DAHDI/1 \
@@ -354,7 +402,10 @@ if usable sms2voice voice "$work/one.txt" "$work/one.wav"; then
   target "voice, 160 characters, speed vs espeak-ng + ffmpeg" ">= 3x" "${ratio}x" "$(calc "%s" "($ratio >= 3) ? \"met\" : \"missed\"")"
 fi
 
+fi
+
 # ---------- operations: sms-queue ----------
+if want queue; then
 queue_items=${BENCH_QUEUE_ITEMS:-10000}
 say "## Operations: sms-queue lists a spool of $queue_items items"
 say
@@ -397,8 +448,10 @@ if usable sms-queue "$bin/sms-queue" --config "$conf" list; then
   note "peak memory of the listing: $(mib "$q_kib"); summary: $(tail -1 "$work/queue.out")"
   target "sms-queue list, $queue_items items" "well under 1 s" "$(calc "%.3f s" "$q_med")" "$(calc "%s" "($q_med < 0.5) ? \"met\" : \"missed\"")"
 fi
+fi
 
 # ---------- peak memory of every tool ----------
+if want memory; then
 say "## Peak memory of every tool (/usr/bin/time -v, Maximum resident set size)"
 say
 say "| tool | run | exit | peak memory |"
@@ -432,6 +485,8 @@ mem_row sms-send "queue 3 parts" "$bin/sms-send" --config "$conf" --from 9001 --
 mem_row callfile-gen "--stdout" "$bin/callfile-gen" --config "$conf" --channel DAHDI/1 --application SMS --data 600700000,s --stdout
 mem_row send-sipim "no Asterisk listening (exit 69 path)" "$bin/send-sipim" --config "$conf" 9000 1000 --text hello
 say
+
+fi
 
 # ---------- the targets ----------
 say "## SPEC 7 targets"

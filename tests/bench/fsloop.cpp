@@ -14,22 +14,31 @@
 //                                  DIR/sms/mttx (dotfile, write, rename), the first time a phone
 //                                  is seen writes its call file into DIR/outgoing (written in
 //                                  DIR/tmp, renamed), unlinks the input; one syncfs() at the end
-//   fsloop naive DIR N             DIR/sms/morx to DIR/sms/mttx and DIR/outgoing; per message, durably and without batching: reads the input,
+//   fsloop single RUNS SPOOL CMD... [--vs SPOOL_B CMD_B...]
+//                                  the dialplan's case: RUNS times, one message written into
+//                                  SPOOL/sms/morx, then CMD run (no shell) and timed from fork to
+//                                  exit; with --vs, A and B alternate and are paired. Prints the
+//                                  median, min and max in ms of each, and the median of the
+//                                  paired ratios A/B
+//   fsloop naive DIR N             DIR/sms/morx to DIR/sms/mttx and DIR/outgoing; per message,
+//   durably and without batching: reads the input,
 //                                  writes a queue file and a call file (each: create, write,
 //                                  fsync, rename), fsyncs both folders, unlinks the input and
 //                                  fsyncs its folder
 //
 // Built by scripts/bench.sh with the system compiler; not part of the suite.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <set>
 #include <fcntl.h>
+#include <set>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -288,7 +297,9 @@ int ceiling(const std::string& dir, long n) {
             die("rename " + dot);
         if (phones.insert(phone).second) {
             const std::string call = "Channel: DAHDI/1\nCallerID: SMS <9001>\nApplication: SMS\n"
-                                     "Data: " + phone + ",s\nMaxRetries: 100\nRetryTime: 30\n"
+                                     "Data: " +
+                                     phone +
+                                     ",s\nMaxRetries: 100\nRetryTime: 30\n"
                                      "WaitTime: 10\n";
             std::string t = tmp + "/smsq.mttx." + phone + ".1";
             {
@@ -308,6 +319,96 @@ int ceiling(const std::string& dir, long n) {
         die("syncfs " + dir);
     double s = seconds_since(t0);
     std::printf("%ld messages in %.3f s: %.0f messages/s\n", n, s, static_cast<double>(n) / s);
+    return 0;
+}
+
+double median_of(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    if (v.empty())
+        return 0;
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// One message into spool/sms/morx, then the command, timed from fork to exit (seconds).
+double run_once(const std::string& spool, std::vector<char*>& argv, long i) {
+    const std::string dir = spool + "/sms/morx";
+    mkdir_p(dir);
+    std::string name = dir + "/48500100200.2026-11-29T22:53:42-single" + std::to_string(i);
+    {
+        Fd f(::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (f.fd < 0)
+            die("create " + name);
+        write_all(f.fd,
+                  "oa=48500100200\nda=600700000\nud=One message, as the dialplan routes it.\n"
+                  "scts=2026-11-29T22:53:42\nmr=7\n",
+                  name);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    pid_t pid = ::fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    double s = seconds_since(t0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "fsloop: %s failed (status %d)\n", argv[0], status);
+        std::exit(1);
+    }
+    return s;
+}
+
+int single(long runs, int argc, char** argv) {
+    // argv: SPOOL CMD... [--vs SPOOL_B CMD_B...]
+    std::vector<char*> a, b;
+    std::string spool_a = argv[0], spool_b;
+    int k = 1;
+    for (; k < argc && std::string(argv[k]) != "--vs"; ++k)
+        a.push_back(argv[k]);
+    if (k < argc && k + 2 < argc) {
+        spool_b = argv[k + 1];
+        for (k += 2; k < argc; ++k)
+            b.push_back(argv[k]);
+    }
+    a.push_back(nullptr);
+    b.push_back(nullptr);
+    if (a.size() < 2) {
+        std::fprintf(stderr, "fsloop single: no command\n");
+        return 64;
+    }
+    std::vector<double> ta, tb, ratios;
+    for (long i = 0; i < runs; ++i) {
+        bool a_first = i % 2 == 0;
+        double x = 0, y = 0;
+        if (a_first || b.size() < 2)
+            x = run_once(spool_a, a, i);
+        if (b.size() >= 2) {
+            y = run_once(spool_b, b, i);
+            if (!a_first)
+                x = run_once(spool_a, a, i);
+            tb.push_back(y);
+            ratios.push_back(x / y);
+        }
+        ta.push_back(x);
+    }
+    auto print = [](const char* what, std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        std::printf("%s %.3f %.3f %.3f\n", what, median_of(v) * 1000, v.front() * 1000,
+                    v.back() * 1000);
+    };
+    print("A", ta);
+    if (!tb.empty()) {
+        print("B", tb);
+        std::printf("A/B %.3f\n", median_of(ratios));
+    }
     return 0;
 }
 
@@ -366,12 +467,15 @@ int main(int argc, char** argv) {
             ops.push_back(arg(argv[k]));
         return replay(argv[2], arg(argv[3]), arg(argv[4]), ops);
     }
+    if (mode == "single" && argc >= 5)
+        return single(arg(argv[2]), argc - 3, argv + 3);
     if (mode == "ceiling" && argc == 4)
         return ceiling(argv[2], arg(argv[3]));
     if (mode == "naive" && argc == 4)
         return naive(argv[2], arg(argv[3]));
     std::fprintf(stderr, "usage: fsloop gen DIR N DESTS | replay DIR N BATCH creates writes bytes "
                          "fsyncs fdatasyncs syncfs renames unlinks mkdirs rmdirs fchmods | "
-                         "ceiling DIR N | naive DIR N\n");
+                         "ceiling DIR N | single RUNS SPOOL CMD... [--vs SPOOL_B CMD_B...] | "
+                         "naive DIR N\n");
     return 64;
 }
