@@ -55,9 +55,24 @@ constexpr bool is_high_surrogate_pair(char32_t c) {
 
 } // namespace
 
+// The code of each Latin-1 character (-1: none), so that the common case needs no search.
+constexpr std::array<signed char, 256> latin1_codes = [] {
+    std::array<signed char, 256> codes{};
+    codes.fill(-1);
+    for (std::size_t i = 0; i < default_table.size(); ++i) {
+        if (default_table[i] != 0 && default_table[i] < 256 && codes[default_table[i]] < 0) {
+            codes[default_table[i]] = static_cast<signed char>(i);
+        }
+    }
+    return codes;
+}();
+
 int default_code(char32_t c) noexcept {
     if (c == 0) {
         return -1; // 0 marks the escape slot in the table
+    }
+    if (c < 256) {
+        return latin1_codes[c];
     }
     for (std::size_t i = 0; i < default_table.size(); ++i) {
         if (default_table[i] == c) {
