@@ -105,10 +105,27 @@ std::string run_program(const std::vector<std::string>& argv, int timeout_s,
             output.append(buf, static_cast<std::size_t>(std::min<ssize_t>(
                                    got, static_cast<ssize_t>(limit - output.size()))));
     }
+    // The output may have ended long before the program does (it closed its stdout, or it
+    // exited and left a child behind): the time limit holds for the program too.
+    int status = 0;
+    bool reaped = false;
+    while (!timed_out) {
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            reaped = true;
+            break;
+        }
+        if (r < 0 && errno != EINTR)
+            break;
+        if (std::chrono::steady_clock::now() >= deadline)
+            timed_out = true;
+        else
+            ::usleep(10'000);
+    }
+    // Its whole process group: whatever it started must not outlive the limit either.
     if (timed_out)
         ::kill(-pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (!reaped && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (timed_out)
         throw fmt::format("{}: no answer within {} s; killed", argv[0], timeout_s);

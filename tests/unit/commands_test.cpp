@@ -2,11 +2,10 @@
 #include "commands.hpp"
 #include "utf8.hpp"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 using namespace sms;
@@ -85,4 +84,17 @@ TEST(Commands, OutputIsCutToFitWithoutSplittingSurrogates) {
     EXPECT_EQ(commands::cut_to_units("ab\U0001F600", 4), "ab\U0001F600");
     EXPECT_EQ(commands::split_argv(" /bin/x  -a\tb "),
               (std::vector<std::string>{"/bin/x", "-a", "b"}));
+}
+
+// A program that closes its output (or leaves a child holding none) is still killed at the
+// limit, with everything it started.
+TEST(Commands, TimeLimitHoldsAfterTheProgramClosedItsOutput) {
+    auto c = config();
+    c.words["QUIET"] = "exec:/bin/sh -c exec>&-;sleep${IFS}30";
+    auto start = std::chrono::steady_clock::now();
+    auto r = commands::run(c, "1", "1000", "quiet", 670);
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_FALSE(r.ok) << r.detail;
+    EXPECT_NE(r.detail.find("killed"), std::string::npos) << r.detail;
+    EXPECT_LT(took, std::chrono::seconds(5));
 }
