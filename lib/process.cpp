@@ -129,22 +129,33 @@ private:
     Options opts_;
     std::string work_;
     std::unique_ptr<directory::Directory> dir_;
+    std::optional<directory::Lookup> directory_down_;
     std::unique_ptr<journal::Journal> journal_;
     Summary summary_;
     std::vector<std::unique_ptr<InputFile>> files_;
 
     // Answers of the directory, kept for the run (a run lasts seconds; the numbers of a batch
-    // repeat). An outage is not kept: the next message asks again.
+    // repeat). After the first lookup that fails as an outage the directory is taken as down
+    // for the rest of the run: each further message would wait the whole busy or connect
+    // time-out again, and the dialplan starts one run per message.
     std::map<std::string, directory::Lookup, std::less<>> lookups_;
 
     directory::Lookup lookup(const std::string& number) {
         if (auto it = lookups_.find(number); it != lookups_.end())
             return it->second;
+        if (directory_down_)
+            return *directory_down_;
         if (!dir_)
             dir_ = directory::open(cfg_.directory);
         auto l = dir_->lookup(number);
-        if (l.status != directory::Lookup::Status::unavailable)
+        if (l.status != directory::Lookup::Status::unavailable) {
             lookups_.emplace(number, l);
+        } else {
+            directory_down_ = l;
+            log::warning("directory unavailable ({}): every message of this run is kept for the "
+                         "next",
+                         l.why);
+        }
         return l;
     }
 

@@ -185,5 +185,32 @@ def overlong_readable_file_is_dead_lettered_with_a_notice():
         s.cleanup()
 
 
+# ---- item 8: a locked directory costs one time-out per run, not one per message ----
+
+@test
+def locked_directory_waits_once_per_run():
+    s = Spool()
+    try:
+        names = [s.message("48500100200", "600700800", f"m{i}") for i in range(20)]
+        con = sqlite3.connect(s.db, timeout=0, isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE")
+        try:
+            t0 = time.time()
+            rc, out, err = s.run("--json")
+            took = time.time() - t0
+        finally:
+            con.execute("ROLLBACK")
+            con.close()
+        assert rc == 75, (rc, err)
+        objs = jsonl(out)
+        assert [o["outcome"] for o in objs[:-1]] == ["retry"] * 20, objs
+        assert took < 6, took  # [directory] timeout = 1: one wait, not twenty
+        assert s.files("sms/morx") == sorted(names)
+        rc, out, err = s.run("--json")
+        assert rc == 0 and jsonl(out)[-1]["summary"]["routed"] == 20, (rc, err)
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
