@@ -243,10 +243,50 @@ std::vector<std::string> list_regular(const std::string& dir) {
     return out;
 }
 
-Lock Lock::acquire(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+namespace {
+
+Fd open_lock_file(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
+    if (!fd && errno == ELOOP)
+        throw Error(Exit::config, path,
+                    "is a symbolic link: refused (lock files are never followed)");
     if (!fd)
         throw_errno(Exit::cantcreat, path, errno);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0)
+        throw_errno(Exit::oserr, path, errno);
+    if (!S_ISREG(st.st_mode))
+        throw Error(Exit::config, path, "not a regular file: refused as a lock file");
+    return fd;
+}
+
+} // namespace
+
+void ensure_state_dir(const std::string& path) {
+    make_dirs(dirname(path));
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+        throw_errno(Exit::cantcreat, path, errno);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0)
+        throw_errno(Exit::cantcreat, path, errno);
+    if (S_ISLNK(st.st_mode))
+        throw Error(Exit::config, path,
+                    "is a symbolic link: the suite's state folder must be a real folder");
+    if (!S_ISDIR(st.st_mode))
+        throw Error(Exit::config, path, "not a folder");
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        throw Error(Exit::config, path,
+                    fmt::format("owned by uid {}, neither root nor the running user ({})",
+                                st.st_uid, ::geteuid()));
+    if ((st.st_mode & 022) != 0)
+        throw Error(Exit::config, path,
+                    fmt::format("writable by {} (mode {:04o}): the suite's state folder must be "
+                                "writable by its owner only",
+                                (st.st_mode & 002) ? "others" : "its group", st.st_mode & 07777));
+}
+
+Lock Lock::acquire(const std::string& path) {
+    Fd fd = open_lock_file(path);
     while (::flock(fd.get(), LOCK_EX) != 0) {
         if (errno != EINTR)
             throw_errno(Exit::oserr, path, errno);
@@ -255,10 +295,7 @@ Lock Lock::acquire(const std::string& path) {
 }
 
 std::optional<Lock> Lock::try_acquire(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd)
-        throw_errno(Exit::cantcreat, path, errno);
-    return try_acquire(std::move(fd));
+    return try_acquire(open_lock_file(path));
 }
 
 std::optional<Lock> Lock::try_acquire(Fd fd) {

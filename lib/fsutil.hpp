@@ -44,6 +44,14 @@ bool is_dir(const std::string& path);
 // mkdir -p; throws Error(cantcreat) naming the folder.
 void make_dirs(const std::string& path, unsigned mode = 0755);
 
+// The suite's own state folder (<spool>/sms/.sms-suite and the folders under it, for locks,
+// the journal, counters and records): created when missing (parents as make_dirs, itself 0755),
+// then checked: a real folder (not a symlink), owned by root or the running user, writable by
+// no one else. Throws Error(config) naming the folder and why, Error(cantcreat) when it cannot
+// be created. Files inside are opened with O_NOFOLLOW, so nothing outside it is ever written
+// through a link planted in it.
+void ensure_state_dir(const std::string& path);
+
 // Reads a whole file (at most max_bytes; more is Error(dataerr)). Throws Error(noinput).
 std::string read_file(const std::string& path, std::size_t max_bytes = 16u << 20);
 
@@ -78,7 +86,9 @@ std::string move_into(const std::string& path, const std::string& dest, const st
 // The regular files in `dir` whose names do not start with '.', sorted by name.
 std::vector<std::string> list_regular(const std::string& dir);
 
-// An exclusive advisory lock (flock) held for the object's life.
+// An exclusive advisory lock (flock) held for the object's life. Lock files are opened with
+// O_NOFOLLOW | O_CLOEXEC and created 0600: a symlink in their place is an error
+// (Error(config), naming it), never followed, and a lock file that is not a regular file too.
 class Lock {
 public:
     // Blocking lock on `path` (created if missing).

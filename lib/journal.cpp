@@ -84,7 +84,7 @@ long pid_in(const std::string& name, std::string_view suffix, int fields_after) 
 Journal::Journal(std::string root)
     : root_(std::move(root))
     , pid_(::getpid()) {
-    fs::make_dirs(root_, 0700);
+    fs::ensure_state_dir(root_);
 }
 
 Journal::~Journal() {
@@ -180,7 +180,8 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
         std::string id = fmt::format("{}.{:x}{}", pid_, ns, batches_++);
         b.tmp = fs::join(root_, fmt::format(".{}.batch", id));
         b.path = fs::join(root_, fmt::format("{}.batch", id));
-        b.fd = fs::Fd(::open(b.tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0600));
+        b.fd = fs::Fd(::open(b.tmp.c_str(),
+                             O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!b.fd)
             throw_errno(Exit::cantcreat, b.tmp, errno);
         ::flock(b.fd.get(), LOCK_EX);
@@ -245,7 +246,8 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
         for (const auto& w : writes) {
             const auto& f = *w.file;
             ensure_dir(f.temp_dir.empty() ? f.dir : f.temp_dir);
-            fs::Fd fd(::open(w.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f.mode));
+            fs::Fd fd(::open(w.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                             f.mode));
             if (!fd)
                 throw_errno(Exit::cantcreat, w.temp, errno);
             if (w.fresh)

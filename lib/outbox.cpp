@@ -283,7 +283,8 @@ bool call_pending(const Config& cfg, const std::string& da) {
 unsigned next_reference(const Config& cfg, const std::string& da, bool ref16) {
     check_number("da", da);
     const std::string dir = refs_dir(cfg);
-    fs::make_dirs(dir, 0755);
+    fs::ensure_state_dir(fs::dirname(dir));
+    fs::ensure_state_dir(dir);
     const std::string path = fs::join(dir, queue_name(da));
     fs::Lock lock = fs::Lock::acquire(path);
     const int fd = lock.fd();

@@ -708,9 +708,10 @@ void Runner::sweep() {
 
 int Runner::run() {
     if (!opts_.dry_run) {
-        for (const auto& d : {cfg_.morx_dir(), cfg_.mttx_dir(), cfg_.outgoing_dir(), work_,
+        for (const auto& d : {cfg_.morx_dir(), cfg_.mttx_dir(), cfg_.outgoing_dir(),
                               fs::join(cfg_.general.spool_dir, "tmp")})
             fs::make_dirs(d);
+        fs::ensure_state_dir(work_);
         journal_ = std::make_unique<journal::Journal>(fs::join(work_, "journal"));
         journal_->recover();
     }

@@ -212,5 +212,32 @@ def locked_directory_waits_once_per_run():
         s.cleanup()
 
 
+# ---- item 11: lock and state files are never followed; the state folder is checked ----
+
+@test
+def planted_lock_symlink_is_refused_not_followed():
+    s = Spool()
+    try:
+        work = os.path.join(s.spool, "sms/.sms-suite")
+        os.makedirs(work)
+        target = os.path.join(s.root, "created-by-root")
+        os.symlink(target, os.path.join(work, "reassembly.lock"))
+        name = s.message("48500100200", "600700800", "part one", udh="0003070201")
+        rc, out, err = s.run()
+        assert rc == 78, (rc, err)
+        assert "reassembly.lock" in err and "symbolic link" in err, err
+        assert not os.path.lexists(target)
+        assert s.files("sms/morx") == [name]
+        os.unlink(os.path.join(work, "reassembly.lock"))
+        os.chmod(work, 0o777)
+        rc, out, err = s.run()
+        assert rc == 78 and ".sms-suite" in err and "writable by others" in err, (rc, err)
+        os.chmod(work, 0o755)
+        rc, out, err = s.run()
+        assert rc == 0 and "held 1" in err, (rc, err)
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()

@@ -91,3 +91,64 @@ TEST(Fs, MakeDirsAndPaths) {
     EXPECT_EQ(fs::dirname("/x/y/z"), "/x/y");
     EXPECT_EQ(fs::basename("/x/y/z"), "z");
 }
+
+// Lock and state files are never followed through a symlink planted in the suite's folder.
+TEST(Fs, LockRefusesASymlinkAndCreatesNothingThroughIt) {
+    test::TempDir t;
+    std::string target = t.path + "/target";
+    std::string lock = t.path + "/reassembly.lock";
+    ASSERT_EQ(::symlink(target.c_str(), lock.c_str()), 0);
+    try {
+        fs::Lock::acquire(lock);
+        FAIL() << "followed the symlink";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::config);
+        EXPECT_NE(std::string(e.what()).find("symbolic link"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(fs::Lock::try_acquire(lock), Error);
+    EXPECT_FALSE(fs::exists(target));
+    ASSERT_EQ(::mkfifo((t.path + "/fifo.lock").c_str(), 0600), 0);
+    EXPECT_THROW(fs::Lock::acquire(t.path + "/fifo.lock"), Error);
+    // A new lock file is private.
+    fs::Lock::acquire(t.path + "/new.lock");
+    struct stat st;
+    ASSERT_EQ(::stat((t.path + "/new.lock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(Fs, StateDirIsCreatedSafeAndChecked) {
+    test::TempDir t;
+    std::string d = t.path + "/sms/.sms-suite";
+    fs::ensure_state_dir(d);
+    struct stat st;
+    ASSERT_EQ(::lstat(d.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(st.st_mode & 022, 0u);
+    fs::ensure_state_dir(d); // again: fine
+    auto refused = [](const std::string& path, const char* why) {
+        try {
+            fs::ensure_state_dir(path);
+            ADD_FAILURE() << path << " accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.exit(), Exit::config) << e.what();
+            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+        }
+    };
+    ::chmod(d.c_str(), 0777);
+    refused(d, "writable by others");
+    ::chmod(d.c_str(), 0775);
+    refused(d, "writable by its group");
+    ::chmod(d.c_str(), 0755);
+    std::string elsewhere = t.path + "/elsewhere";
+    fs::make_dirs(elsewhere);
+    std::string link = t.path + "/sms/.linked";
+    ASSERT_EQ(::symlink(elsewhere.c_str(), link.c_str()), 0);
+    refused(link, "symbolic link");
+    std::string other = t.path + "/other";
+    fs::make_dirs(other);
+    if (::geteuid() == 0) { // a folder of another user (only root can make one)
+        ASSERT_EQ(::chown(other.c_str(), 65534, 65534), 0);
+        refused(other, "owned by uid 65534");
+    }
+}
