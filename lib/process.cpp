@@ -14,9 +14,11 @@
 #include "router.hpp"
 #include "send.hpp"
 #include "spool.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <csignal>
@@ -177,6 +179,8 @@ private:
     std::string render(const char* tool, const char* ext, const std::string& dir, const Unit& u,
                        const Action& a);
     void retry_or_give_up(Unit& u, const std::string& why, char service = '?');
+    std::int64_t first_failure(const Unit& u, const std::string& why);
+    void forget_retries();
     void dead_letter(Unit& u, const std::string& why, char service = '?');
     void report(const InputFile& f, Outcome o, char service, const std::string& detail);
     void maybe_commit(bool force);
@@ -525,8 +529,58 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service) {
         report(*f, Outcome::failed, service, detail);
 }
 
+// When the message first failed: the record of each input in <state>/retry/<input name>
+// (first_failure=, reason=), written at its first temporary failure; the age that counts
+// against retry_limit is from then, not from the file's mtime (a copied old file is not
+// dead-lettered at its first failure). Records of inputs gone from sms/morx/ are removed at
+// the end of each run.
+std::int64_t Runner::first_failure(const Unit& u, const std::string& why) {
+    std::int64_t now = now_s(), first = now;
+    std::string dir = fs::join(work_, "retry");
+    if (!opts_.dry_run)
+        fs::ensure_state_dir(dir);
+    for (const auto* f : u.inputs) {
+        std::optional<std::int64_t> seen;
+        std::string path = fs::join(dir, f->name);
+        fs::Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+        if (fd) {
+            char buf[1024];
+            ssize_t n = ::read(fd.get(), buf, sizeof buf);
+            std::string_view rec(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+            constexpr std::string_view key = "first_failure=";
+            if (rec.starts_with(key)) {
+                std::int64_t t = 0;
+                auto v = rec.substr(key.size());
+                auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
+                if (ec == std::errc() && t > 0 && t <= now)
+                    seen = t;
+            }
+        }
+        if (!seen && !opts_.dry_run) {
+            fs::WriteOptions wo;
+            wo.mode = 0600;
+            wo.replace = true;
+            wo.sync = false; // a lost record restarts the count; it loses no message
+            fs::write_atomic(
+                dir, f->name,
+                fmt::format("first_failure={}\nreason={}\n", now, text::escape_controls(why)), wo);
+        }
+        first = std::min(first, seen.value_or(now));
+    }
+    return first;
+}
+
+void Runner::forget_retries() {
+    std::string dir = fs::join(work_, "retry");
+    if (opts_.dry_run || !fs::is_dir(dir))
+        return;
+    for (const auto& name : fs::list_regular(dir))
+        if (!fs::exists(fs::join(cfg_.morx_dir(), name)))
+            ::unlink(fs::join(dir, name).c_str());
+}
+
 void Runner::retry_or_give_up(Unit& u, const std::string& why, char service) {
-    std::int64_t age = now_s() - u.oldest;
+    std::int64_t age = now_s() - first_failure(u, why);
     if (age > cfg_.general.retry_limit) {
         dead_letter(u, fmt::format("gave up after {} s of temporary failures: {}", age, why),
                     service);
@@ -744,6 +798,7 @@ int Runner::run() {
     if (have_parts)
         reassemble();
     maybe_commit(true);
+    forget_retries();
 
     if (opts_.json)
         fmt::print("{{\"summary\":{{\"routed\":{},\"held\":{},\"retry\":{},\"failed\":{},"

@@ -239,5 +239,44 @@ def planted_lock_symlink_is_refused_not_followed():
         s.cleanup()
 
 
+# ---- item 14: retry_limit counts from the first failure, not the file's mtime ----
+
+@test
+def retry_limit_counts_from_the_first_failure():
+    s = Spool()
+    try:
+        with open(s.conf) as f:
+            conf = f.read()
+        with open(s.conf, "w") as f:
+            f.write(conf.replace("[general]\n", "[general]\nretry_limit = 3600\n", 1))
+        old = time.time() - 3 * 86400  # a copied old file
+        name = s.message("48500100200", "600700800", "from the archive", mtime=old)
+        os.rename(s.db, s.db + ".away")  # the directory is down
+        rc, out, err = s.run("--json")
+        assert rc == 75 and jsonl(out)[0]["outcome"] == "retry", (rc, out, err)
+        rec = os.path.join(s.spool, "sms/.sms-suite/retry", name)
+        with open(rec) as f:
+            lines = f.read().splitlines()
+        assert lines[0].startswith("first_failure=") and lines[1].startswith("reason="), lines
+        assert abs(int(lines[0].split("=")[1]) - time.time()) < 60, lines
+        # Two hours after its first failure it is given up.
+        with open(rec, "w") as f:
+            f.write(f"first_failure={int(time.time()) - 7200}\nreason=directory down\n")
+        rc, out, err = s.run("--json")
+        assert jsonl(out)[0]["outcome"] == "failed", out
+        assert s.files("sms/morx/failed") == [name]
+        assert not os.path.exists(rec)  # gone with the message
+        # A message routed after a retry leaves no record behind either.
+        name2 = s.message("48500100200", "600700800", "second")
+        rc, out, err = s.run("--json")
+        assert os.path.exists(os.path.join(s.spool, "sms/.sms-suite/retry", name2))
+        os.rename(s.db + ".away", s.db)
+        rc, out, err = s.run("--json")
+        assert rc == 0 and jsonl(out)[0]["outcome"] == "routed", out
+        assert os.listdir(os.path.join(s.spool, "sms/.sms-suite/retry")) == []
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
