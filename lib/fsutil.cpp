@@ -285,6 +285,33 @@ void ensure_state_dir(const std::string& path) {
                                 (st.st_mode & 002) ? "others" : "its group", st.st_mode & 07777));
 }
 
+std::vector<std::pair<std::string, std::string>> list_irregular(const std::string& dir) {
+    std::vector<std::pair<std::string, std::string>> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) {
+        if (errno == ENOENT)
+            return out;
+        throw_errno(Exit::noinput, dir, errno);
+    }
+    while (struct dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.' || e->d_type == DT_REG || e->d_type == DT_DIR)
+            continue;
+        struct stat st;
+        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; // gone meanwhile
+        const char* what = S_ISLNK(st.st_mode)                          ? "a symbolic link"
+                           : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                           : S_ISSOCK(st.st_mode)                       ? "a socket"
+                           : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                        : nullptr;
+        if (what)
+            out.emplace_back(e->d_name, what);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 Lock Lock::acquire(const std::string& path) {
     Fd fd = open_lock_file(path);
     while (::flock(fd.get(), LOCK_EX) != 0) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sms::fs {
@@ -85,6 +86,10 @@ std::string move_into(const std::string& path, const std::string& dest, const st
 
 // The regular files in `dir` whose names do not start with '.', sorted by name.
 std::vector<std::string> list_regular(const std::string& dir);
+
+// The entries of `dir` whose names do not start with '.' that are neither regular files nor
+// folders (symbolic links, FIFOs, sockets, devices), each with what it is, sorted by name.
+std::vector<std::pair<std::string, std::string>> list_irregular(const std::string& dir);
 
 // An exclusive advisory lock (flock) held for the object's life. Lock files are opened with
 // O_NOFOLLOW | O_CLOEXEC and created 0600: a symlink in their place is an error

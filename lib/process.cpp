@@ -56,7 +56,8 @@ struct InputFile {
     fs::Fd fd;
     std::int64_t mtime = 0;
     std::optional<spool::Message> message;
-    std::string error; // why it does not parse
+    std::string error;      // why it does not parse
+    std::string unreadable; // why it cannot be read at all (left in place)
 };
 
 // What is routed as one: a single message, or the parts of a concatenated one.
@@ -191,8 +192,13 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock
     f->name = name;
     f->path = fs::join(cfg_.morx_dir(), name);
     fs::Fd fd(::open(f->path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    if (!fd)
-        return nullptr; // gone (another run took it) or not a file any more
+    if (!fd && errno == ENOENT)
+        return nullptr; // gone (another run took it)
+    if (!fd) {
+        f->unreadable = errno == ELOOP ? std::string("a symbolic link")
+                                       : fmt::format("cannot open: {}", std::strerror(errno));
+        return f;
+    }
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return nullptr;
@@ -221,7 +227,7 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            f->error = fmt::format("cannot read: {}", std::strerror(errno));
+            f->unreadable = fmt::format("cannot read: {}", std::strerror(errno));
             return f;
         }
         content.append(buf, static_cast<std::size_t>(n));
@@ -260,12 +266,15 @@ void Runner::report(const InputFile& f, Outcome o, char service, const std::stri
     case Outcome::bad:
         ++summary_.bad;
         break;
+    case Outcome::unreadable:
+        ++summary_.unreadable;
+        break;
     }
     const spool::Message* m = f.message ? &*f.message : nullptr;
     std::string svc = service == '?' ? "" : std::string(1, service);
-    auto level = o == Outcome::routed || o == Outcome::held ? log::Level::info
-                 : o == Outcome::retry                      ? log::Level::warning
-                                                            : log::Level::error;
+    auto level = o == Outcome::routed || o == Outcome::held        ? log::Level::info
+                 : o == Outcome::retry || o == Outcome::unreadable ? log::Level::warning
+                                                                   : log::Level::error;
     std::string line =
         fmt::format("{}: {} -> {}: service {}: {}: {}", f.name, m ? m->oa : "?", m ? m->da : "?",
                     svc.empty() ? "?" : svc, router::to_string(o), detail);
@@ -684,7 +693,7 @@ void Runner::reassemble() {
     for (const auto& name : spool::list(cfg_.morx_dir())) {
         auto f = open_input(name, !opts_.dry_run);
         if (!f || !f->message)
-            continue; // taken by another run, or bad: the first pass handles those
+            continue; // taken by another run, bad or unreadable: the first pass handles those
         auto c = f->message->concat();
         if (!c || c->total <= 1)
             continue;
@@ -772,10 +781,21 @@ int Runner::run() {
     sweep();
 
     bool have_parts = false;
+    // What cannot be a message file is said and counted, never routed, moved or deleted.
+    for (const auto& [name, what] : fs::list_irregular(cfg_.morx_dir())) {
+        InputFile f;
+        f.name = name;
+        report(f, Outcome::unreadable, '?',
+               fmt::format("{}: not a message file, left in place", what));
+    }
     for (const auto& name : spool::list(cfg_.morx_dir())) {
         auto f = open_input(name, !opts_.dry_run);
         if (!f)
             continue;
+        if (!f->unreadable.empty()) {
+            report(*f, Outcome::unreadable, '?', f->unreadable + ": left in place");
+            continue;
+        }
         if (!f->message) {
             quarantine(*f);
             files_.push_back(std::move(f));
@@ -800,14 +820,21 @@ int Runner::run() {
     maybe_commit(true);
     forget_retries();
 
+    // "unreadable" only when there were such entries: the summary's usual keys stay as they are.
+    std::string unreadable_json, unreadable_text;
+    if (summary_.unreadable > 0) {
+        unreadable_json = fmt::format(",\"unreadable\":{}", summary_.unreadable);
+        unreadable_text = fmt::format(", unreadable {}", summary_.unreadable);
+    }
     if (opts_.json)
         fmt::print("{{\"summary\":{{\"routed\":{},\"held\":{},\"retry\":{},\"failed\":{},"
-                   "\"bad\":{}}}}}\n",
-                   summary_.routed, summary_.held, summary_.retry, summary_.failed, summary_.bad);
+                   "\"bad\":{}{}}}}}\n",
+                   summary_.routed, summary_.held, summary_.retry, summary_.failed, summary_.bad,
+                   unreadable_json);
     std::fflush(stdout);
-    fmt::print(stderr, "sms-process: {}routed {}, held {}, retry {}, failed {}, bad {}\n",
+    fmt::print(stderr, "sms-process: {}routed {}, held {}, retry {}, failed {}, bad {}{}\n",
                opts_.dry_run ? "dry run: " : "", summary_.routed, summary_.held, summary_.retry,
-               summary_.failed, summary_.bad);
+               summary_.failed, summary_.bad, unreadable_text);
     return summary_.retry > 0 ? code(Exit::tempfail) : 0;
 }
 

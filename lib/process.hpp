@@ -22,6 +22,7 @@ struct Summary {
     int retry = 0;
     int failed = 0;
     int bad = 0;
+    int unreadable = 0; // entries of sms/morx/ that cannot be read: left in place, warned about
 };
 
 // Routes the spool once. Returns the exit code: 0, or 75 when a message had a temporary failure

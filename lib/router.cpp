@@ -18,6 +18,8 @@ const char* to_string(Outcome o) {
         return "failed";
     case Outcome::bad:
         return "bad";
+    case Outcome::unreadable:
+        return "unreadable";
     }
     return "?";
 }

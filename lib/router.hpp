@@ -38,7 +38,9 @@ struct Action {
     Reply reply;
 };
 
-enum class Outcome { routed, held, retry, failed, bad };
+// unreadable: an entry of sms/morx/ the router cannot read as a message file (no permission,
+// a symbolic link, a FIFO, a device): warned about, counted, left where it is.
+enum class Outcome { routed, held, retry, failed, bad, unreadable };
 const char* to_string(Outcome o);
 
 struct Decision {

@@ -278,5 +278,62 @@ def retry_limit_counts_from_the_first_failure():
         s.cleanup()
 
 
+# ---- item 12: unreadable entries are said, counted, never routed, never deleted ----
+
+def as_nobody(s):
+    """Runs the tools as nobody on a spool nobody owns when we are root (root reads a chmod 000
+    file), so that "cannot be read" means what it does for the real router's user. Returns the
+    command prefix."""
+    if os.geteuid() != 0:
+        return []
+    for dirpath, dirnames, filenames in os.walk(s.root):
+        os.chown(dirpath, 65534, 65534)
+        for n in filenames:
+            os.chown(os.path.join(dirpath, n), 65534, 65534, follow_symlinks=False)
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@test
+def unreadable_entries_are_counted_and_left_alone():
+    s = Spool()
+    try:
+        good = s.message("48500100200", "600700800", "readable")
+        locked = s.message("48500100200", "600700800", "chmod 000")
+        outside = os.path.join(s.root, "outside-message")
+        with open(outside, "w") as f:
+            f.write("oa=48500100200\nda=600700800\nud=through a link\nscts=2026-11-29T22:53:42\n")
+        os.symlink(outside, os.path.join(s.morx, "48500100200.2026-11-29T22:54:00-link"))
+        os.mkfifo(os.path.join(s.morx, "48500100200.2026-11-29T22:54:01-fifo"))
+        prefix = as_nobody(s)
+        os.chmod(os.path.join(s.morx, locked), 0)
+        expected = 3
+        if prefix:  # a file of another owner (root), 0600: nobody cannot read it
+            other = s.message("48500100200", "600700800", "root's")
+            os.chown(os.path.join(s.morx, other), 0, 0)
+            os.chmod(os.path.join(s.morx, other), 0o600)
+            expected = 4
+        before = sorted(os.listdir(s.morx))
+        cmd = prefix + [os.path.join(BIN, "sms-process"), "--config", s.conf, "--json", "-v"]
+        p = subprocess.run(cmd, capture_output=True, timeout=30)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        assert p.returncode == 0, (p.returncode, err)
+        objs = jsonl(out)
+        summary = objs[-1]["summary"]
+        assert summary["routed"] == 1 and summary["unreadable"] == expected, (summary, err)
+        un = [o for o in objs[:-1] if o["outcome"] == "unreadable"]
+        assert len(un) == expected, objs
+        assert all(o["file"] != good for o in un)
+        details = " ".join(o["detail"] for o in un)
+        assert "symbolic link" in details and "FIFO" in details and "Permission denied" in details, details
+        assert f"unreadable {expected}" in err, err
+        assert err.count("warning") >= expected, err
+        after = sorted(os.listdir(s.morx))
+        assert after == sorted(set(before) - {good}) + ([] if "bad" not in after else ["bad"]), (before, after)
+        assert os.path.exists(outside)
+        assert len(s.queue()) == 1  # only the readable one went out
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
