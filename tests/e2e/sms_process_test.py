@@ -310,8 +310,10 @@ def directory_outage_keeps_messages_then_dead_letters():
             conf = f.read().replace("[general]\n", "[general]\nretry_limit = 10\n")
         with open(s.conf, "w") as f:
             f.write(conf)
-        old = time.time() - 60
-        os.utime(os.path.join(s.morx, n), (old, old))
+        # retry_limit counts from the first failure, as recorded (not from the file's mtime).
+        retry = os.path.join(s.spool, "sms/.sms-suite/retry")
+        with open(os.path.join(retry, n), "w") as f:
+            f.write(f"first_failure={int(time.time()) - 60}\nreason=directory down\n")
         rc, out, err = s.run("--json")
         assert rc == 0, (rc, err)
         assert jsonl(out)[0]["outcome"] == "failed", out
@@ -319,8 +321,8 @@ def directory_outage_keeps_messages_then_dead_letters():
         # Back up: the sender of a dead-lettered message is told.
         os.rename(s.db + ".away", s.db)
         n2 = s.message("48500100200", "600700803", "to sip, manager down")
-        old = time.time() - 60
-        os.utime(os.path.join(s.morx, n2), (old, old))
+        with open(os.path.join(retry, n2), "w") as f:
+            f.write(f"first_failure={int(time.time()) - 60}\nreason=manager down\n")
         with open(s.conf, "a") as f:
             f.write("[ami]\nport = 1\ntimeout = 1\n")
         rc, out, err = s.run("--json")
