@@ -10,7 +10,8 @@
 # BENCH_DIR (work folder, default a new one under $TMPDIR: put it on the file system the spool
 # lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (5), BENCH_SINGLE_RUNS (one-message runs, 50),
 # BENCH_BEFORE_BIN (another build's tools: its one-message time is shown beside), BENCH_ONLY
-# (a comma-separated list of sections to run: startup, routing, fax, voice, queue, memory),
+# (a comma-separated list of sections to run: startup, routing, fax, faximage, voice, queue,
+# memory),
 # BENCH_SETTLE (seconds between routing runs, 31: see below; less only to try the script),
 # BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200), BENCH_QUEUE_ITEMS (10000).
 set -uo pipefail
@@ -371,6 +372,72 @@ if usable sms2fax fax "$work/one.txt" "$work/one.tiff"; then
   say
 fi
 
+fi
+
+# ---------- fax with pictures ----------
+if want faximage; then
+say "## Fax with pictures: a logo on the first page and a photo page"
+say
+sms160="Meeting moved to Thursday 10:30 in room 4B. Please bring the signed contracts, the budget for Q3 and your laptop. Call me back on 600700800 if you cannot come."
+printf '%s\n' "${sms160:0:160}" >"$work/one.txt"
+pages() { tiffinfo "$1" 2>/dev/null | grep -c '^TIFF Directory'; }
+fax() { "$bin/sms2fax" --config "$conf" --from 48500100200 --to 600700800 --extension DAHDI/1 \
+  --scts 2026-11-29T22:53:42 --mr 7 --no-call --output "$2" <"$1"; }
+# A 400 x 200 logo with transparency and a 1600 x 1200 photo-like picture (gradients and noise),
+# both PNG, made here.
+python3 - "$work" <<'PY'
+import random, struct, sys, zlib
+d = sys.argv[1]
+def png(path, w, h, colour, rows):
+    def chunk(t, b):
+        return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                           chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+logo = bytearray()
+for y in range(200):
+    logo += b"\0"
+    for x in range(400):
+        ink = (x - 100) ** 2 + (y - 100) ** 2 < 90 ** 2 or (220 < x < 380 and 60 < y < 140)
+        logo += bytes([0, 0, 0, 255]) if ink else bytes([255, 255, 255, 0])
+png(d + "/logo.png", 400, 200, 6, bytes(logo))
+random.seed(1)
+photo = bytearray()
+for y in range(1200):
+    photo += b"\0"
+    for x in range(1600):
+        n = random.randint(-20, 20)
+        photo += bytes([max(0, min(255, v + n)) for v in (x * 255 // 1600, y * 255 // 1200, (x + y) * 255 // 2800)])
+png(d + "/photo.png", 1600, 1200, 2, bytes(photo))
+PY
+sed "s|^\[fax\]\$|[fax]\nlogo = $work/logo.png|" "$conf" >"$work/logo.conf"
+chmod 600 "$work/logo.conf"
+pic_fax() { "$bin/sms2fax" --config "$work/logo.conf" --from 48500100200 --to 600700800 \
+  --extension DAHDI/1 --scts 2026-11-29T22:53:42 --mr 7 --no-call --output "$2" --text "$(cat "$1")" "${@:3}"; }
+export -f fax pic_fax
+export bin conf work
+if usable sms2fax pic_fax "$work/one.txt" "$work/logo.tiff"; then
+  n=$(((runs + 1) / 2))
+  hyperfine --shell bash --style none --warmup 1 --runs "$n" --export-csv "$work/fax-pic.csv" \
+    -n text "fax $work/one.txt $work/text.tiff" \
+    -n logo "pic_fax $work/one.txt $work/logo.tiff" \
+    -n photo "pic_fax $work/one.txt $work/photo.tiff --image $work/photo.png" >/dev/null 2>&1
+  say "| fax | median | peak memory | pages |"
+  say "|---|---|---|---|"
+  for kind in text logo photo; do
+    t=$(hf_median "$work/fax-pic.csv" "$kind")
+    case $kind in
+      text) m=$(peak_kib bash -c "fax $work/one.txt $work/text.tiff") label="one text page (no picture: the module is not loaded)" ;;
+      logo) m=$(peak_kib bash -c "pic_fax $work/one.txt $work/logo.tiff") label="one text page with a logo" ;;
+      photo) m=$(peak_kib bash -c "pic_fax $work/one.txt $work/photo.tiff --image $work/photo.png") label="a text page with a logo, then a 1600 x 1200 photo page" ;;
+    esac
+    say "| $label | $(calc "%.1f ms" "$t * 1000") | $(mib "$m") | $(pages "$work/$kind.tiff") |"
+  done
+  target "fax with pictures, logo page + photo page, peak memory" "reported" "$(mib "$m")" "-"
+  say
+  say "hyperfine's shell mode, $n runs each. The logo and the photo are PNG; ImageMagick (the sms-fax-image module) reads, scales and greys them, the suite dithers them (logo: threshold; photo: Floyd-Steinberg)."
+  say
+fi
 fi
 
 # ---------- voice ----------
