@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <functional>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace sms {
 
@@ -408,14 +410,87 @@ Config parse_config(std::string_view text, std::string_view name) {
     return c;
 }
 
-Config load_config(const std::string& path) {
+namespace {
+
+// sshd's StrictModes for what decides what the suite runs: a file writable by its group or by
+// others, or owned by another user than root or the one running the tool, is refused.
+void check_trusted(const std::string& path, const struct stat& st, std::string_view what) {
+    auto refuse = [&](std::string why) {
+        throw Error(Exit::config, fmt::format("{} {}", what, path),
+                    fmt::format("{}: refused, it decides what the suite runs (as sshd's "
+                                "StrictModes)",
+                                why));
+    };
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        refuse(fmt::format("owned by uid {}, neither root nor the running user (uid {})", st.st_uid,
+                           ::geteuid()));
+    if (st.st_mode & S_IWOTH)
+        refuse(fmt::format("writable by others (mode {:04o})", st.st_mode & 07777));
+    if (st.st_mode & S_IWGRP)
+        refuse(fmt::format("writable by its group (mode {:04o})", st.st_mode & 07777));
+}
+
+// A file the configuration names for the suite to run or load: checked when it exists (a
+// missing one is the error of whoever uses it).
+void check_named(const std::string& path, std::string_view what) {
+    struct stat st;
+    if (path.empty() || ::stat(path.c_str(), &st) != 0)
+        return;
+    check_trusted(path, st, what);
+}
+
+// The configuration file itself: a regular file (a FIFO or a device would hang or never end),
+// trusted, read whole.
+std::string read_config_file(const std::string& path) {
+    fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd)
+        throw_errno(Exit::config, path, errno);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0)
+        throw_errno(Exit::config, path, errno);
+    if (!S_ISREG(st.st_mode))
+        throw Error(Exit::config, path, "not a regular file");
+    check_trusted(path, st, "configuration file");
     std::string text;
-    try {
-        text = fs::read_file(path, 1u << 20);
-    } catch (const Error& e) {
-        throw Error(Exit::config, path, e.reason());
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw_errno(Exit::config, path, errno);
+        if (n == 0)
+            break;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > (1u << 20))
+            throw Error(Exit::config, path, "larger than 1 MiB: not a configuration file");
     }
+    return text;
+}
+
+} // namespace
+
+void check_named_files(const Config& c) {
+    for (const auto& [word, action] : c.commands.words)
+        if (action.starts_with("exec:")) {
+            auto rest = text::trim(std::string_view(action).substr(5), " \t");
+            auto end = rest.find_first_of(" \t");
+            check_named(std::string(rest.substr(0, end)),
+                        fmt::format("[commands] {} program", word));
+        }
+    if (!c.general.bin_dir.empty())
+        for (const char* tool : {"sms2fax", "sms2voice"})
+            check_named(fs::join(c.general.bin_dir, tool), "[general] bin_dir program");
+    check_named(c.fax.font, "[fax] font");
+    for (const auto& f : c.fax.fallback_fonts)
+        check_named(f, "[fax] fallback_fonts font");
+    check_named(c.fax.logo, "[fax] logo");
+}
+
+Config load_config(const std::string& path) {
+    std::string text = read_config_file(path);
     Config c = parse_config(text, path);
+    check_named_files(c);
     if (!c.directory.password.empty() || !c.ami.secret.empty()) {
         struct stat st;
         if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)))

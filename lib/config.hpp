@@ -164,6 +164,13 @@ inline constexpr std::string_view default_config_path = "/etc/asterisk/sms-suite
 // "<name>:<line>: <key>", why) on an unknown section or key or a bad value.
 Config parse_config(std::string_view text, std::string_view name);
 
+// Refuses (Error(config), naming the file and why) a file the configuration names for the suite
+// to run or load ([commands] exec: programs, sms2fax and sms2voice in [general] bin_dir, the fax
+// fonts and logo) that is writable by its group or others or owned by another user than root or
+// the running user, as sshd's StrictModes does. load_config applies it, and the same rule to the
+// configuration file itself, which must also be a regular file.
+void check_named_files(const Config& c);
+
 // Reads the file at `path` (checking that a file with a password or secret is not readable by
 // others). Throws Error(Exit::config, ...).
 Config load_config(const std::string& path);

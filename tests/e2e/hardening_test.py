@@ -335,5 +335,39 @@ def unreadable_entries_are_counted_and_left_alone():
         s.cleanup()
 
 
+# ---- item 10: a configuration writable by others does not decide what runs ----
+
+@test
+def configuration_writable_by_others_is_refused():
+    s = Spool()
+    try:
+        evil = os.path.join(s.root, "x")
+        os.makedirs(evil)
+        marker = os.path.join(s.root, "ran")
+        with open(os.path.join(evil, "sms2fax"), "w") as f:
+            f.write(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+        os.chmod(os.path.join(evil, "sms2fax"), 0o755)
+        with open(s.conf, "a") as f:
+            f.write(f"[general]\n".replace("[general]\n", ""))
+        with open(s.conf) as f:
+            conf = f.read()
+        with open(s.conf, "w") as f:
+            f.write(conf.replace("[general]\n", f"[general]\nbin_dir = {evil}\n", 1))
+        s.message("48500100200", "600700801", "fax me")
+        for mode in (0o666, 0o602, 0o620):
+            os.chmod(s.conf, mode)
+            rc, out, err = s.run()
+            assert rc == 78 and s.conf in err and "writable by" in err, (oct(mode), rc, err)
+            assert not os.path.exists(marker)
+        os.chmod(s.conf, 0o600)
+        os.chmod(os.path.join(evil, "sms2fax"), 0o777)
+        rc, out, err = s.run()
+        assert rc == 78 and "sms2fax" in err and "writable by others" in err, (rc, err)
+        assert not os.path.exists(marker)
+        assert len(s.files("sms/morx")) == 1
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()

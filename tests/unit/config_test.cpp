@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,4 +203,55 @@ TEST(ConfigFile, WhichFileIsUsed) {
     }
     ::unsetenv("SMS_SUITE_CONF");
     EXPECT_THROW(load_config_for(t.path + "/missing.conf"), Error);
+}
+
+// StrictModes: what decides what the suite runs must be writable by its owner only, and owned by
+// root or the running user.
+TEST(ConfigFile, UnsafeFilesAreRefusedNamingFileAndWhy) {
+    TempDir t;
+    auto refused = [](const std::string& path, const std::string& names, const char* why) {
+        try {
+            load_config(path);
+            ADD_FAILURE() << path << " accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.exit(), Exit::config) << e.what();
+            EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+        }
+    };
+    std::string conf = t.path + "/c.conf";
+    fs::write_atomic(t.path, "c.conf", "[general]\nmax_parts = 3\n");
+    for (mode_t m : {0666, 0602}) {
+        ::chmod(conf.c_str(), m);
+        refused(conf, conf, "writable by others");
+    }
+    ::chmod(conf.c_str(), 0620);
+    refused(conf, conf, "writable by its group");
+    ::chmod(conf.c_str(), 0644);
+    EXPECT_EQ(load_config(conf).general.max_parts, 3);
+    if (::geteuid() == 0) {
+        ASSERT_EQ(::chown(conf.c_str(), 65534, 65534), 0);
+        refused(conf, conf, "owned by uid 65534");
+        ASSERT_EQ(::chown(conf.c_str(), 0, 0), 0);
+    }
+
+    // Programs and modules it names.
+    std::string prog = t.path + "/reply.sh";
+    fs::WriteOptions exec;
+    exec.mode = 0755;
+    fs::write_atomic(t.path, "reply.sh", "#!/bin/sh\necho hi\n", exec);
+    fs::write_atomic(t.path, "x.conf", fmt::format("[commands]\nhi = exec:{} arg\n", prog));
+    EXPECT_NO_THROW(load_config(t.path + "/x.conf"));
+    ::chmod(prog.c_str(), 0757);
+    refused(t.path + "/x.conf", "[commands] HI program " + prog, "writable by others");
+    fs::make_dirs(t.path + "/bin");
+    fs::write_atomic(t.path + "/bin", "sms2fax", "#!/bin/sh\n", exec);
+    ::chmod((t.path + "/bin/sms2fax").c_str(), 0775);
+    fs::write_atomic(t.path, "b.conf", fmt::format("[general]\nbin_dir = {}/bin\n", t.path));
+    refused(t.path + "/b.conf", t.path + "/bin/sms2fax", "writable by its group");
+
+    // A FIFO is not a configuration file (and must not hang the tool).
+    std::string fifo = t.path + "/fifo.conf";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    refused(fifo, fifo, "not a regular file");
 }
