@@ -151,6 +151,8 @@ const std::vector<Key>& keys() {
         {"general", "reassembly_timeout",
          integer(&C::general, &GeneralConfig::reassembly_timeout, 0, 30 * 86400)},
         {"general", "retry_limit", integer(&C::general, &GeneralConfig::retry_limit, 0, 365 * 86400)},
+        {"general", "incomplete_grace",
+         integer(&C::general, &GeneralConfig::incomplete_grace, 0, 86400)},
         {"general", "syslog_facility",
          [](Config& c, std::string_view v) {
              if (!log::valid_facility(text::lower(v)))
@@ -282,6 +284,7 @@ const std::vector<Key>& keys() {
         {"texts", "disabled", text(&C::texts, &TextsConfig::disabled)},
         {"texts", "no_such_number", text(&C::texts, &TextsConfig::no_such_number)},
         {"texts", "wrong_number", text(&C::texts, &TextsConfig::wrong_number)},
+        {"texts", "unknown_sender", text(&C::texts, &TextsConfig::unknown_sender)},
     };
     return k;
 }

@@ -23,6 +23,7 @@ struct GeneralConfig {
     UnicodePolicy unicode = UnicodePolicy::transliterate;
     int reassembly_timeout = 3600; // seconds
     int retry_limit = 86400;       // seconds
+    int incomplete_grace = 10;     // seconds an unfinished file is left to its writer
     std::string syslog_facility = "user";
     bool log_text = false;
     std::string bad_dir;    // default: <spool>/sms/morx/bad
@@ -136,6 +137,8 @@ struct TextsConfig {
     std::string disabled = "Subscriber has disabled messaging service.";
     std::string no_such_number = "Number does not exist.";
     std::string wrong_number = "Wrong number.";
+    std::string unknown_sender =
+        "unknown"; // the fax header and the voice for a message with no oa=
 };
 
 struct Config {

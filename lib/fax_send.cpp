@@ -138,7 +138,10 @@ Result send(const Config& cfg, const Options& opt) {
     if (opt.cover) {
         const Geometry& geo = renderer.geometry();
         check_length(cfg.fax, geo, opt.text);
-        std::string header = header_line(cfg.fax, opt.from, when, opt.mr);
+        // A message with no oa= (an unknown sender) says so in the header.
+        std::string header = header_line(
+            cfg.fax, opt.from.empty() ? std::string_view(cfg.texts.unknown_sender) : opt.from,
+            when, opt.mr);
         std::vector<std::u32string> lines = wrap(header, geo.columns);
         std::size_t header_cells = 0;
         for (const auto& l : lines)

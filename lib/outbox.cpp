@@ -140,7 +140,8 @@ std::string unique_stem() {
 }
 
 std::vector<Part> split(const Config& cfg, const Request& req) {
-    check_number("oa", req.oa);
+    if (!(req.unknown_sender && req.oa.empty()))
+        check_number("oa", req.oa);
     check_number("da", req.da);
     std::size_t bad_at = 0;
     if (!utf8::decode(req.text, false, &bad_at)) {
@@ -191,7 +192,8 @@ std::vector<Part> split(const Config& cfg, const Request& req) {
 
 std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
                                   const std::vector<Part>& parts, const std::string& stem) {
-    check_number("oa", req.oa);
+    if (!(req.unknown_sender && req.oa.empty()))
+        check_number("oa", req.oa);
     check_number("da", req.da);
     check_stem(stem);
     const std::string queue = queue_name(req.da);

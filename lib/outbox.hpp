@@ -13,6 +13,7 @@ namespace sms::outbox {
 
 struct Request {
     std::string oa;              // shown to the phone as the sender
+    bool unknown_sender = false; // oa empty on purpose (a received message had no oa=)
     std::string da;              // the phone's number: also the mttx queue name
     std::string channel;         // what the delivery call dials
     std::string text;            // UTF-8

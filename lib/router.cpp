@@ -34,6 +34,8 @@ char service_of(const Config& cfg, std::string_view number, const directory::Loo
 }
 
 bool needs_sender(const Config& cfg, const spool::Message& m, const directory::Lookup& receiver) {
+    if (m.oa.empty())
+        return false; // an unknown sender: nothing to look up, nobody to answer
     char s = service_of(cfg, m.da, receiver);
     return s == 'C' || s == 'T' || s == 'N' || s == 'U';
 }
@@ -49,6 +51,10 @@ Reply answer(const Config& cfg, const std::string& from, const std::string& send
     r.from = from;
     r.to = sender;
     r.text = std::move(text);
+    if (sender.empty()) {
+        r.why_none = "the sender is unknown (no oa= in the message): no notice or reply possible";
+        return r;
+    }
     if (!lookup || lookup->status != directory::Lookup::Status::found) {
         r.why_none = fmt::format("sender {} is not in the directory", sender);
         return r;
@@ -95,6 +101,8 @@ Decision decide(const Config& cfg, const Input& in) {
         a.reply = answer(cfg, centre, m.oa, in.sender, notice_text(cfg, m.da, reason));
         d.actions.push_back(std::move(a));
         d.detail = std::move(detail);
+        if (m.oa.empty() && d.detail.ends_with("; sender told"))
+            d.detail.resize(d.detail.size() - std::string_view("; sender told").size());
     };
     auto deliver = [&](Action::Kind kind, std::string what) {
         Action a;
@@ -106,7 +114,8 @@ Decision decide(const Config& cfg, const Input& in) {
         d.actions.push_back(std::move(a));
         d.detail = std::move(what);
     };
-    const std::string marked = in.incomplete ? " (incomplete: parts missing)" : "";
+    const std::string marked = std::string(in.incomplete ? " (incomplete: parts missing)" : "") +
+                               (m.oa.empty() ? " (from an unknown sender)" : "");
     switch (d.service) {
     case 'S':
         deliver(Action::Kind::queue_sms,
@@ -134,7 +143,8 @@ Decision decide(const Config& cfg, const Input& in) {
     case 'T': {
         Action a;
         a.kind = Action::Kind::send_sip;
-        a.from = m.oa;
+        // A SIP message needs a From: an unknown sender is "anonymous" (RFC 3323).
+        a.from = m.oa.empty() ? std::string("anonymous") : m.oa;
         a.to = m.da;
         a.channel = in.receiver.entry.channel;
         a.text = m.text;

@@ -68,14 +68,39 @@ bool needs_hex(std::u32string_view text) {
 } // namespace
 
 std::optional<Concat> Message::concat() const {
+    // total >= 2 and 1 <= seq <= total, else the element is ignored (a single message).
+    auto sane = [](unsigned total, unsigned seq) { return total >= 2 && seq >= 1 && seq <= total; };
     for (const auto& ie : udh) {
-        if (ie.id == 0x00 && ie.data.size() == 3 && ie.data[1] > 0 && ie.data[2] > 0)
+        if (ie.id == 0x00 && ie.data.size() == 3 && sane(ie.data[1], ie.data[2]))
             return Concat{ie.data[0], ie.data[1], ie.data[2], false};
-        if (ie.id == 0x08 && ie.data.size() == 4 && ie.data[2] > 0 && ie.data[3] > 0)
+        if (ie.id == 0x08 && ie.data.size() == 4 && sane(ie.data[2], ie.data[3]))
             return Concat{static_cast<unsigned>(ie.data[0] << 8 | ie.data[1]), ie.data[2],
                           ie.data[3], true};
     }
     return std::nullopt;
+}
+
+std::string join_texts(const std::vector<const Message*>& parts) {
+    std::string out;
+    const Message* prev = nullptr;
+    constexpr std::string_view replacement = "\xEF\xBF\xBD"; // U+FFFD
+    for (const Message* p : parts) {
+        if (!p) {
+            out += "[...]";
+            prev = nullptr;
+            continue;
+        }
+        std::string_view text = p->text;
+        if (prev && prev->halves.last_high && p->halves.first_low && out.ends_with(replacement) &&
+            text.starts_with(replacement)) {
+            out.resize(out.size() - replacement.size());
+            utf8::append(out, utf8::combine(prev->halves.last_high, p->halves.first_low));
+            text.remove_prefix(replacement.size());
+        }
+        out += text;
+        prev = p;
+    }
+    return out;
 }
 
 InformationElement concat_element(const Concat& c) {
@@ -152,17 +177,20 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
     auto fail = [&](std::string why) -> Error {
         return Error(Exit::dataerr, std::string(name), std::move(why));
     };
+    auto incomplete = [&](std::string why) -> Incomplete {
+        return Incomplete(Exit::dataerr, std::string(name), std::move(why));
+    };
     if (content.empty())
-        throw fail("empty file");
+        throw incomplete("empty file");
     if (content.size() > max_size)
         throw fail(fmt::format("larger than {} bytes: not a message file", max_size));
     if (content.find('\0') != std::string_view::npos)
         throw fail("binary data (NUL byte): not a message file");
     if (content.back() != '\n')
-        throw fail("truncated: the last line has no newline");
+        throw incomplete("truncated: the last line has no newline");
 
     Message m;
-    bool have_oa = false, have_scts = false;
+    bool have_scts = false;
     std::size_t line_no = 0;
     while (!content.empty()) {
         ++line_no;
@@ -171,19 +199,29 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
         content.remove_prefix(nl + 1);
         if (!line.empty() && line.back() == '\r')
             line.remove_suffix(1);
+        // Blanks before the key are skipped, as app_sms does.
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
+            line.remove_prefix(1);
         if (line.empty() || line.front() == ';')
             continue;
         auto at = [&](std::string why) { return fail(fmt::format("line {}: {}", line_no, why)); };
+        auto hex_value = [&](std::size_t skip) { return text::trim(line.substr(skip), " \t"); };
 
         if (text::istarts_with(line, "udh#")) {
-            auto bytes = unhex(line.substr(4));
-            if (!bytes)
-                throw at("udh# is not hex");
+            // app_sms never interprets the header: one that does not parse must not cost the
+            // text. The message is then a single one, and the header is logged.
+            auto raw = hex_value(4);
+            auto bytes = unhex(raw);
             std::vector<InformationElement> ies;
+            std::string why;
+            if (!bytes)
+                why = "not hex";
             std::size_t i = 0;
-            while (i < bytes->size()) {
-                if (i + 2 > bytes->size() || i + 2 + (*bytes)[i + 1] > bytes->size())
-                    throw at("udh# information element runs past the end");
+            while (bytes && why.empty() && i < bytes->size()) {
+                if (i + 2 > bytes->size() || i + 2 + (*bytes)[i + 1] > bytes->size()) {
+                    why = "an information element runs past the end";
+                    break;
+                }
                 InformationElement ie;
                 ie.id = (*bytes)[i];
                 auto len = (*bytes)[i + 1];
@@ -192,11 +230,22 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
                 ies.push_back(std::move(ie));
                 i += 2u + len;
             }
-            m.udh = std::move(ies);
+            if (why.empty()) {
+                m.udh = std::move(ies);
+                m.udh_error.clear();
+            } else {
+                m.udh.clear();
+                std::string shown;
+                for (char c : raw.substr(0, 64))
+                    shown.push_back(c < 0x20 || c == 0x7F ? '?' : c);
+                m.udh_error = fmt::format("line {}: udh#{} does not parse ({}): the text is "
+                                          "routed as a single message",
+                                          line_no, shown, why);
+            }
             continue;
         }
         if (text::istarts_with(line, "ud##")) {
-            auto hexs = line.substr(4);
+            auto hexs = hex_value(4);
             if (hexs.size() % 4 != 0)
                 throw at("ud## length is not a whole number of UCS-2 units");
             auto bytes = unhex(hexs);
@@ -205,46 +254,45 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
             std::u16string units;
             for (std::size_t i = 0; i < bytes->size(); i += 2)
                 units.push_back(static_cast<char16_t>((*bytes)[i] << 8 | (*bytes)[i + 1]));
-            auto cps = utf8::from_utf16(units);
-            if (!cps) {
-                // A lone surrogate (a part split inside a pair by some sender): keep the rest.
-                std::u32string fixed;
-                for (char16_t u : units)
-                    fixed.push_back(u >= 0xD800 && u <= 0xDFFF ? U'\uFFFD' : char32_t(u));
-                auto again = utf8::from_utf16(units);
-                cps = again ? again : fixed;
-            }
-            m.text = utf8::encode(*cps);
+            // A lone surrogate (a part split inside a pair) becomes U+FFFD; the rest is kept.
+            m.text = utf8::encode(utf8::from_utf16_lenient(units, &m.halves));
             m.form = UdForm::ucs2;
             continue;
         }
         if (text::istarts_with(line, "ud#")) {
-            auto bytes = unhex(line.substr(3));
+            auto bytes = unhex(hex_value(3));
             if (!bytes)
                 throw at("ud# is not hex");
             std::u32string cps(bytes->begin(), bytes->end());
             m.text = utf8::encode(cps);
+            m.halves = {};
             m.form = UdForm::octets;
             continue;
         }
         auto eq = line.find('=');
-        if (eq == std::string_view::npos)
-            throw at("not a key=value line");
-        std::string key = text::lower(line.substr(0, eq));
+        if (eq == std::string_view::npos) {
+            // app_sms ignores a line it cannot read; so do we (the caller logs it at debug).
+            m.unknown_keys.push_back(fmt::format("line {} (no '=')", line_no));
+            continue;
+        }
+        std::string key = text::lower(text::trim(line.substr(0, eq), " \t"));
         auto value = line.substr(eq + 1);
 
         if (key == "ud") {
+            // The value exactly as written: blanks are part of the text.
             std::size_t bad = 0;
-            auto cps = utf8::decode(value, /*allow_cesu=*/true, &bad);
+            auto cps = utf8::decode_lenient(value, &m.halves, &bad);
             if (!cps)
                 throw at(fmt::format("ud= is not valid UTF-8 (byte {})", bad + 1));
             m.text = utf8::encode(*cps);
             m.form = UdForm::utf8;
-        } else if (key == "oa" || key == "da") {
+            continue;
+        }
+        value = text::trim(value, " \t");
+        if (key == "oa" || key == "da") {
             if (!valid_number(value))
                 throw at(fmt::format("{}= is not a number: '{}'", key, value));
             (key == "oa" ? m.oa : m.da) = std::string(value);
-            have_oa = have_oa || key == "oa";
         } else if (key == "scts") {
             if (!parse_scts(value))
                 throw at(fmt::format("scts= is not YYYY-MM-DDTHH:MM:SS: '{}'", value));
@@ -266,10 +314,8 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
             m.unknown_keys.push_back(key);
         }
     }
-    if (!have_oa)
-        throw fail("incomplete: no oa= line");
     if (!have_scts)
-        throw fail("incomplete: no scts= line");
+        throw incomplete("incomplete: no scts= line");
     return m;
 }
 
@@ -289,7 +335,7 @@ std::string serialize(const Message& m, const WriteStyle& style) {
     auto bad = [](std::string what, std::string why) {
         return Error(Exit::dataerr, std::move(what), std::move(why));
     };
-    if (!valid_number(m.oa))
+    if (!m.oa.empty() && !valid_number(m.oa))
         throw bad("oa", fmt::format("not a number: '{}'", m.oa));
     if (style.with_da && !m.da.empty() && !valid_number(m.da))
         throw bad("da", fmt::format("not a number: '{}'", m.da));
@@ -300,7 +346,8 @@ std::string serialize(const Message& m, const WriteStyle& style) {
         throw bad("text", "not valid UTF-8");
 
     std::string out;
-    fmt::format_to(std::back_inserter(out), "oa={}\n", m.oa);
+    if (!m.oa.empty())
+        fmt::format_to(std::back_inserter(out), "oa={}\n", m.oa);
     if (style.with_da && !m.da.empty())
         fmt::format_to(std::back_inserter(out), "da={}\n", m.da);
     if (!m.udh.empty()) {

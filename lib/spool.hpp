@@ -1,6 +1,9 @@
 // The app_sms message file format (SPEC 3), read and write, and the spool folders.
 #pragma once
 
+#include "error.hpp"
+#include "utf8.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,8 +39,16 @@ struct Message {
     std::vector<InformationElement> udh;
     std::optional<int> pid, dcs, mr, vp, srr, rp;
     UdForm form = UdForm::none;
-    std::vector<std::string> unknown_keys; // reported, not fatal
+    std::vector<std::string> unknown_keys; // keys and lines app_sms ignores: ignored (debug log)
+    // Surrogate halves at the ends of the text (shown there as U+FFFD): a part of a message
+    // split inside a UTF-16 pair. join_texts() makes the character again.
+    utf8::LoneHalves halves;
+    // Why a udh# line was not used (an element running past the end, not hex): the text is
+    // then a single message and this is logged as a warning. Empty: the header parsed.
+    std::string udh_error;
 
+    // The concatenation element, when there is one that can be right: sequence 1..total and a
+    // total of at least 2 (3GPP TS 23.040 9.2.3.24.1 says to ignore any other).
     std::optional<Concat> concat() const;
     bool operator==(const Message&) const = default;
 };
@@ -55,11 +66,27 @@ inline constexpr std::size_t max_text_bytes = 12 * 1024;
 // Throws Error(dataerr, what, "...") when `text` is longer than max_text_bytes.
 void check_text_length(std::string_view text, std::string_view what = "message text");
 
-// Parses a file's contents. Throws Error(Exit::dataerr, name, why) for a truncated, binary or
-// malformed file (no newline at the end, no scts= or oa=, a line without '=', bad hex, invalid
-// UTF-8, a bad number), or one larger than `max_size`.
+// A file a writer may not have finished: empty, no newline at the end, or no scts= (app_sms
+// always writes scts=). The router leaves such a file alone for a grace period.
+class Incomplete : public Error {
+public:
+    using Error::Error;
+};
+
+// Parses a file's contents as leniently as app_sms's sms_readfile (SPEC 3): keys in any case,
+// blanks around '=' skipped (not in the ud= value), unknown keys and lines without a separator
+// ignored (listed in unknown_keys), no oa= (an unknown sender: oa empty), a udh# that does not
+// parse (udh empty, udh_error set), lone surrogate halves (U+FFFD, `halves`). Throws
+// Incomplete (empty, no final newline, no scts=) or Error(Exit::dataerr, name, why) for what
+// is not a message (binary, too large, bad hex in ud#/ud##, invalid UTF-8, a bad number).
+// `max_size`: a larger file is not a message.
 Message parse(std::string_view content, std::string_view name = "message",
               std::size_t max_size = max_file_bytes);
+
+// The whole text of a concatenated message from its parts in sequence order; nullptr stands
+// for a missing part (written "[...]"). A high surrogate ending one part and a low one starting
+// the next make their character again; a half without its partner stays U+FFFD.
+std::string join_texts(const std::vector<const Message*>& parts);
 
 // Reads and parses a file.
 Message read(const std::string& path);
@@ -77,7 +104,7 @@ struct WriteStyle {
 
 // Serialises a message as app_sms writes one: oa, da, udh#, ud, scts, pid, dcs, vp, srr, mr, rp.
 // Every value is checked: a number with anything but digits and a leading '+', or a field with
-// CR/LF, is Error(dataerr).
+// CR/LF, is Error(dataerr). An empty oa (an unknown sender) writes no oa= line, as app_sms does.
 std::string serialize(const Message& m, const WriteStyle& style = {});
 
 // Writes `m` into `dir` as `name` (dotfile, fsync, rename without replacing). Returns false when

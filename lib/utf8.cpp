@@ -84,6 +84,69 @@ std::optional<std::u32string> decode(std::string_view s, bool allow_cesu, std::s
     return out;
 }
 
+std::optional<std::u32string> decode_lenient(std::string_view s, LoneHalves* halves,
+                                             std::size_t* error_at) {
+    std::u32string out;
+    out.reserve(s.size());
+    LoneHalves ends;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::size_t start = i;
+        auto c = next(s, i);
+        if (!c) {
+            if (error_at)
+                *error_at = start;
+            return std::nullopt;
+        }
+        if (is_surrogate(*c)) {
+            if (is_high(*c) && i < s.size()) {
+                std::size_t j = i;
+                auto lo = next(s, j);
+                if (lo && is_low(*lo)) {
+                    out.push_back(combine(static_cast<char16_t>(*c), static_cast<char16_t>(*lo)));
+                    i = j;
+                    continue;
+                }
+            }
+            if (is_low(*c) && start == 0)
+                ends.first_low = static_cast<char16_t>(*c);
+            if (is_high(*c) && i == s.size())
+                ends.last_high = static_cast<char16_t>(*c);
+            out.push_back(U'\uFFFD');
+            continue;
+        }
+        out.push_back(*c);
+    }
+    if (halves)
+        *halves = ends;
+    return out;
+}
+
+std::u32string from_utf16_lenient(std::u16string_view s, LoneHalves* halves) {
+    std::u32string out;
+    out.reserve(s.size());
+    LoneHalves ends;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char32_t c = s[i];
+        if (is_high(c) && i + 1 < s.size() && is_low(s[i + 1])) {
+            out.push_back(combine(s[i], s[i + 1]));
+            ++i;
+            continue;
+        }
+        if (is_surrogate(c)) {
+            if (is_low(c) && i == 0)
+                ends.first_low = s[i];
+            if (is_high(c) && i + 1 == s.size())
+                ends.last_high = s[i];
+            c = U'\uFFFD';
+        }
+        out.push_back(c);
+    }
+    if (halves)
+        *halves = ends;
+    return out;
+}
+
 bool is_valid(std::string_view s) {
     return decode(s).has_value();
 }

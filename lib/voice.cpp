@@ -380,9 +380,8 @@ std::string render_wav(const VoiceConfig& v, std::string_view language, std::str
         throw Error(Exit::dataerr, "text", fmt::format("not valid UTF-8 (at byte {})", bad_at));
     if (!utf8::is_valid(from))
         throw Error(Exit::dataerr, "--from", "not valid UTF-8");
+    // An empty SMS is valid (app_sms writes no ud line): the header alone is spoken.
     const std::string_view body = trim(text);
-    if (body.empty())
-        throw Error(Exit::dataerr, "text", "empty: there is nothing to speak");
     const double lead = std::max(0.0, v.lead_silence);
     const double budget = double(v.max_seconds) - lead;
     if (budget <= 0)

@@ -57,7 +57,11 @@ std::string channel_for(const Config& cfg, const Options& o) {
 } // namespace
 
 std::string run(const Config& cfg, const Options& o) {
-    const VoiceConfig& v = cfg.voice;
+    // A message with no oa= (an unknown sender): the header says so, in words, not spelled.
+    VoiceConfig v = cfg.voice;
+    const std::string from = o.from.empty() ? cfg.texts.unknown_sender : o.from;
+    if (o.from.empty())
+        v.digits = false;
     const std::string language = o.language.value_or(v.language);
     if (o.output && o.output->empty())
         throw Error(Exit::usage, "--output", "empty path");
@@ -93,13 +97,13 @@ std::string run(const Config& cfg, const Options& o) {
     }
 
     double seconds = 0.0;
-    const std::string bytes = render_wav(v, language, o.from, when, o.mr, o.text, &seconds);
+    const std::string bytes = render_wav(v, language, from, when, o.mr, o.text, &seconds);
     if (!o.output)
         fs::make_dirs(v.dir);
     // A new name is never taken (pid, time and 32 random bits); --output is replaced.
     if (!write_wav(path, bytes, o.output.has_value()))
         throw Error(Exit::cantcreat, path, "exists already");
-    log::info("spoke a message from {} to {} into {} ({:.1f} s)", o.from, o.to, path, seconds);
+    log::info("spoke a message from {} to {} into {} ({:.1f} s)", from, o.to, path, seconds);
 
     if (call) {
         try {

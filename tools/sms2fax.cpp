@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
     sms::fax::Options o;
     std::optional<std::string> text;
     std::string resolution;
-    app.option("--from", o.from, "Originating number (shown in the header)").required();
+    app.option("--from", o.from,
+               "Originating number (shown in the header; absent: [texts] unknown_sender)");
     app.option("--to", o.to, "Destination number").required();
     app.option("--extension", o.extension,
                "Channel to dial (default: the directory's channel for --to)");

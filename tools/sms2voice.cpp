@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
                       "Speak a text message into a WAV file and queue the call that plays it."};
     sms::voice::Options o;
     std::optional<std::string> text;
-    app.option("--from", o.from, "Originating number (spoken in the header)").required();
+    app.option("--from", o.from,
+               "Originating number (spoken in the header; absent: [texts] unknown_sender)");
     app.option("--to", o.to, "Destination number").required();
     app.option("--extension", o.extension,
                "Channel to dial (default: the directory's channel for --to)");

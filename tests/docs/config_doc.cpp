@@ -51,6 +51,7 @@ void dump(const sms::Config& c) {
         {"general.unicode", g.unicode == UnicodePolicy::ucs2 ? "ucs2" : "transliterate"},
         {"general.reassembly_timeout", std::to_string(g.reassembly_timeout)},
         {"general.retry_limit", std::to_string(g.retry_limit)},
+        {"general.incomplete_grace", std::to_string(g.incomplete_grace)},
         {"general.syslog_facility", g.syslog_facility},
         {"general.log_text", yes_no(g.log_text)},
         {"general.bad_dir", g.bad_dir},
@@ -138,6 +139,7 @@ void dump(const sms::Config& c) {
         {"texts.disabled", t.disabled},
         {"texts.no_such_number", t.no_such_number},
         {"texts.wrong_number", t.wrong_number},
+        {"texts.unknown_sender", t.unknown_sender},
     };
     for (const auto& [key, value] : rows)
         fmt::print("{}={}\n", key, value);

@@ -92,8 +92,7 @@ TEST(Router, SipMessageWithTheNotLoggedInNoticeReady) {
     auto d = router::decide(cfg, {m, found('T', "PJSIP/600"), found('S', "PJSIP/500")});
     ASSERT_EQ(d.actions.size(), 1u);
     EXPECT_EQ(d.actions[0].kind, Action::Kind::send_sip);
-    EXPECT_EQ(d.actions[0].reply.text,
-              "Cannot deliver SMS to 600700800. VoIP user not logged in.");
+    EXPECT_EQ(d.actions[0].reply.text, "Cannot deliver SMS to 600700800. VoIP user not logged in.");
     EXPECT_EQ(d.actions[0].reply.from, "9000");
     EXPECT_EQ(d.actions[0].reply.via, Reply::Via::sms);
 }
@@ -122,7 +121,8 @@ TEST(Router, NoticeTextsAreConfigurable) {
     c.general.centre_receive_number = "7000";
     auto m = msg();
     auto d = router::decide(c, {m, not_found(), found('S', "PJSIP/500")});
-    EXPECT_EQ(d.actions[0].reply.text, "Nie można dostarczyć SMS do 600700800. Numer nie istnieje.");
+    EXPECT_EQ(d.actions[0].reply.text,
+              "Nie można dostarczyć SMS do 600700800. Numer nie istnieje.");
     EXPECT_EQ(d.actions[0].reply.from, "7000");
 }
 
@@ -164,4 +164,25 @@ TEST(Router, OutcomeNames) {
     EXPECT_STREQ(router::to_string(Outcome::retry), "retry");
     EXPECT_STREQ(router::to_string(Outcome::failed), "failed");
     EXPECT_STREQ(router::to_string(Outcome::bad), "bad");
+}
+
+TEST(Router, UnknownSenderIsRoutedAndNobodyIsAnswered) {
+    auto m = msg();
+    m.oa.clear(); // no oa= in the file
+    EXPECT_FALSE(router::needs_sender(cfg, m, not_found()));
+    EXPECT_FALSE(router::needs_sender(cfg, m, found('C', "")));
+    auto fax = router::decide(cfg, {m, found('F', "DAHDI/1"), std::nullopt});
+    EXPECT_EQ(fax.outcome, Outcome::routed);
+    ASSERT_EQ(fax.actions.size(), 1u);
+    EXPECT_EQ(fax.actions[0].kind, Action::Kind::render_fax);
+    EXPECT_EQ(fax.actions[0].from, "");
+    EXPECT_NE(fax.detail.find("unknown sender"), std::string::npos) << fax.detail;
+    auto unknown = router::decide(cfg, {m, not_found(), std::nullopt});
+    ASSERT_EQ(unknown.actions.size(), 1u);
+    EXPECT_EQ(unknown.actions[0].reply.via, Reply::Via::none);
+    EXPECT_NE(unknown.actions[0].reply.why_none.find("unknown"), std::string::npos);
+    EXPECT_EQ(unknown.detail.find("sender told"), std::string::npos) << unknown.detail;
+    auto sip = router::decide(cfg, {m, found('T', "PJSIP/600"), std::nullopt});
+    EXPECT_EQ(sip.actions[0].from, "anonymous");
+    EXPECT_EQ(sip.actions[0].reply.via, Reply::Via::none);
 }

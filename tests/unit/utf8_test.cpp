@@ -42,3 +42,22 @@ TEST(Utf16, RoundTripAndLoneSurrogates) {
     EXPECT_FALSE(utf8::from_utf16(u"\xD83D"));
     EXPECT_FALSE(utf8::from_utf16(u"\xDE00x"));
 }
+
+TEST(Utf8, LenientDecodingMarksLoneHalvesAtTheEnds) {
+    utf8::LoneHalves h;
+    auto d = utf8::decode_lenient("\xED\xB8\x80 mid\xED\xA0\xBDx \xED\xA0\xBD", &h);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(*d, U"\uFFFD mid\uFFFDx \uFFFD");
+    EXPECT_EQ(h.first_low, 0xDE00);
+    EXPECT_EQ(h.last_high, 0xD83D);
+    auto pair = utf8::decode_lenient("\xED\xA0\xBD\xED\xB8\x80", &h);
+    EXPECT_EQ(*pair, U"\U0001F600");
+    EXPECT_EQ(h, utf8::LoneHalves{});
+    EXPECT_FALSE(utf8::decode_lenient("ab\xC3", &h)); // other invalid UTF-8 is still invalid
+    auto u = utf8::from_utf16_lenient(u"\xDE00"
+                                      u"A\xD83D",
+                                      &h);
+    EXPECT_EQ(u, U"\uFFFDA\uFFFD");
+    EXPECT_EQ(h.first_low, 0xDE00);
+    EXPECT_EQ(h.last_high, 0xD83D);
+}
