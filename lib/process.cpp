@@ -30,6 +30,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <tuple>
 #include <unistd.h>
 
 extern char** environ;
@@ -56,8 +57,13 @@ struct InputFile {
     fs::Fd fd;
     std::int64_t mtime = 0;
     std::optional<spool::Message> message;
-    std::string error;      // why it does not parse
-    std::string unreadable; // why it cannot be read at all (left in place)
+    std::string error;       // why it does not parse
+    std::string unreadable;  // why it cannot be read at all (left in place)
+    bool unfinished = false; // looks unfinished and is younger than incomplete_grace: left alone
+    bool busy = false;       // a part whose lock another process held past the wait
+    std::optional<std::string> joined; // the part completing a set: the whole text (--json)
+
+    bool is_part() const { return message && message->concat().has_value(); }
 };
 
 // What is routed as one: a single message, or the parts of a concatenated one.
@@ -113,6 +119,27 @@ std::string json_opt_string(const std::string& s) {
     return s.empty() ? "null" : send::json_string(s);
 }
 
+// One line for a NAME.why file: control characters escaped, so that it stays one line.
+std::string why_line(std::string_view why) {
+    std::string out;
+    for (unsigned char c : why) {
+        if (c < 0x20 || c == 0x7F)
+            out += fmt::format("\\x{:02X}", c);
+        else
+            out.push_back(static_cast<char>(c));
+    }
+    out.push_back('\n');
+    return out;
+}
+
+// How a file is opened: parts of concatenated messages are taken only under the reassembly
+// lock (so that no run ever sees part of a set because another one holds a part for a moment).
+enum class Take {
+    look,   // read only (a dry run)
+    single, // lock it unless it is a part (the first pass)
+    part,   // lock it, waiting a little, only if it is a part (under the reassembly lock)
+};
+
 class Runner {
 public:
     Runner(Config cfg, const Options& opts)
@@ -162,7 +189,7 @@ private:
         return l;
     }
 
-    std::unique_ptr<InputFile> open_input(const std::string& name, bool lock);
+    std::unique_ptr<InputFile> open_input(const std::string& name, Take take);
     void quarantine(InputFile& f);
     void route(Unit& u);
     void reassemble();
@@ -187,7 +214,7 @@ private:
     void maybe_commit(bool force);
 };
 
-std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock) {
+std::unique_ptr<InputFile> Runner::open_input(const std::string& name, Take take) {
     auto f = std::make_unique<InputFile>();
     f->name = name;
     f->path = fs::join(cfg_.morx_dir(), name);
@@ -202,49 +229,79 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, bool lock
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return nullptr;
-    if (lock) {
-        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
-            return nullptr; // another run has it
-        // Taken and finished (removed or moved) by another run between our listing and our
-        // lock? Then the name no longer leads to the file we locked.
-        struct stat by_name;
-        if (::lstat(f->path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
-            by_name.st_dev != st.st_dev)
-            return nullptr;
-    }
     f->mtime = st.st_mtime;
-    f->fd = std::move(fd); // holds the lock
-    const int in = f->fd.get();
+    const int in = fd.get();
     for (unsigned char c : name)
         if (c < 0x20 || c == 0x7F) {
             f->error = "the file name holds control characters: app_sms never writes such a name";
-            return f;
+            break;
         }
-    std::string content;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::pread(in, buf, sizeof buf, static_cast<off_t>(content.size()));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            f->unreadable = fmt::format("cannot read: {}", std::strerror(errno));
-            return f;
+    // Read before locking: a message file does not change once renamed into place, and a part
+    // must not be locked outside the reassembly lock, even for a moment.
+    if (f->error.empty()) {
+        std::string content;
+        char buf[65536];
+        for (;;) {
+            ssize_t n = ::pread(in, buf, sizeof buf, static_cast<off_t>(content.size()));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                f->unreadable = fmt::format("cannot read: {}", std::strerror(errno));
+                return f;
+            }
+            content.append(buf, static_cast<std::size_t>(n));
+            // A short read of a regular file is its end (as far as fstat saw it): no second call.
+            if (n == 0 || content.size() > max_read ||
+                (static_cast<std::size_t>(n) < sizeof buf &&
+                 content.size() >= static_cast<std::size_t>(st.st_size)))
+                break; // past max_read, spool::parse reports it
         }
-        content.append(buf, static_cast<std::size_t>(n));
-        // A short read of a regular file is its end (as far as fstat saw it): no second call.
-        if (n == 0 || content.size() > max_read ||
-            (static_cast<std::size_t>(n) < sizeof buf &&
-             content.size() >= static_cast<std::size_t>(st.st_size)))
-            break; // past max_read, spool::parse reports it
+        if (f->error.empty()) {
+            try {
+                // A file larger than a message file should be is still read when it parses, so
+                // that its sender can be told (route() dead-letters a text over the limit).
+                f->message = spool::parse(content, name, max_read);
+            } catch (const spool::Incomplete& e) {
+                f->error = e.reason();
+                // A writer that does not use a dotfile may still be writing it.
+                f->unfinished = now_s() - f->mtime < cfg_.general.incomplete_grace;
+            } catch (const Error& e) {
+                f->error = e.reason();
+            }
+        }
     }
-    try {
-        // A file larger than a message file should be is still read when it parses, so that its
-        // sender can be told (route() dead-letters a text over the suite's limit).
-        f->message = spool::parse(content, name, max_read);
+    if (take == Take::look)
+        return f;
+    if ((take == Take::single && f->is_part()) || (take == Take::part && !f->is_part()) ||
+        f->unfinished)
+        return f; // not this pass's to take (the caller skips it)
+
+    // Under the reassembly lock only another tool (sms-queue) can hold a part: wait a little.
+    bool locked = false;
+    for (int waited_ms = 0;; waited_ms += 10) {
+        locked = ::flock(in, LOCK_EX | LOCK_NB) == 0;
+        if (locked || take != Take::part || waited_ms >= 3000)
+            break;
+        ::usleep(10000);
+    }
+    if (!locked) {
+        if (take != Take::part)
+            return nullptr; // another run has it
+        f->busy = true;
+        return f;
+    }
+    // Taken and finished (removed or moved) by another run between our listing and our lock?
+    // Then the name no longer leads to the file we locked.
+    struct stat by_name;
+    if (::lstat(f->path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
+        by_name.st_dev != st.st_dev)
+        return nullptr;
+    f->fd = std::move(fd); // holds the lock
+    if (f->message) {
         for (const auto& k : f->message->unknown_keys)
-            log::warning("{}: unknown key '{}' ignored", name, k);
-    } catch (const Error& e) {
-        f->error = e.reason();
+            log::debug("{}: {} ignored, as app_sms does", name, k);
+        if (!f->message->udh_error.empty())
+            log::warning("{}: {}", name, f->message->udh_error);
     }
     return f;
 }
@@ -293,9 +350,12 @@ void Runner::report(const InputFile& f, Outcome o, char service, const std::stri
         else
             obj += ",\"concat\":null";
     }
-    obj += fmt::format(",\"service\":{},\"outcome\":\"{}\",\"detail\":{}}}",
+    obj += fmt::format(",\"service\":{},\"outcome\":\"{}\",\"detail\":{}",
                        svc.empty() ? "null" : send::json_string(svc), router::to_string(o),
                        send::json_string(detail));
+    if (f.joined)
+        obj += fmt::format(",\"joined\":{}", send::json_string(*f.joined));
+    obj += "}";
     fmt::print("{}\n", obj);
 }
 
@@ -303,7 +363,12 @@ void Runner::quarantine(InputFile& f) {
     // A rename is atomic on its own: the file is in morx/ or in bad/, never lost.
     if (!opts_.dry_run) {
         try {
-            fs::move_into(f.path, cfg_.bad_dir(), stem_of(f.name));
+            auto target = fs::move_into(f.path, cfg_.bad_dir(), stem_of(f.name));
+            // Why, beside it (NAME.why), for an administrator without syslog and for sms-queue.
+            fs::WriteOptions w;
+            w.replace = true;
+            w.sync = false; // the folder sync below covers it
+            fs::write_atomic(cfg_.bad_dir(), fs::basename(target) + ".why", why_line(f.error), w);
             fs::fsync_dir(cfg_.bad_dir());
             fs::fsync_dir(cfg_.morx_dir());
         } catch (const Error& e) {
@@ -397,6 +462,7 @@ std::vector<fs::PlannedFile> Runner::queue_sms(const std::string& from, const st
                                                const std::string& scts, const std::string& stem) {
     outbox::Request req;
     req.oa = from;
+    req.unknown_sender = from.empty(); // a message with no oa=: the phone shows no sender
     req.da = to;
     req.channel = channel;
     req.text = text;
@@ -516,8 +582,8 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service) {
     std::string detail = why;
     std::vector<fs::PlannedFile> files;
     if (!opts_.dry_run) {
-        // Tell the sender when the directory can say how.
-        auto sender = lookup(u.message.oa);
+        // Tell the sender when the directory can say how (nobody, when the sender is unknown).
+        auto sender = u.message.oa.empty() ? directory::Lookup{} : lookup(u.message.oa);
         auto reply = router::answer(cfg_, cfg_.general.centre_receive_number, u.message.oa, sender,
                                     router::notice_text(cfg_, u.message.da, ""));
         while (!reply.text.empty() && reply.text.back() == ' ')
@@ -530,8 +596,19 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service) {
             detail += fmt::format("; sender not told: {}", p.why);
         }
         std::vector<journal::Input> ins;
-        for (auto* f : u.inputs)
+        for (auto* f : u.inputs) {
             ins.push_back({f->path, cfg_.failed_dir()});
+            // Why, beside it (NAME.why), written with the move: the name the move will take.
+            std::string name = fs::basename(f->path);
+            for (int i = 1; fs::exists(fs::join(cfg_.failed_dir(), name)); ++i)
+                name = fmt::format("{}.{}", fs::basename(f->path), i);
+            fs::PlannedFile reason;
+            reason.dir = cfg_.failed_dir();
+            reason.name = name + ".why";
+            reason.content = why_line(detail);
+            reason.replace = true;
+            files.push_back(std::move(reason));
+        }
         journal_->stage(u.stem, files, ins);
     }
     for (auto* f : u.inputs)
@@ -677,7 +754,7 @@ void Runner::maybe_commit(bool force) {
 }
 
 // Concatenated parts are held until all have arrived, then routed as one. Run under a lock
-// shared by all runs, so one run sees and takes a whole set.
+// shared by all runs, and parts are locked only under it, so one run sees and takes whole sets.
 void Runner::reassemble() {
     std::optional<fs::Lock> lock;
     if (!opts_.dry_run)
@@ -689,64 +766,114 @@ void Runner::reassemble() {
         auto operator<=>(const Key&) const = default;
     };
     std::map<Key, std::vector<InputFile*>> groups;
+    // Declared after `lock`: destroyed (their locks released) before it, once committed.
     std::vector<std::unique_ptr<InputFile>> parts;
     for (const auto& name : spool::list(cfg_.morx_dir())) {
-        auto f = open_input(name, !opts_.dry_run);
-        if (!f || !f->message)
-            continue; // taken by another run, bad or unreadable: the first pass handles those
+        auto f = open_input(name, opts_.dry_run ? Take::look : Take::part);
+        if (!f || !f->is_part())
+            continue; // taken by another run, not a part, or bad: the first pass handles those
         auto c = f->message->concat();
-        if (!c || c->total <= 1)
-            continue;
         groups[{f->message->oa, f->message->da, c->ref, c->total, c->ref16}].push_back(f.get());
         parts.push_back(std::move(f));
     }
+    auto seq_of = [](const InputFile* f) { return f->message->concat()->seq; };
     for (auto& [key, members] : groups) {
-        std::sort(members.begin(), members.end(), [](auto* a, auto* b) {
-            auto sa = a->message->concat()->seq, sb = b->message->concat()->seq;
-            return sa != sb ? sa < sb : a->name < b->name;
-        });
-        // One text per sequence number (a duplicate part adds nothing but is consumed too).
-        std::map<unsigned, InputFile*> by_seq;
-        std::int64_t oldest = members.front()->mtime;
-        for (auto* f : members) {
-            by_seq.emplace(f->message->concat()->seq, f);
-            oldest = std::min(oldest, f->mtime);
-        }
-        bool complete = true;
-        for (unsigned s = 1; s <= key.total; ++s)
-            complete = complete && by_seq.count(s);
-        bool expired = now_s() - oldest > cfg_.general.reassembly_timeout;
-        Unit u;
-        u.inputs = members;
-        u.oldest = oldest;
-        if (!complete && !expired) {
+        // A part another process holds (sms-queue at work): the sets of this reference are left
+        // whole for the next run rather than routed in pieces.
+        auto busy = std::find_if(members.begin(), members.end(), [](auto* f) { return f->busy; });
+        if (busy != members.end()) {
             for (auto* f : members)
                 report(*f, Outcome::held, '?',
-                       fmt::format("part {} of {}: waiting for {} more", f->message->concat()->seq,
-                                   key.total, key.total - by_seq.size()));
+                       fmt::format("part {} of {}: part {} is held by another process", seq_of(f),
+                                   key.total, seq_of(*busy)));
             continue;
         }
-        InputFile* first = by_seq.begin()->second;
-        u.message = *first->message;
-        u.message.udh.clear();
-        u.message.text.clear();
-        unsigned expect = 1;
-        for (auto& [seq, f] : by_seq) {
-            if (seq != expect)
-                u.message.text += "[...]";
-            u.message.text += f->message->text;
-            expect = seq + 1;
+        // References are one byte and get reused: the group is split into sets by arrival,
+        // each set taking one part per sequence number. Only a part with the same user data as
+        // one already placed is a duplicate (consumed with that set, adding nothing).
+        std::sort(members.begin(), members.end(), [](auto* a, auto* b) {
+            return std::tie(a->message->scts, a->mtime, a->name) <
+                   std::tie(b->message->scts, b->mtime, b->name);
+        });
+        struct Set {
+            std::map<unsigned, InputFile*> by_seq;
+            std::vector<InputFile*> all; // with duplicates, by arrival
+        };
+        std::vector<Set> sets;
+        for (auto* f : members) {
+            const spool::Message& m = *f->message;
+            auto same = [&](const InputFile* o) {
+                return o->message->text == m.text && o->message->halves == m.halves &&
+                       o->message->udh == m.udh;
+            };
+            std::size_t home = sets.size();
+            for (std::size_t i = 0; i < sets.size() && home == sets.size(); ++i)
+                if (auto it = sets[i].by_seq.find(seq_of(f));
+                    it != sets[i].by_seq.end() && same(it->second))
+                    home = i;
+            if (home < sets.size()) {
+                sets[home].all.push_back(f);
+                continue;
+            }
+            for (std::size_t i = 0; i < sets.size() && home == sets.size(); ++i)
+                if (!sets[i].by_seq.count(seq_of(f)))
+                    home = i;
+            if (home == sets.size())
+                sets.emplace_back();
+            sets[home].by_seq.emplace(seq_of(f), f);
+            sets[home].all.push_back(f);
         }
-        if (expect <= key.total)
-            u.message.text += "[...]";
-        u.incomplete = !complete;
-        u.stem = stem_of(first->name);
-        route(u);
-        maybe_commit(false);
+        for (auto& set : sets) {
+            const auto& by_seq = set.by_seq;
+            std::int64_t oldest = set.all.front()->mtime;
+            for (auto* f : set.all)
+                oldest = std::min(oldest, f->mtime);
+            bool complete = by_seq.size() == key.total;
+            bool expired = now_s() - oldest > cfg_.general.reassembly_timeout;
+            if (!complete && !expired) {
+                for (auto* f : set.all)
+                    report(*f, Outcome::held, '?',
+                           fmt::format("part {} of {}: waiting for {} more", seq_of(f), key.total,
+                                       key.total - by_seq.size()));
+                continue;
+            }
+            Unit u;
+            u.inputs = set.all;
+            std::sort(u.inputs.begin(), u.inputs.end(), [&](auto* a, auto* b) {
+                return seq_of(a) != seq_of(b) ? seq_of(a) < seq_of(b) : a->name < b->name;
+            });
+            u.oldest = oldest;
+            InputFile* first = by_seq.begin()->second;
+            u.message = *first->message;
+            u.message.udh.clear();
+            u.message.halves = {};
+            std::vector<const spool::Message*> texts;
+            unsigned expect = 1;
+            for (auto& [seq, f] : by_seq) {
+                if (seq != expect)
+                    texts.push_back(nullptr); // "[...]"
+                texts.push_back(&*f->message);
+                expect = seq + 1;
+            }
+            if (expect <= key.total)
+                texts.push_back(nullptr);
+            u.message.text = spool::join_texts(texts);
+            u.incomplete = !complete;
+            u.stem = stem_of(first->name);
+            // The part that arrived last completed the set: its --json object has the text.
+            InputFile* last = nullptr;
+            for (auto* f : set.all)
+                if (by_seq.at(seq_of(f)) == f)
+                    last = f;
+            last->joined = u.message.text;
+            route(u);
+            maybe_commit(false);
+        }
     }
+    // Committed before the parts and the lock are let go: the next run sees no part of a set
+    // this one took.
     maybe_commit(true);
-    for (auto& p : parts)
-        files_.push_back(std::move(p));
+    parts.clear();
 }
 
 // A queue in sms/mttx/ with messages but no pending delivery call gets its call again (the call
@@ -789,20 +916,26 @@ int Runner::run() {
                fmt::format("{}: not a message file, left in place", what));
     }
     for (const auto& name : spool::list(cfg_.morx_dir())) {
-        auto f = open_input(name, !opts_.dry_run);
+        auto f = open_input(name, opts_.dry_run ? Take::look : Take::single);
         if (!f)
             continue;
         if (!f->unreadable.empty()) {
             report(*f, Outcome::unreadable, '?', f->unreadable + ": left in place");
             continue;
         }
+        if (f->is_part()) {
+            have_parts = true; // taken and routed under the reassembly lock below
+            continue;
+        }
+        if (f->unfinished) {
+            report(*f, Outcome::held, '?',
+                   fmt::format("{}: left to its writer for up to [general] incomplete_grace = {} s",
+                               f->error, cfg_.general.incomplete_grace));
+            continue;
+        }
         if (!f->message) {
             quarantine(*f);
             files_.push_back(std::move(f));
-            continue;
-        }
-        if (auto c = f->message->concat(); c && c->total > 1) {
-            have_parts = true; // routed under the reassembly lock below
             continue;
         }
         Unit u;

@@ -238,25 +238,32 @@ def incomplete_parts_routed_marked_after_the_timeout():
 def bad_input_is_quarantined_once_and_nothing_else_touched():
     s = Spool()
     try:
-        s.message(None, None, name="garbage", raw=os.urandom(300).replace(b"\n", b"x") + b"\n")
-        s.message(None, None, name="truncated", raw=b"oa=48500100200\nda=600700800\nud=Hello wor")
-        s.message(None, None, name="nooa", raw=b"da=600700800\nud=x\nscts=2026-11-29T22:53:42\n")
-        s.message(None, None, name="noda", raw=b"oa=48500100200\nud=x\nscts=2026-11-29T22:53:42\n")
-        s.message(None, None, name="pathy", raw=b"oa=../../etc\nda=1\nscts=2026-11-29T22:53:42\n")
-        s.message(None, None, name="newlines\nin\nname", raw=b"oa=48500100200\nda=600700800\nud=odd name\nscts=2026-11-29T22:53:42\n")
+        old = time.time() - 3600  # past incomplete_grace: nobody is still writing these
+        s.message(None, None, name="garbage", raw=os.urandom(300).replace(b"\n", b"x") + b"\n", mtime=old)
+        s.message(None, None, name="truncated", raw=b"oa=48500100200\nda=600700800\nud=Hello wor", mtime=old)
+        s.message(None, None, name="noda", raw=b"oa=48500100200\nud=x\nscts=2026-11-29T22:53:42\n", mtime=old)
+        s.message(None, None, name="pathy", raw=b"oa=../../etc\nda=1\nscts=2026-11-29T22:53:42\n", mtime=old)
+        s.message(None, None, name="newlines\nin\nname", raw=b"oa=48500100200\nda=600700800\nud=odd name\nscts=2026-11-29T22:53:42\n", mtime=old)
         os.mkdir(os.path.join(s.morx, "48500100200.2026-11-29T22:53:42-99"))
         with open(os.path.join(s.morx, ".48500100200.2026-11-29T22:53:42-98"), "w") as f:
             f.write("oa=48500100200\nda=600700800\nud=being writ")
         rc, out, err = s.run("--json")
         assert rc == 0, err
         objs = jsonl(out)
-        assert objs[-1]["summary"] == {"routed": 0, "held": 0, "retry": 0, "failed": 0, "bad": 6}, objs
-        bad = s.files("sms/morx/bad")
+        assert objs[-1]["summary"] == {"routed": 0, "held": 0, "retry": 0, "failed": 0, "bad": 5}, objs
+        bad = [n for n in s.files("sms/morx/bad") if not n.endswith(".why")]
         bad = sorted(bad, key=lambda n: n.startswith("newlines"))
-        assert sorted(bad[:5]) == sorted(["garbage", "truncated", "nooa", "noda", "pathy"]), bad
-        assert bad[5].startswith("newlines_in_name-"), bad  # renamed to a name without controls
+        assert sorted(bad[:4]) == sorted(["garbage", "truncated", "noda", "pathy"]), bad
+        assert bad[4].startswith("newlines_in_name-"), bad  # renamed to a name without controls
         truncated = [o for o in objs if o.get("file") == "truncated"][0]
         assert "newline" in truncated["detail"], truncated
+        # Each one's reason beside it, one line (issue 15 item 13).
+        for n in bad:
+            with open(os.path.join(s.spool, "sms/morx/bad", n + ".why")) as f:
+                why = f.read()
+            assert why.endswith("\n") and why.count("\n") == 1 and len(why) > 5, (n, why)
+        with open(os.path.join(s.spool, "sms/morx/bad/truncated.why")) as f:
+            assert f.read() == truncated["detail"] + "\n"
         assert s.queue() == []
         # The folder and the dotfile are left alone; a second run does not quarantine again.
         assert os.path.isdir(os.path.join(s.morx, "48500100200.2026-11-29T22:53:42-99"))
@@ -273,7 +280,7 @@ def dry_run_changes_nothing():
     try:
         for da in ("600700800", "600700804", "999", "1000"):
             s.message("48500100200", da, "x")
-        s.message(None, None, name="bad", raw=b"nonsense\n")
+        s.message(None, None, name="bad", raw=b"nonsense\n", mtime=time.time() - 3600)
 
         def snapshot():
             out = []
@@ -317,7 +324,7 @@ def directory_outage_keeps_messages_then_dead_letters():
         rc, out, err = s.run("--json")
         assert rc == 0, (rc, err)
         assert jsonl(out)[0]["outcome"] == "failed", out
-        assert s.files("sms/morx") == [] and s.files("sms/morx/failed") == [n]
+        assert s.files("sms/morx") == [] and s.files("sms/morx/failed") == [n, n + ".why"]
         # Back up: the sender of a dead-lettered message is told.
         os.rename(s.db + ".away", s.db)
         n2 = s.message("48500100200", "600700803", "to sip, manager down")
@@ -327,7 +334,7 @@ def directory_outage_keeps_messages_then_dead_letters():
             f.write("[ami]\nport = 1\ntimeout = 1\n")
         rc, out, err = s.run("--json")
         assert rc == 0, (rc, err)
-        assert n2 in s.files("sms/morx/failed")
+        assert n2 in s.files("sms/morx/failed") and n2 + ".why" in s.files("sms/morx/failed")
         (m,) = s.queue()
         assert m["da"] == "48500100200" and m["text"] == "Cannot deliver SMS to 600700803.", m
     finally:
@@ -378,10 +385,180 @@ def fax_too_long_is_dead_lettered_and_sender_told():
         rc, out, err = s.run("--json")
         assert rc == 0, (rc, err)
         assert jsonl(out)[0]["outcome"] == "failed", out
-        assert s.files("sms/morx/failed") == [n]
+        assert s.files("sms/morx/failed") == [n, n + ".why"]
+        with open(os.path.join(s.spool, "sms/morx/failed", n + ".why")) as f:
+            why = f.read()
+        assert why == jsonl(out)[0]["detail"] + "\n" and "sms2fax" in why, why
         (m,) = s.queue()
         assert m["text"] == "Cannot deliver SMS to 600700801.", m
         assert not [c for c in s.files("outgoing") if c.endswith(".fax.call")]
+    finally:
+        s.cleanup()
+
+
+def raw_message(lines):
+    return ("\n".join(lines) + "\n").encode()
+
+
+@test
+def seven_forms_app_sms_reads_are_routed_with_their_texts():
+    """Issue 16: every form app_sms's sms_readfile accepts is routed with its exact text."""
+    ami = FakeManager()
+    s = Spool(ami.conf())
+    scts = "scts=2026-11-29T22:53:42"
+    try:
+        w = lambda name, lines: s.message(None, None, name=name, raw=raw_message(lines) if isinstance(lines, list) else lines)
+        w("1-case", ["OA=48500100200", "Da = 600700800", "UD=Keys in capitals", "SCTS = 2026-11-29T22:53:42", "MR=1"])
+        w("2-unknown", ["oa=48500100200", "da=600700800", "foo=bar", "x-custom#ABCD", "udhx#00",
+                        "a line without separator", "ud=Unknown lines ignored", scts])
+        w("3-nooa", ["da=600700800", "ud=From nobody known", scts])
+        w("3-nooa-fax", ["da=600700801", "ud=A fax from nobody known", scts])
+        w("4-udh", ["oa=48500100200", "da=600700800", "udh#050003AB0301", "ud=Header broken", scts])
+        w("5-concat", ["oa=48500100200", "da=600700800", "udh#0003AB0203", "ud=Part 3 of 2", scts])
+        w("6-pair-1", b"oa=48500100200\nda=600700803\nudh#0003CD0201\nud=Smile \xed\xa0\xbd\n" + scts.encode() + b"\n")
+        w("6-pair-2", b"oa=48500100200\nda=600700803\nudh#0003CD0202\nud=\xed\xb8\x80 done\n" + scts.encode() + b"\n")
+        w("7-empty-fax", ["oa=48500100200", "da=600700801", scts])
+        w("7-empty-voice", ["oa=48500100200", "da=600700802", scts])
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        objs = jsonl(out)
+        assert objs[-1] == {"summary": {"routed": 10, "held": 0, "retry": 0, "failed": 0, "bad": 0}}, objs
+        by = {o["file"]: o for o in objs[:-1]}
+        assert all(o["outcome"] == "routed" for o in by.values()), by
+        assert s.files("sms/morx") == [] and s.files("sms/morx/bad") == []
+        # S phone: exact texts; the unknown sender's message carries no oa.
+        got = sorted((m.get("oa", ""), m["text"]) for m in s.queue())
+        assert got == sorted([
+            ("48500100200", "Keys in capitals"), ("48500100200", "Unknown lines ignored"),
+            ("", "From nobody known"), ("48500100200", "Header broken"),
+            ("48500100200", "Part 3 of 2"),
+        ]), got
+        assert by["3-nooa"]["oa"] == "" and "unknown sender" in by["3-nooa"]["detail"], by["3-nooa"]
+        assert by["5-concat"]["concat"] is None and by["4-udh"]["concat"] is None
+        # The split pair made the character again, in the SIP message and in "joined".
+        assert [b for _, _, b in ami.sent] == ["Smile \U0001F600 done"], ami.sent
+        joined = [o for o in objs[:-1] if "joined" in o]
+        assert len(joined) == 1 and joined[0]["joined"] == "Smile \U0001F600 done", joined
+        assert joined[0]["file"] in ("6-pair-1", "6-pair-2")
+        assert by["6-pair-1"]["text"] == "Smile \uFFFD", by["6-pair-1"]
+        # Fax (twice: the unknown sender's, the empty one) and voice (empty: the header alone).
+        calls = s.files("outgoing")
+        assert len([c for c in calls if c.endswith(".fax.call")]) == 2, calls
+        (vc,) = [c for c in calls if c.endswith(".voice.call")]
+        wav = read_callfile(os.path.join(s.outgoing, vc))["Data"] + ".wav"
+        assert os.path.getsize(wav) > 8000 * 2 * 2, os.path.getsize(wav)  # lead second + header
+    finally:
+        ami.close()
+        s.cleanup()
+
+
+@test
+def same_reference_reused_gives_two_messages():
+    """Issue 15 item 1: two long messages from one sender with one reference are both delivered."""
+    s = Spool()
+    try:
+        def part(scts, seq, text):
+            lines = ["oa=48500100200", "da=600700800", f"udh#00030702{seq:02X}", f"ud={text}", f"scts={scts}"]
+            return s.message(None, None, name=f"48500100200.{scts}-{seq}", raw=raw_message(lines))
+        part("2026-11-29T10:00:00", 1, "Meeting moved to 5pm, ")
+        part("2026-11-29T10:00:01", 2, "bring the contract.")
+        part("2026-11-29T11:00:00", 1, "Cancel the order, ")
+        part("2026-11-29T11:00:01", 2, "the price is wrong.")
+        part("2026-11-29T11:00:02", 2, "the price is wrong.")  # a true duplicate: consumed
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        assert jsonl(out)[-1]["summary"] == {"routed": 5, "held": 0, "retry": 0, "failed": 0, "bad": 0}, out
+        got = sorted(m["text"] for m in s.queue())
+        assert got == ["Cancel the order, the price is wrong.", "Meeting moved to 5pm, bring the contract."], got
+        assert s.files("sms/morx") == []
+    finally:
+        s.cleanup()
+
+
+@test
+def parallel_runs_never_split_a_set():
+    """Issue 15 item 9: 300 three-part messages, 8 runs at once: every set delivered whole,
+    exactly once. First as the dialplan does it (a run started as parts keep arriving), then
+    after an outage (every part already there and older than reassembly_timeout)."""
+    import subprocess
+    for aged in (False, True):
+        s = Spool()
+        try:
+            with open(s.conf) as f:
+                conf = f.read().replace("[general]\n", "[general]\nreassembly_timeout = 60\n")
+            with open(s.conf, "w") as f:
+                f.write(conf)
+            cmd = [os.path.join(os.environ.get("SMS_BIN_DIR", "build/tools"), "sms-process"), "--config", s.conf, "--json"]
+            # Output into files: a run blocked on a full pipe would hold the others up.
+            logs = [(open(os.path.join(s.root, f"out{i}"), "w+"), open(os.path.join(s.root, f"err{i}"), "w+")) for i in range(8)]
+            procs = []
+
+            def start():
+                o, e = logs[len(procs)]
+                procs.append(subprocess.Popen(cmd, stdout=o, stderr=e))
+
+            old = time.time() - 3600 if aged else None
+            want = []
+            written = 0
+            for i in range(300):
+                texts = [f"m{i:03d}a ", f"m{i:03d}b ", f"m{i:03d}c"]
+                want.append("".join(texts))
+                for seq, t in enumerate(texts, 1):
+                    s.message("48500100200", "600700800", t, udh=f"0804{i >> 8:02X}{i & 0xFF:02X}03{seq:02X}",
+                              name=f"48500100200.2026-11-29T22:53:42-{i}-{seq}", mtime=old)
+                    written += 1
+                    if not aged and written % 128 == 0 and len(procs) < 7:
+                        start()  # the dialplan starts a run per message received
+            while len(procs) < 8:
+                start()
+            for p in procs:
+                p.wait(timeout=300)
+            outs = []
+            for o, e in logs:
+                o.seek(0)
+                e.seek(0)
+                outs.append((o.read(), e.read()))
+                o.close()
+                e.close()
+            assert all(p.returncode == 0 for p in procs), [(p.returncode, e[-500:]) for p, (o, e) in zip(procs, outs)]
+            routed = sum(jsonl(o)[-1]["summary"]["routed"] for o, _ in outs)
+            texts = sorted(m["text"] for m in s.queue())
+            assert texts == sorted(want), (aged, len(texts), [t for t in texts if t not in want][:5])
+            assert routed == 900, routed
+            assert s.files("sms/morx") == [], (aged, s.files("sms/morx")[:10])
+        finally:
+            s.cleanup()
+
+
+@test
+def a_file_being_written_is_left_then_quarantined_when_old():
+    """Issue 15 item 13: an unfinished file younger than incomplete_grace is left for its
+    writer; older, it is quarantined with its reason beside it."""
+    s = Spool()
+    try:
+        path = os.path.join(s.morx, "48500100200.2026-11-29T22:53:42-7")
+        with open(path, "wb") as f:
+            f.write(b"oa=48500100200\nda=600700800\nud=Half of")
+        cut = s.message(None, None, name="cut", raw=b"oa=48500100200\nda=600700800\nud=Never ends")
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        objs = jsonl(out)
+        assert objs[-1]["summary"] == {"routed": 0, "held": 2, "retry": 0, "failed": 0, "bad": 0}, objs
+        assert "incomplete_grace" in objs[0]["detail"], objs
+        assert s.files("sms/morx") == sorted([cut, os.path.basename(path)]) and s.files("sms/morx/bad") == []
+        # The writer finishes: routed whole.
+        with open(path, "ab") as f:
+            f.write(b" a message\nscts=2026-11-29T22:53:42\n")
+        # The other one's writer died: once past the grace, it is quarantined.
+        old = time.time() - 60
+        os.utime(os.path.join(s.morx, cut), (old, old))
+        rc, out, err = s.run("--json")
+        assert rc == 0, err
+        assert jsonl(out)[-1]["summary"] == {"routed": 1, "held": 0, "retry": 0, "failed": 0, "bad": 1}, out
+        assert [m["text"] for m in s.queue()] == ["Half of a message"], s.queue()
+        assert s.files("sms/morx/bad") == [cut, cut + ".why"]
+        with open(os.path.join(s.spool, "sms/morx/bad", cut + ".why")) as f:
+            assert "newline" in f.read()
     finally:
         s.cleanup()
 
