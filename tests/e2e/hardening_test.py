@@ -177,7 +177,7 @@ def overlong_readable_file_is_dead_lettered_with_a_notice():
         assert objs[0]["outcome"] == "failed", objs[0]["outcome"]
         assert "limit" in objs[0]["detail"], objs[0]["detail"]
         assert s.files("sms/morx") == []
-        assert s.files("sms/morx/failed") == [name], s.files("sms/morx/failed")
+        assert s.files("sms/morx/failed") == [name, name + ".why"], s.files("sms/morx/failed")
         assert s.files("sms/morx/bad") == []
         told = [m for m in s.queue() if m["da"] == "48500100200"]
         assert len(told) == 1 and "600700800" in told[0]["text"], s.queue()
