@@ -264,7 +264,7 @@ def retry_limit_counts_from_the_first_failure():
             f.write(f"first_failure={int(time.time()) - 7200}\nreason=directory down\n")
         rc, out, err = s.run("--json")
         assert jsonl(out)[0]["outcome"] == "failed", out
-        assert s.files("sms/morx/failed") == [name]
+        assert s.files("sms/morx/failed") == [name, name + ".why"]
         assert not os.path.exists(rec)  # gone with the message
         # A message routed after a retry leaves no record behind either.
         name2 = s.message("48500100200", "600700800", "second")
