@@ -359,8 +359,20 @@ CallFile sms_delivery(const Config& cfg, const std::string& channel, const std::
     c.max_retries = cfg.sms.max_retries;
     c.retry_time = cfg.sms.retry_time;
     c.wait_time = cfg.sms.wait_time;
-    c.application = "SMS";
-    c.data = fmt::format("{},s", queue);
+    // Archived, so that a call that expired (no answer, busy) is seen in outgoing_done/; with
+    // app_sms's privacy option its log holds the text's length instead of the text.
+    c.archive = true;
+    const std::string options = cfg.sms.privacy ? "sn" : "s";
+    if (cfg.sms.context.empty()) {
+        c.application = "SMS";
+        c.data = fmt::format("{},{}", queue, options);
+    } else {
+        // The context runs the same SMS() and then settles at once (sms-process in `h`).
+        c.context = cfg.sms.context;
+        c.extension = "s";
+        c.setvars.emplace_back("SMS_QUEUE", queue);
+        c.setvars.emplace_back("SMS_OPTIONS", options);
+    }
     return c;
 }
 

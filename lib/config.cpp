@@ -183,6 +183,17 @@ const std::vector<Key>& keys() {
         {"sms", "max_retries", integer(&C::sms, &SmsConfig::max_retries, 0, 100000)},
         {"sms", "retry_time", integer(&C::sms, &SmsConfig::retry_time, 1, 86400)},
         {"sms", "wait_time", integer(&C::sms, &SmsConfig::wait_time, 1, 3600)},
+        {"sms", "log", text(&C::sms, &SmsConfig::log)},
+        {"sms", "privacy", boolean(&C::sms, &SmsConfig::privacy)},
+        {"sms", "context", text(&C::sms, &SmsConfig::context)},
+
+        {"delivery", "max_attempts", integer(&C::delivery, &DeliveryConfig::max_attempts, 1, 1000)},
+        {"delivery", "give_up", integer(&C::delivery, &DeliveryConfig::give_up, 0, 365 * 86400)},
+        {"delivery", "receipts",
+         choice(&C::delivery, &DeliveryConfig::receipts,
+                {{"failures", Receipts::failures},
+                 {"always", Receipts::always},
+                 {"never", Receipts::never}})},
 
         {"ami", "host", text(&C::ami, &AmiConfig::host)},
         {"ami", "port", integer(&C::ami, &AmiConfig::port, 1, 65535)},
@@ -285,6 +296,10 @@ const std::vector<Key>& keys() {
         {"texts", "no_such_number", text(&C::texts, &TextsConfig::no_such_number)},
         {"texts", "wrong_number", text(&C::texts, &TextsConfig::wrong_number)},
         {"texts", "unknown_sender", text(&C::texts, &TextsConfig::unknown_sender)},
+        {"texts", "not_accepted", text(&C::texts, &TextsConfig::not_accepted)},
+        {"texts", "not_answered", text(&C::texts, &TextsConfig::not_answered)},
+        {"texts", "delivered", text(&C::texts, &TextsConfig::delivered)},
+        {"texts", "delivered_at", text(&C::texts, &TextsConfig::delivered_at)},
     };
     return k;
 }

@@ -51,6 +51,21 @@ struct SmsConfig {
     int max_retries = 100;
     int retry_time = 30;
     int wait_time = 10;
+    std::string log = "/var/log/asterisk/sms"; // app_sms's log, read to confirm delivery
+    bool privacy = true; // delivery calls use app_sms's option n (no text in its log)
+    // The dialplan context delivery calls run instead of Application: SMS (examples/
+    // extensions.conf [sms-deliver]: SMS(), then sms-process in `h`); empty: the application.
+    std::string context;
+};
+
+// Who hears of a delivery to a phone: always (every confirmed delivery), failures (give-ups,
+// and receipts only for srr=1), never.
+enum class Receipts { failures, always, never };
+
+struct DeliveryConfig {
+    int max_attempts = 5; // delivery attempts to an S phone before giving up
+    int give_up = 259200; // seconds after the first attempt
+    Receipts receipts = Receipts::failures;
 };
 
 struct AmiConfig {
@@ -139,6 +154,10 @@ struct TextsConfig {
     std::string wrong_number = "Wrong number.";
     std::string unknown_sender =
         "unknown"; // the fax header and the voice for a message with no oa=
+    std::string not_accepted = "The phone did not accept it.";
+    std::string not_answered = "The phone did not answer.";
+    std::string delivered = "Delivered to";
+    std::string delivered_at = "at";
 };
 
 struct Config {
@@ -149,6 +168,7 @@ struct Config {
     FaxConfig fax;
     VoiceConfig voice;
     CommandsConfig commands;
+    DeliveryConfig delivery;
     TextsConfig texts;
     std::string source; // the file it came from, empty for built-in defaults
 

@@ -4,6 +4,7 @@
 #include "callfile.hpp"
 #include "error.hpp"
 #include "gsm.hpp"
+#include "lasthop.hpp"
 #include "spool.hpp"
 #include "translit.hpp"
 #include "utf8.hpp"
@@ -204,6 +205,9 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
     spool::WriteStyle style;
     style.text = spool::TextStyle::ucs2; // ud= lines are misread by current app_sms
     style.with_da = true;
+    // Where app_sms's log ends now: the lines about these messages come after it.
+    const smslog::Mark mark = req.track ? smslog::mark_now(cfg.sms.log) : smslog::Mark{};
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
     for (const Part& p : parts) {
         spool::Message m;
         m.oa = req.oa;
@@ -214,9 +218,17 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
         if (!p.udh.empty()) {
             m.udh = parse_udh(p.udh);
         }
+        m.srr = req.srr;
         fs::PlannedFile f;
         f.dir = cfg.mttx_dir();
         f.name = fmt::format("{}.{}-{}", queue, stem, p.part);
+        if (req.track) {
+            m.mr = static_cast<int>(lasthop::allocate_mr(cfg, queue));
+            f.content = spool::serialize(m, style);
+            files.push_back(
+                lasthop::plan(cfg, lasthop::sms_item(cfg, m, queue, f.name, req.channel, req.notify,
+                                                     f.content, mark, now)));
+        }
         f.content = spool::serialize(m, style);
         f.mode = 0644;
         f.replace = false;
@@ -358,7 +370,7 @@ std::vector<Part> send(const Config& cfg, Request req) {
         bool collided = false;
         try {
             for (const auto& f : files) {
-                if (f.dir != cfg.mttx_dir()) {
+                if (f.dir == cfg.outgoing_dir()) {
                     // The delivery call (its temporary goes through <spool>/tmp): already there
                     // means a call is pending, which is fine.
                     fs::commit(f);

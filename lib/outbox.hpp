@@ -21,6 +21,11 @@ struct Request {
     bool ref16 = false;
     std::string scts; // YYYY-MM-DDTHH:MM:SS the phone shows; empty: now
     bool dial = true; // false: queue only, no delivery call (sms-send --no-dial)
+    // Remember every part in the last-hop store (lasthop.hpp) until app_sms's log confirms it:
+    // each queue file then carries an mr= unique among the queue's unconfirmed messages.
+    bool track = false;
+    std::string notify;     // who is told when it cannot be delivered (or of a receipt)
+    std::optional<int> srr; // the sender asked for a status report (srr=1)
 };
 
 // One SMS of a (possibly concatenated) message, as sms-send --json prints it.
@@ -46,7 +51,8 @@ std::vector<Part> split(const Config& cfg, const Request& req);
 // part number), then the delivery call file (unless req.dial is false or one is pending
 // already; planned with replace = false, so committing it later never duplicates a call).
 // Deterministic for a given stem: the same names every time (contents differ only in scts when
-// req.scts is empty).
+// req.scts is empty, and in mr with req.track). With req.track, each queue file is preceded by
+// its last-hop item (lasthop::sms_item), so the item is in place before app_sms can read it.
 std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
                                   const std::vector<Part>& parts, const std::string& stem);
 

@@ -9,6 +9,7 @@
 #include "error.hpp"
 #include "fsutil.hpp"
 #include "journal.hpp"
+#include "lasthop.hpp"
 #include "log.hpp"
 #include "outbox.hpp"
 #include "router.hpp"
@@ -163,6 +164,7 @@ private:
     std::unique_ptr<journal::Journal> journal_;
     Summary summary_;
     std::vector<std::unique_ptr<InputFile>> files_;
+    std::string last_hop_; // what settle() did, for the summary line
 
     // Answers of the directory, kept for the run (a run lasts seconds; the numbers of a batch
     // repeat). After the first lookup that fails as an outage the directory is taken as down
@@ -198,7 +200,10 @@ private:
                                            std::string& detail);
     std::vector<fs::PlannedFile> queue_sms(const std::string& from, const std::string& to,
                                            const std::string& channel, const std::string& text,
-                                           const std::string& scts, const std::string& stem);
+                                           const std::string& scts, const std::string& stem,
+                                           const std::string& notify = "",
+                                           std::optional<int> srr = std::nullopt);
+    void settle();
     std::vector<fs::PlannedFile> answer(const router::Reply& r, const std::string& stem,
                                         std::string& detail);
     ami::SendResult send_sip(const std::string& stem, const std::string& marker,
@@ -459,7 +464,8 @@ std::string Runner::render(const char* tool, const char* ext, const std::string&
 
 std::vector<fs::PlannedFile> Runner::queue_sms(const std::string& from, const std::string& to,
                                                const std::string& channel, const std::string& text,
-                                               const std::string& scts, const std::string& stem) {
+                                               const std::string& scts, const std::string& stem,
+                                               const std::string& notify, std::optional<int> srr) {
     outbox::Request req;
     req.oa = from;
     req.unknown_sender = from.empty(); // a message with no oa=: the phone shows no sender
@@ -467,6 +473,9 @@ std::vector<fs::PlannedFile> Runner::queue_sms(const std::string& from, const st
     req.channel = channel;
     req.text = text;
     req.scts = scts;
+    req.track = true; // remembered until the phone confirms it (lasthop)
+    req.notify = notify;
+    req.srr = srr;
     std::vector<outbox::Part> parts;
     try {
         parts = outbox::split(cfg_, req);
@@ -533,7 +542,7 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
     for (const auto& a : d.actions) {
         switch (a.kind) {
         case Action::Kind::queue_sms:
-            add(queue_sms(a.from, a.to, a.channel, a.text, scts, u.stem));
+            add(queue_sms(a.from, a.to, a.channel, a.text, scts, u.stem, a.from, u.message.srr));
             break;
         case Action::Kind::render_fax: {
             auto tiff = render("sms2fax", ".tiff", cfg_.fax.dir, u, a);
@@ -876,6 +885,28 @@ void Runner::reassemble() {
     parts.clear();
 }
 
+// The last hop (lasthop): each SMS handed to app_sms is confirmed, queued again or given up by
+// what app_sms's log says; notices and receipts go like the router's other notices.
+void Runner::settle() {
+    auto notify = [this](const std::string& from, const std::string& to, const std::string& text,
+                         const std::string& stem, std::string& detail) {
+        try {
+            auto reply = router::answer(cfg_, from, to, lookup(to), text);
+            return answer(reply, stem, detail);
+        } catch (const Temporary& t) {
+            detail += fmt::format("; {} not told: {}", to, t.why);
+        } catch (const Permanent& p) {
+            detail += fmt::format("; {} not told: {}", to, p.why);
+        } catch (const Error& e) {
+            detail += fmt::format("; {} not told: {}", to, e.what());
+        }
+        return std::vector<fs::PlannedFile>{};
+    };
+    last_hop_ = lasthop::report(
+        lasthop::settle(cfg_, opts_.dry_run ? nullptr : journal_.get(), notify, now_s()),
+        opts_.json);
+}
+
 // A queue in sms/mttx/ with messages but no pending delivery call gets its call again (the call
 // ended just before a message was queued).
 void Runner::sweep() {
@@ -905,6 +936,7 @@ int Runner::run() {
         journal_ = std::make_unique<journal::Journal>(fs::join(work_, "journal"));
         journal_->recover();
     }
+    settle(); // before the sweep: an expired delivery call is dialled again after a pause
     sweep();
 
     bool have_parts = false;
@@ -967,7 +999,8 @@ int Runner::run() {
     std::fflush(stdout);
     fmt::print(stderr, "sms-process: {}routed {}, held {}, retry {}, failed {}, bad {}{}\n",
                opts_.dry_run ? "dry run: " : "", summary_.routed, summary_.held, summary_.retry,
-               summary_.failed, summary_.bad, unreadable_text);
+               summary_.failed, summary_.bad,
+               unreadable_text + (last_hop_.empty() ? "" : "; " + last_hop_));
     return summary_.retry > 0 ? code(Exit::tempfail) : 0;
 }
 

@@ -110,6 +110,8 @@ int run(const Config& base, const Options& opts) {
     req.ref = opts.ref;
     req.ref16 = opts.ref16;
     req.dial = !opts.no_dial;
+    req.track = true; // remembered until the phone confirms it (lasthop)
+    req.notify = req.oa;
     if (opts.ref && *opts.ref > (opts.ref16 ? 0xFFFFu : 0xFFu)) {
         throw Error(Exit::usage, fmt::format("--ref {}", *opts.ref),
                     opts.ref16 ? "a 16-bit reference is 0-65535"

@@ -73,6 +73,14 @@ void dump(const sms::Config& c) {
         {"sms.max_retries", std::to_string(c.sms.max_retries)},
         {"sms.retry_time", std::to_string(c.sms.retry_time)},
         {"sms.wait_time", std::to_string(c.sms.wait_time)},
+        {"sms.log", c.sms.log},
+        {"sms.privacy", yes_no(c.sms.privacy)},
+        {"sms.context", c.sms.context},
+        {"delivery.max_attempts", std::to_string(c.delivery.max_attempts)},
+        {"delivery.give_up", std::to_string(c.delivery.give_up)},
+        {"delivery.receipts", c.delivery.receipts == Receipts::always  ? "always"
+                              : c.delivery.receipts == Receipts::never ? "never"
+                                                                       : "failures"},
         {"ami.host", a.host},
         {"ami.port", std::to_string(a.port)},
         {"ami.username", a.username},
@@ -140,6 +148,10 @@ void dump(const sms::Config& c) {
         {"texts.no_such_number", t.no_such_number},
         {"texts.wrong_number", t.wrong_number},
         {"texts.unknown_sender", t.unknown_sender},
+        {"texts.not_accepted", t.not_accepted},
+        {"texts.not_answered", t.not_answered},
+        {"texts.delivered", t.delivered},
+        {"texts.delivered_at", t.delivered_at},
     };
     for (const auto& [key, value] : rows)
         fmt::print("{}={}\n", key, value);

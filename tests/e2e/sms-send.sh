@@ -61,7 +61,7 @@ check "ud## hex (never ud=)" 'grep -qx "ud##00680065006C006C006F" "$q" && ! grep
 check "explicit dcs=0" 'grep -qx "dcs=0" "$q"'
 check "oa, da, scts" 'grep -qx "oa=500100200" "$q" && grep -qx "da=600700800" "$q" && grep -q "^scts=20" "$q"'
 call=$spool/outgoing/smsq.mttx.600700800.1
-printf 'Channel: PJSIP/2000\nCallerID: SMS <9001>\nMaxRetries: 100\nRetryTime: 30\nWaitTime: 10\nApplication: SMS\nData: 600700800,s\n' >"$tmp/want"
+printf 'Channel: PJSIP/2000\nCallerID: SMS <9001>\nMaxRetries: 100\nRetryTime: 30\nWaitTime: 10\nArchive: yes\nApplication: SMS\nData: 600700800,sn\n' >"$tmp/want"
 check "call file: $(diff "$tmp/want" "$call" 2>&1 | head -3)" 'cmp -s "$tmp/want" "$call"'
 check "nothing else in outgoing/" '[ "$(ls -A "$spool/outgoing")" = smsq.mttx.600700800.1 ]'
 check "no temporary left" '[ -z "$(find "$spool" -name "*.tmp")" ]'

@@ -60,7 +60,7 @@ def every_service_and_notice():
         assert "smsq.mttx.600700800.1" in calls and "smsq.mttx.48500100200.1" in calls, calls
         c = read_callfile(os.path.join(s.outgoing, "smsq.mttx.600700800.1"))
         assert c["Channel"] == "PJSIP/600700800" and c["Application"] == "SMS", c
-        assert c["Data"] == "600700800,s" and c["CallerID"] == "SMS <9001>", c
+        assert c["Data"] == "600700800,sn" and c["CallerID"] == "SMS <9001>", c
         # F: a TIFF and a SendFax call.
         stem = names["F"].replace(":", "_")
         fax_calls = [n for n in calls if n.endswith(".fax.call")]

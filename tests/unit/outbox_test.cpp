@@ -198,8 +198,8 @@ TEST(OutboxPlan, QueueFilesReadBack) {
     EXPECT_EQ(files[2].dir, cfg.outgoing_dir());
     EXPECT_EQ(files[2].name, "smsq.mttx.48600700800.1");
     EXPECT_EQ(files[2].content, "Channel: PJSIP/1000\nCallerID: SMS <9001>\nMaxRetries: "
-                                "100\nRetryTime: 30\nWaitTime: 10\nApplication: SMS\nData: "
-                                "48600700800,s\n");
+                                "100\nRetryTime: 30\nWaitTime: 10\nArchive: yes\nApplication: "
+                                "SMS\nData: 48600700800,sn\n");
     // Deterministic for the stem.
     auto again = outbox::plan(cfg, r, parts, "stem1");
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -262,7 +262,7 @@ TEST(OutboxPlan, PlusNumbersAndCallRules) {
     auto files = outbox::plan(cfg, r, outbox::split(cfg, r), "k");
     ASSERT_EQ(files.size(), 2u);
     EXPECT_EQ(files[0].name, "-4860.k-1");
-    EXPECT_NE(files[1].content.find("Data: -4860,s\n"), std::string::npos);
+    EXPECT_NE(files[1].content.find("Data: -4860,sn\n"), std::string::npos);
     EXPECT_EQ(spool::parse(files[0].content).da, "+4860");
 
     r.dial = false;
@@ -409,7 +409,7 @@ TEST(OutboxSweep, QueuesWithoutCall) {
     EXPECT_EQ(w[0].da, "+4811");
     auto call = outbox::delivery_call(cfg, w[0].da, "PJSIP/11");
     EXPECT_EQ(call.name, "smsq.mttx.-4811.1");
-    EXPECT_NE(call.content.find("Data: -4811,s\n"), std::string::npos);
+    EXPECT_NE(call.content.find("Data: -4811,sn\n"), std::string::npos);
     ASSERT_TRUE(fs::commit(call));
     EXPECT_TRUE(outbox::queues_without_call(cfg).empty());
 }

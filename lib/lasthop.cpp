@@ -1,0 +1,743 @@
+// The last hop: the store of pending deliveries and the settling of SMS against app_sms's log.
+#include "lasthop.hpp"
+
+#include "callfile.hpp"
+#include "error.hpp"
+#include "journal.hpp"
+#include "log.hpp"
+#include "utf8.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <random>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sms::lasthop {
+
+namespace {
+
+// A queue file taken by app_sms with no line about it after this long (and no call pending):
+// the line was lost (rotation, a full disk); the outcome is unknown, the message goes again.
+constexpr std::int64_t gone_grace = 600;
+
+std::string hex(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() * 2);
+    for (unsigned char c : s)
+        fmt::format_to(std::back_inserter(out), "{:02x}", c);
+    return out;
+}
+
+std::string unhex(std::string_view s) {
+    std::string out;
+    auto nib = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i + 1 < s.size(); i += 2) {
+        int a = nib(s[i]), b = nib(s[i + 1]);
+        if (a < 0 || b < 0)
+            return {};
+        out.push_back(static_cast<char>(a * 16 + b));
+    }
+    return out;
+}
+
+std::int64_t to_int(std::string_view v, std::int64_t dflt) {
+    std::int64_t n = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    return r.ec == std::errc() && r.ptr == v.data() + v.size() ? n : dflt;
+}
+
+std::string one_line(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        out += u < 0x20 || u == 0x7F ? fmt::format("\\x{:02X}", u) : std::string(1, c);
+    }
+    return out;
+}
+
+std::string json(std::string_view s) {
+    std::string out = "\"";
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(ch);
+        } else if (c < 0x20 || c == 0x7F) {
+            fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+            out.push_back(ch);
+        }
+    }
+    return out + "\"";
+}
+
+// The name smsq and outbox give a queue's delivery call (outbox::call_file_name).
+std::string call_name(const std::string& queue) {
+    return fmt::format("smsq.mttx.{}.1", queue);
+}
+
+smslog::Mark parse_mark(const std::string& s) {
+    auto colon = s.find(':');
+    if (colon == std::string::npos)
+        return {};
+    return {static_cast<std::uint64_t>(to_int(s.substr(0, colon), 0)),
+            static_cast<std::uint64_t>(to_int(s.substr(colon + 1), 0))};
+}
+
+// The queue file with its mr= line set to `mr`.
+std::string with_mr(const std::string& body, unsigned mr) {
+    std::string out;
+    bool done = false;
+    std::size_t pos = 0;
+    while (pos < body.size()) {
+        auto nl = body.find('\n', pos);
+        std::string line = body.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? body.size() : nl + 1;
+        if (line.size() >= 3 && (line[0] == 'm' || line[0] == 'M') &&
+            (line[1] == 'r' || line[1] == 'R') && line[2] == '=') {
+            if (done)
+                continue;
+            line = fmt::format("mr={}", mr);
+            done = true;
+        }
+        out += line + "\n";
+    }
+    if (!done)
+        out += fmt::format("mr={}\n", mr);
+    return out;
+}
+
+// The archived delivery call of `queue` in outgoing_done/, when it ended Expired and this
+// expiry was not handled yet: its identity (inode:mtime) and when it ended; else an empty id.
+struct Expiry {
+    std::string id;
+    std::int64_t when = 0;
+};
+Expiry new_expiry(const Config& cfg, const std::string& queue) {
+    std::string path = fs::join(fs::join(cfg.general.spool_dir, "outgoing_done"), call_name(queue));
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return {};
+    std::string text;
+    try {
+        text = fs::read_file(path, 1 << 20);
+    } catch (const Error&) {
+        return {};
+    }
+    auto at = text.rfind("Status:");
+    if (at == std::string::npos)
+        return {};
+    auto end = text.find('\n', at);
+    std::string status = text.substr(at + 7, end == std::string::npos ? end : end - at - 7);
+    while (!status.empty() && (status.front() == ' ' || status.front() == '\t'))
+        status.erase(status.begin());
+    while (!status.empty() && (status.back() == '\r' || status.back() == ' '))
+        status.pop_back();
+    if (status != "Expired")
+        return {};
+    std::string id = fmt::format("{}:{}.{:09}", st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    try {
+        if (fs::read_file(fs::join(fs::join(dir(cfg), "calls"), queue), 256) == id + "\n")
+            return {};
+    } catch (const Error&) {
+    }
+    return {id, static_cast<std::int64_t>(st.st_mtim.tv_sec)};
+}
+
+} // namespace
+
+std::string Item::get(const std::string& key) const {
+    auto it = fields.find(key);
+    return it == fields.end() ? std::string() : it->second;
+}
+
+std::int64_t Item::get_int(const std::string& key, std::int64_t dflt) const {
+    auto it = fields.find(key);
+    return it == fields.end() ? dflt : to_int(it->second, dflt);
+}
+
+std::string dir(const Config& cfg) {
+    return fs::join(cfg.general.spool_dir, "sms/.sms-suite/lasthop");
+}
+
+std::string serialize(const Item& it) {
+    std::string out =
+        fmt::format("kind={}\nid={}\nqueue={}\nattempts={}\nfirst={}\nnext={}\n"
+                    "deadline={}\n",
+                    it.kind, it.id, it.queue, it.attempts, it.first, it.next, it.deadline);
+    for (const auto& [k, v] : it.fields)
+        out += fmt::format("{}={}\n", k, one_line(v));
+    return out;
+}
+
+std::optional<Item> parse(std::string_view text) {
+    Item it;
+    int seen = 0;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        auto eq = line.find('=');
+        if (eq == std::string_view::npos)
+            continue;
+        std::string k(line.substr(0, eq)), v(line.substr(eq + 1));
+        if (k == "kind" && v.size() == 1) {
+            it.kind = v[0];
+            seen |= 1;
+        } else if (k == "id") {
+            it.id = v;
+            seen |= 2;
+        } else if (k == "queue") {
+            it.queue = v;
+        } else if (k == "attempts") {
+            it.attempts = static_cast<int>(to_int(v, 1));
+        } else if (k == "first") {
+            it.first = to_int(v, 0);
+        } else if (k == "next") {
+            it.next = to_int(v, 0);
+        } else if (k == "deadline") {
+            it.deadline = to_int(v, 0);
+        } else {
+            it.fields[k] = v;
+        }
+    }
+    if (seen != 3 || it.id.empty())
+        return std::nullopt;
+    return it;
+}
+
+std::vector<Item> list(const Config& cfg) {
+    std::vector<Item> out;
+    const std::string d = dir(cfg);
+    if (!fs::is_dir(d))
+        return out;
+    for (const auto& name : fs::list_regular(d)) {
+        if (name.size() < 3 || name[1] != '.' ||
+            std::string_view("SFVT").find(name[0]) == std::string_view::npos)
+            continue;
+        try {
+            auto it = parse(fs::read_file(fs::join(d, name), 1 << 20));
+            if (it && it->name() == name)
+                out.push_back(std::move(*it));
+        } catch (const Error&) {
+            // gone meanwhile (settled) or unreadable: not listed
+        }
+    }
+    return out;
+}
+
+fs::PlannedFile plan(const Config& cfg, const Item& item, bool replace) {
+    fs::PlannedFile f;
+    f.dir = dir(cfg);
+    f.name = item.name();
+    f.content = serialize(item);
+    f.mode = 0600; // it holds the message
+    f.replace = replace;
+    return f;
+}
+
+std::int64_t pause_after(const Config& cfg, int attempts) {
+    std::int64_t p = cfg.sms.retry_time;
+    for (int k = 0; k < attempts && p < 3600; ++k)
+        p *= 2;
+    return std::min<std::int64_t>(p, 3600);
+}
+
+unsigned allocate_mr(const Config& cfg, const std::string& queue) {
+    const std::string d = dir(cfg);
+    const std::string mdir = fs::join(d, "mr");
+    fs::make_dirs(mdir, 0755);
+    const std::string path = fs::join(mdir, queue);
+    fs::Lock lock = fs::Lock::acquire(path);
+    char buf[16];
+    ssize_t n = ::pread(lock.fd(), buf, sizeof buf, 0);
+    if (n < 0)
+        throw_errno(Exit::ioerr, path, errno);
+    std::int64_t last =
+        to_int(std::string_view(buf, static_cast<std::size_t>(n))
+                   .substr(0, n > 0 && buf[n - 1] == '\n' ? static_cast<std::size_t>(n - 1)
+                                                          : static_cast<std::size_t>(n)),
+               -1);
+    if (last < 0) {
+        std::random_device rd;
+        last = rd() & 0xFF;
+    }
+    for (unsigned k = 1; k <= 256; ++k) {
+        unsigned mr = static_cast<unsigned>(last + k) & 0xFFu;
+        if (fs::exists(fs::join(d, fmt::format("S.{}.{:03}", queue, mr))))
+            continue;
+        std::string out = fmt::format("{}\n", mr);
+        if (::ftruncate(lock.fd(), 0) != 0 ||
+            ::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
+            throw_errno(Exit::ioerr, path, errno);
+        return mr;
+    }
+    throw Error(Exit::tempfail, fmt::format("queue {}", queue),
+                "256 SMS for this phone wait for confirmation: no message reference is free");
+}
+
+Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,
+              const std::string& file, const std::string& channel, const std::string& notify,
+              const std::string& body, smslog::Mark mark, std::int64_t now) {
+    Item it;
+    it.kind = 'S';
+    const unsigned mr = static_cast<unsigned>(m.mr.value_or(0)) & 0xFFu;
+    it.id = fmt::format("{}.{:03}", queue, mr);
+    it.queue = queue;
+    it.attempts = 1;
+    it.first = now;
+    it.next = now;
+    it.deadline = now + cfg.delivery.give_up;
+    std::u16string units = utf8::to_utf16(utf8::decode(m.text, true).value_or(U""));
+    it.fields["file"] = file;
+    it.fields["base"] = file;
+    it.fields["oa"] = m.oa;
+    it.fields["da"] = m.da;
+    it.fields["channel"] = channel;
+    it.fields["mr"] = std::to_string(mr);
+    it.fields["units"] = std::to_string(units.size());
+    it.fields["logtext"] = hex(smslog::render(units));
+    it.fields["notify"] = notify;
+    if (m.srr)
+        it.fields["srr"] = std::to_string(*m.srr);
+    it.fields["mark"] = fmt::format("{}:{}", mark.ino, mark.pos);
+    it.fields["body"] = hex(body);
+    return it;
+}
+
+bool matches(const Item& item, const smslog::Record& r, std::uint64_t current_ino) {
+    if (r.dir != 'O' || r.mode != 'S' || !r.mr || r.queue != item.queue)
+        return false;
+    if (static_cast<std::int64_t>(*r.mr) != item.get_int("mr", -1))
+        return false;
+    if (r.oa != item.get("oa") || r.da != item.get("da"))
+        return false;
+    if (!smslog::after(r, parse_mark(item.get("mark")), current_ino))
+        return false;
+    const std::string expected = unhex(item.get("logtext"));
+    if (r.udl && static_cast<std::int64_t>(*r.udl) == item.get_int("units", -1))
+        return true;
+    return r.text == expected || (r.cut && !r.text.empty() && expected.starts_with(r.text));
+}
+
+const char* to_string(Outcome o) {
+    switch (o) {
+    case Outcome::delivered:
+        return "delivered";
+    case Outcome::requeued:
+        return "requeued";
+    case Outcome::redialled:
+        return "redialled";
+    case Outcome::given_up:
+        return "given_up";
+    case Outcome::waiting:
+        return "waiting";
+    }
+    return "?";
+}
+
+namespace {
+
+class Settler {
+public:
+    Settler(const Config& cfg, journal::Journal* j, const Notify& notify, std::int64_t now)
+        : cfg_(cfg)
+        , j_(j)
+        , notify_(notify)
+        , now_(now)
+        , dir_(dir(cfg)) {}
+
+    Settled run();
+
+private:
+    const Config& cfg_;
+    journal::Journal* j_;
+    const Notify& notify_;
+    std::int64_t now_;
+    std::string dir_;
+    Settled out_;
+    bool hold_cursor_ = false;
+    smslog::Mark mark_now_;
+
+    bool dry() const { return j_ == nullptr; }
+    Event event(const Item& it, Outcome o, std::string detail) const {
+        Event e;
+        e.item = it.name();
+        e.file = it.get("file");
+        e.queue = it.queue;
+        e.oa = it.get("oa");
+        e.da = it.get("da");
+        e.outcome = o;
+        e.attempts = it.attempts;
+        e.detail = std::move(detail);
+        return e;
+    }
+    std::string item_path(const Item& it) const { return fs::join(dir_, it.name()); }
+    // The delivery call, not before `at`; none when the item has no channel (sms-send
+    // --no-dial): the router's sweep of sms/mttx/ finds the channel in the directory.
+    void add_call(std::vector<fs::PlannedFile>& files, const Item& it, std::int64_t at) const {
+        if (!it.get("channel").empty())
+            files.push_back(call(it, at));
+    }
+    fs::PlannedFile call(const Item& it, std::int64_t at) const {
+        callfile::CallFile c = callfile::sms_delivery(cfg_, it.get("channel"), it.queue);
+        c.at = std::chrono::system_clock::time_point(std::chrono::seconds(at));
+        return callfile::plan(cfg_.general.spool_dir, call_name(it.queue), c);
+    }
+
+    void delivered(const Item& it, const smslog::Record& r);
+    void failed(const Item& it, const std::string& why);
+    void give_up(const Item& it, const std::string& why, const std::string& told,
+                 std::vector<fs::PlannedFile>& files, std::vector<journal::Input>& inputs,
+                 std::string& detail, bool queue_file_waiting);
+    void expired(const std::string& queue, const std::string& id, std::vector<Item*>& waiting);
+    void stage(const std::string& name, const std::vector<fs::PlannedFile>& files,
+               const std::vector<journal::Input>& inputs);
+};
+
+void Settler::stage(const std::string& name, const std::vector<fs::PlannedFile>& files,
+                    const std::vector<journal::Input>& inputs) {
+    if (!dry())
+        j_->stage(name, files, inputs);
+}
+
+void Settler::delivered(const Item& it, const smslog::Record& r) {
+    std::string detail =
+        fmt::format("delivered to {} (app_sms logged Y at {})", it.get("da"), r.time);
+    std::vector<fs::PlannedFile> files;
+    const std::string notify = it.get("notify");
+    const bool asked = it.get("srr") == "1";
+    const auto rc = cfg_.delivery.receipts;
+    if (!notify.empty() && (rc == Receipts::always || (asked && rc != Receipts::never))) {
+        std::string hhmm = r.time.size() >= 16 ? r.time.substr(11, 5) : r.time;
+        std::string text = fmt::format("{} {} {} {}.", cfg_.texts.delivered, it.get("da"),
+                                       cfg_.texts.delivered_at, hhmm);
+        std::string stem = fmt::format("lasthop.{}.receipt", it.name());
+        if (!dry())
+            files = notify_(cfg_.general.centre_receive_number, notify, text, stem, detail);
+        detail += fmt::format("; receipt to {}", notify);
+    }
+    stage(fmt::format("lasthop.{}.{}", it.name(), it.attempts), files, {{item_path(it), ""}});
+    out_.events.push_back(event(it, Outcome::delivered, detail));
+}
+
+void Settler::give_up(const Item& it, const std::string& why, const std::string& told,
+                      std::vector<fs::PlannedFile>& files, std::vector<journal::Input>& inputs,
+                      std::string& detail, bool queue_file_waiting) {
+    const std::string file = it.get("file");
+    detail = fmt::format("given up after {} attempt{}: {}", it.attempts,
+                         it.attempts == 1 ? "" : "s", why);
+    if (queue_file_waiting) {
+        // Still in sms/mttx/: taken out of app_sms's way into the dead letters.
+        inputs.push_back({fs::join(cfg_.mttx_dir(), file), cfg_.failed_dir()});
+    } else {
+        fs::PlannedFile body;
+        body.dir = cfg_.failed_dir();
+        body.name = file;
+        body.content = unhex(it.get("body"));
+        files.push_back(std::move(body));
+    }
+    fs::PlannedFile reason;
+    reason.dir = cfg_.failed_dir();
+    reason.name = file + ".why";
+    reason.content = one_line(detail) + "\n";
+    reason.replace = true;
+    files.push_back(std::move(reason));
+    const std::string notify = it.get("notify");
+    if (!notify.empty() && cfg_.delivery.receipts != Receipts::never) {
+        std::string text = fmt::format("{} {}. {}", cfg_.texts.cannot_deliver, it.get("da"), told);
+        std::string stem = fmt::format("lasthop.{}.failed", it.name());
+        if (!dry()) {
+            for (auto& f : notify_(cfg_.general.centre_receive_number, notify, text, stem, detail))
+                files.push_back(std::move(f));
+        }
+        detail += fmt::format("; {} told", notify);
+    }
+    inputs.push_back({item_path(it), ""});
+}
+
+// A refused (N) or unknown (?) message, or one whose line never came: again or given up.
+void Settler::failed(const Item& it, const std::string& why) {
+    std::vector<fs::PlannedFile> files;
+    std::vector<journal::Input> inputs;
+    std::string detail;
+    const std::string txn = fmt::format("lasthop.{}.{}", it.name(), it.attempts);
+    if (it.attempts >= cfg_.delivery.max_attempts || now_ >= it.deadline) {
+        give_up(it, why, cfg_.texts.not_accepted, files, inputs, detail, false);
+        stage(txn, files, inputs);
+        out_.events.push_back(event(it, Outcome::given_up, detail));
+        return;
+    }
+    Item next = it;
+    next.attempts = it.attempts + 1;
+    next.next = now_ + pause_after(cfg_, it.attempts);
+    unsigned mr = dry() ? 0 : allocate_mr(cfg_, it.queue);
+    next.id = fmt::format("{}.{:03}", it.queue, mr);
+    next.fields["mr"] = std::to_string(mr);
+    std::string body = with_mr(unhex(it.get("body")), mr);
+    next.fields["body"] = hex(body);
+    next.fields["file"] = fmt::format("{}.r{}", it.get("base"), next.attempts);
+    next.fields["mark"] = fmt::format("{}:{}", mark_now_.ino, mark_now_.pos);
+    next.fields.erase("gone");
+    fs::PlannedFile q;
+    q.dir = cfg_.mttx_dir();
+    q.name = next.get("file");
+    q.content = body;
+    files.push_back(plan(cfg_, next));
+    files.push_back(std::move(q));
+    add_call(files, next, next.next);
+    inputs.push_back({item_path(it), ""});
+    detail =
+        fmt::format("{}: queued again (attempt {} of {}, mr {}, call not before {} s from now)",
+                    why, next.attempts, cfg_.delivery.max_attempts, mr, next.next - now_);
+    stage(txn, files, inputs);
+    out_.events.push_back(event(next, Outcome::requeued, detail));
+}
+
+// The delivery call of `queue` ended Expired (no answer, busy, no channel): the messages still
+// in sms/mttx/ are dialled again after a pause, or given up, in one transaction.
+void Settler::expired(const std::string& queue, const std::string& id,
+                      std::vector<Item*>& waiting) {
+    std::vector<fs::PlannedFile> files;
+    std::vector<journal::Input> inputs;
+    std::vector<Event> events;
+    std::optional<std::int64_t> call_at;
+    const Item* any = nullptr;
+    for (Item* it : waiting) {
+        std::string detail;
+        if (it->attempts >= cfg_.delivery.max_attempts || now_ >= it->deadline) {
+            give_up(*it, "the phone did not answer (the delivery call expired)",
+                    cfg_.texts.not_answered, files, inputs, detail, true);
+            events.push_back(event(*it, Outcome::given_up, detail));
+            continue;
+        }
+        Item next = *it;
+        next.attempts = it->attempts + 1;
+        next.next = now_ + pause_after(cfg_, it->attempts);
+        call_at = call_at ? std::min(*call_at, next.next) : next.next;
+        any = it;
+        files.push_back(plan(cfg_, next, true));
+        events.push_back(
+            event(next, Outcome::redialled,
+                  fmt::format("the delivery call expired (no answer, busy or no "
+                              "channel): dialled again (attempt {} of {}) in {} s",
+                              next.attempts, cfg_.delivery.max_attempts, next.next - now_)));
+    }
+    if (any)
+        add_call(files, *any, *call_at);
+    fs::PlannedFile seen;
+    seen.dir = fs::join(dir_, "calls");
+    seen.name = queue;
+    seen.content = id + "\n";
+    seen.replace = true;
+    files.push_back(std::move(seen));
+    stage(fmt::format("lasthop.expired.{}.{}", queue, now_), files, inputs);
+    for (auto& e : events)
+        out_.events.push_back(std::move(e));
+}
+
+Settled Settler::run() {
+    if (!fs::is_dir(dir_))
+        return out_; // nothing was ever remembered
+    std::optional<fs::Lock> lock;
+    if (!dry()) {
+        lock = fs::Lock::try_acquire(fs::join(dir_, "settle.lock"));
+        if (!lock) {
+            out_.skipped = true;
+            return out_;
+        }
+    }
+    std::vector<Item> items;
+    for (auto& it : list(cfg_))
+        if (it.kind == 'S')
+            items.push_back(std::move(it));
+    if (items.empty())
+        return out_;
+
+    // Which items app_sms has taken (their queue file is gone): only those need the log.
+    std::vector<bool> waiting(items.size());
+    bool need_log = false;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        waiting[k] = fs::exists(fs::join(cfg_.mttx_dir(), items[k].get("file")));
+        need_log = need_log || !waiting[k];
+    }
+
+    const std::string cursor_path = fs::join(dir_, "cursor");
+    smslog::Cursor cursor;
+    try {
+        if (auto c = smslog::parse_cursor(fs::read_file(cursor_path, 4096)))
+            cursor = *c;
+    } catch (const Error&) {
+    }
+    smslog::ReadResult rr;
+    if (need_log) {
+        rr = smslog::read_new(cfg_.sms.log, cursor);
+        if (!rr.readable) {
+            out_.log_readable = false;
+            out_.log_error = rr.error;
+        }
+        out_.notes = rr.notes;
+        mark_now_ = rr.readable ? smslog::Mark{rr.current_ino, rr.next.pos}
+                                : smslog::mark_now(cfg_.sms.log);
+    }
+
+    // Each log line to the item it reports.
+    std::multimap<std::pair<std::string, std::string>, std::size_t> by_mr;
+    for (std::size_t k = 0; k < items.size(); ++k)
+        by_mr.emplace(std::make_pair(items[k].queue, items[k].get("mr")), k);
+    std::map<std::size_t, smslog::Record> found;
+    for (const auto& r : rr.records) {
+        if (r.dir != 'O' || r.mode != 'S' || !r.mr)
+            continue;
+        auto [b, e] = by_mr.equal_range({r.queue, std::to_string(*r.mr)});
+        for (auto i = b; i != e; ++i) {
+            if (!found.count(i->second) && matches(items[i->second], r, rr.current_ino)) {
+                found.emplace(i->second, r);
+                break;
+            }
+        }
+    }
+
+    std::map<std::string, std::vector<Item*>> expired_waiting;
+    std::map<std::string, Expiry> expiry;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        Item& it = items[k];
+        try {
+            if (auto f = found.find(k); f != found.end()) {
+                const auto& r = f->second;
+                if (r.status == 'Y')
+                    delivered(it, r);
+                else if (r.status == 'N')
+                    failed(it,
+                           fmt::format("refused by the phone (app_sms logged N at {})", r.time));
+                else
+                    failed(it, fmt::format("the call ended while it was being sent; it may have "
+                                           "arrived (app_sms logged ? at {})",
+                                           r.time));
+                continue;
+            }
+            if (waiting[k]) {
+                if (!expiry.count(it.queue))
+                    expiry[it.queue] = new_expiry(cfg_, it.queue);
+                // Only messages queued before that call ended were in it.
+                const Expiry& x = expiry[it.queue];
+                if (!x.id.empty() && it.next <= x.when)
+                    expired_waiting[it.queue].push_back(&it);
+                else if (dry())
+                    out_.events.push_back(
+                        event(it, Outcome::waiting, "in sms/mttx/, waiting for its delivery call"));
+                continue;
+            }
+            if (!rr.readable) {
+                if (dry())
+                    out_.events.push_back(
+                        event(it, Outcome::waiting, "taken by app_sms; its log cannot be read"));
+                continue;
+            }
+            if (fs::exists(fs::join(cfg_.outgoing_dir(), call_name(it.queue)))) {
+                if (dry())
+                    out_.events.push_back(event(it, Outcome::waiting, "its call is under way"));
+                continue;
+            }
+            std::int64_t gone = it.get_int("gone", 0);
+            if (gone == 0) {
+                if (!dry()) {
+                    Item g = it;
+                    g.fields["gone"] = std::to_string(now_);
+                    fs::commit(plan(cfg_, g, true));
+                }
+                gone = now_;
+            }
+            if (now_ - gone < gone_grace) {
+                if (dry())
+                    out_.events.push_back(
+                        event(it, Outcome::waiting, "taken by app_sms; no line in its log yet"));
+                continue;
+            }
+            failed(it, fmt::format("taken by app_sms {} s ago and no line about it in {}: the "
+                                   "outcome is unknown",
+                                   now_ - gone, cfg_.sms.log));
+        } catch (const Error& e) {
+            // Not settled this time (a full disk, no free mr): the line is read again next run.
+            hold_cursor_ = true;
+            log::warning("{}: not settled: {}", it.name(), e.what());
+        }
+    }
+    for (auto& [queue, list] : expired_waiting) {
+        try {
+            expired(queue, expiry[queue].id, list);
+        } catch (const Error& e) {
+            hold_cursor_ = true;
+            log::warning("queue {}: expired call not handled: {}", queue, e.what());
+        }
+    }
+    if (dry())
+        return out_;
+    j_->commit_all(); // before the cursor moves past the lines settled
+    if (need_log && rr.readable && !hold_cursor_) {
+        fs::WriteOptions wo;
+        wo.replace = true;
+        fs::write_atomic(dir_, "cursor", smslog::format_cursor(rr.next), wo);
+    }
+    return out_;
+}
+
+} // namespace
+
+Settled settle(const Config& cfg, journal::Journal* journal, const Notify& notify,
+               std::int64_t now) {
+    return Settler(cfg, journal, notify, now).run();
+}
+
+std::string event_json(const Event& e) {
+    return fmt::format("{{\"file\":{},\"oa\":{},\"da\":{},\"service\":\"S\",\"outcome\":{},"
+                       "\"detail\":{},\"lasthop\":{{\"item\":{},\"queue\":{},\"attempts\":{}}}}}",
+                       json(e.file), json(e.oa), json(e.da), json(to_string(e.outcome)),
+                       json(e.detail), json(e.item), json(e.queue), e.attempts);
+}
+
+std::string report(const Settled& s, bool as_json) {
+    int n[5] = {0, 0, 0, 0, 0};
+    if (s.skipped)
+        log::info("last hop: another run is settling deliveries");
+    for (const auto& note : s.notes)
+        log::notice("last hop: {}", note);
+    if (!s.log_readable) {
+        log::warning("last hop: cannot read app_sms's log ({}): deliveries are not confirmed "
+                     "and nothing is sent again until it can be read",
+                     s.log_error);
+        if (as_json)
+            fmt::print("{{\"lasthop_log\":{{\"readable\":false,\"error\":{}}}}}\n",
+                       json(s.log_error));
+    }
+    for (const auto& e : s.events) {
+        auto level = e.outcome == Outcome::given_up    ? log::Level::error
+                     : e.outcome == Outcome::delivered ? log::Level::info
+                     : e.outcome == Outcome::waiting   ? log::Level::debug
+                                                       : log::Level::notice;
+        log::write(level, fmt::format("{}: {} -> {}: service S: last hop: {}: {}", e.file, e.oa,
+                                      e.da, to_string(e.outcome), e.detail));
+        if (as_json)
+            fmt::print("{}\n", event_json(e));
+        ++n[static_cast<int>(e.outcome)];
+    }
+    if (n[0] + n[1] + n[2] + n[3] == 0)
+        return {};
+    return fmt::format("last hop: delivered {}, requeued {}, redialled {}, given up {}", n[0], n[1],
+                       n[2], n[3]);
+}
+
+} // namespace sms::lasthop

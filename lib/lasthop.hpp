@@ -1,0 +1,131 @@
+// The last hop (SPEC 2.11): what the suite handed to Asterisk is remembered until the far end
+// took it. A durable store of pending deliveries under <spool>/sms/.sms-suite/lasthop/, and the
+// settling of SMS deliveries against app_sms's log (smslog): confirmed, queued again with a
+// growing pause, or given up (dead letter and a notice to the sender).
+#pragma once
+
+#include "config.hpp"
+#include "fsutil.hpp"
+#include "smslog.hpp"
+#include "spool.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sms::journal {
+class Journal;
+}
+
+namespace sms::lasthop {
+
+// One pending delivery. General enough for every kind; each kind keeps its own fields.
+//   kind  'S' SMS to a phone, 'F' fax, 'V' voice call, 'T' SIP message
+//   id    unique within its kind; the item's file is "<kind>.<id>" in dir()
+//   queue S: app_sms's queue (the phone); others: what the delivery is known by
+// S fields: file (the queue file in sms/mttx/), oa, da, channel, mr, units (UCS-2 units of the
+// text), logtext (the text as app_sms logs it, hex), notify (who is told of a failure or
+// receipt; empty for the suite's own notices), srr, mark (where app_sms's log ended when it was
+// queued: "ino:pos"), gone (when the queue file was first seen taken), body (the queue file,
+// hex).
+struct Item {
+    char kind = 'S';
+    std::string id;
+    std::string queue;
+    int attempts = 1;          // delivery attempts so far, counting the one under way
+    std::int64_t first = 0;    // when it was first queued (epoch seconds)
+    std::int64_t next = 0;     // the current attempt's call is not before this
+    std::int64_t deadline = 0; // given up after this ([delivery] give_up after `first`)
+    std::map<std::string, std::string> fields;
+
+    std::string name() const { return std::string(1, kind) + "." + id; }
+    std::string get(const std::string& key) const;
+    std::int64_t get_int(const std::string& key, std::int64_t dflt = 0) const;
+};
+
+// <spool>/sms/.sms-suite/lasthop
+std::string dir(const Config& cfg);
+
+// An item as its file holds it (key=value lines) and back. parse: nullopt when it is not one.
+std::string serialize(const Item& item);
+std::optional<Item> parse(std::string_view text);
+
+// Every pending item, sorted by name. Read only (for sms-queue): never writes, never locks; an
+// unreadable item file is skipped.
+std::vector<Item> list(const Config& cfg);
+
+// The item's file, to be committed (directly or through the journal).
+fs::PlannedFile plan(const Config& cfg, const Item& item, bool replace = false);
+
+// The pause before attempt `attempts` + 1: [sms] retry_time doubled per attempt
+// (60, 120, 240... s at the default), at most an hour.
+std::int64_t pause_after(const Config& cfg, int attempts);
+
+// ---- SMS (kind S) -----------------------------------------------------------------------
+
+// An `mr` (0-255) for a new message of `queue`, unique among the queue's unconfirmed messages
+// (a counter per queue, under a lock, skipping values in use). Throws Error(tempfail) when all
+// 256 are in use: the phone has taken nothing for a long time; the message waits.
+unsigned allocate_mr(const Config& cfg, const std::string& queue);
+
+// Builds the item for a message whose queue file content is `body` (mr already in it).
+Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,
+              const std::string& file, const std::string& channel, const std::string& notify,
+              const std::string& body, smslog::Mark mark, std::int64_t now);
+
+// Whether log record `r` reports the SMS of `item` (queue, mr, addresses, the text or with the
+// privacy option its length, and written after the item's mark).
+bool matches(const Item& item, const smslog::Record& r, std::uint64_t current_ino);
+
+// ---- Settling ---------------------------------------------------------------------------
+
+enum class Outcome { delivered, requeued, redialled, given_up, waiting };
+const char* to_string(Outcome o);
+
+struct Event {
+    std::string item; // the item's name
+    std::string file; // the queue file it was
+    std::string queue, oa, da;
+    Outcome outcome = Outcome::waiting;
+    int attempts = 0;
+    std::string detail;
+};
+
+struct Settled {
+    bool skipped = false; // another run is settling
+    bool log_readable = true;
+    std::string log_error;          // said once per run
+    std::vector<std::string> notes; // rotation, truncation
+    std::vector<Event> events;      // settled items (and, on a dry run, waiting ones)
+};
+
+// Tells `to` `text` from `from` the way notices go (by the receiver's own service). Returns the
+// files to write (an SMS queued through outbox) or none (sent at once, or cannot be told: it
+// says why in `detail`). `stem` names the files and the journal transaction. Never throws for
+// the notice's sake: a notice that cannot go is noted in `detail`.
+using Notify = std::function<std::vector<fs::PlannedFile>(
+    const std::string& from, const std::string& to, const std::string& text,
+    const std::string& stem, std::string& detail)>;
+
+// Settles every pending SMS: reads app_sms's log from the cursor, and for each item: `Y`
+// delivered (forgotten; a receipt when asked for); `N` or `?` queued again with a new mr, or
+// given up after [delivery] max_attempts or give_up; a queue file still in sms/mttx/ waits (its
+// delivery call `Expired`: re-dialled after a pause, the same limits). Each settlement is one
+// journal transaction (committed here, before the cursor moves on), so a run killed at any
+// instant neither loses an item nor settles one twice. With `journal` null: a dry run, nothing
+// written, events say what would happen. An unreadable log settles nothing from the log.
+Settled settle(const Config& cfg, journal::Journal* journal, const Notify& notify,
+               std::int64_t now);
+
+// Says what settle did: one log line per event (syslog), the unreadable log once, and with
+// `json` one object per event on stdout (sms-process --json: "outcome" is delivered, requeued,
+// redialled, given_up or waiting, with a "lasthop" object) and {"lasthop_log":...} when the log
+// cannot be read. Returns a summary for the run's closing line ("last hop: delivered 1,
+// requeued 0, redialled 0, given up 0"), empty when nothing was settled.
+std::string report(const Settled& s, bool json);
+std::string event_json(const Event& e);
+
+} // namespace sms::lasthop
