@@ -145,10 +145,24 @@ void read_lines(int fd, std::uint64_t pos, std::uint64_t size, std::uint64_t ino
     if (size <= pos)
         return;
     std::string data = read_at(fd, pos, std::min(size - pos, max_bytes));
+    // app_sms writes each line with one write(): what follows the last line feed is a whole
+    // record cut by a NUL (no newline written), unless it is not even a record's head and three
+    // fields yet (a line being written by someone else): that is left for next time.
     auto nl = data.rfind('\n');
-    if (nl == std::string::npos)
-        return; // no whole line yet
-    data.resize(nl + 1);
+    std::size_t rest = nl == std::string::npos ? 0 : nl + 1;
+    std::size_t head = head_at(data, rest);
+    bool whole_tail = false;
+    if (head) {
+        int blanks = 0;
+        for (std::size_t i = rest + head; i < data.size() && blanks < 3; ++i)
+            blanks += data[i] == ' ';
+        whole_tail = blanks == 3;
+    }
+    if (!whole_tail) {
+        if (nl == std::string::npos)
+            return; // no whole line yet
+        data.resize(nl + 1);
+    }
     consumed = data.size();
     for (auto& r : parse(data, pos, ino))
         rr.records.push_back(std::move(r));

@@ -222,7 +222,8 @@ TEST(SmsLog, ReadsIncrementallyWholeLinesOnly) {
     auto a = smslog::read_new(path, {});
     ASSERT_TRUE(a.readable);
     ASSERT_EQ(a.records.size(), 1u);
-    append(path, line("YOS02", "two") + "2026-12-02T17:54:10 YOS03 48500100250 48500100201"); // half a line
+    append(path, line("YOS02", "two") +
+                     "2026-12-02T17:54:10 YOS03 48500100250 48500100201"); // half a line
     auto b = smslog::read_new(path, a.next);
     ASSERT_EQ(b.records.size(), 1u);
     EXPECT_EQ(b.records[0].text, "two");
@@ -234,6 +235,15 @@ TEST(SmsLog, ReadsIncrementallyWholeLinesOnly) {
     auto d = smslog::read_new(path, c.next);
     EXPECT_TRUE(d.records.empty());
     EXPECT_TRUE(d.notes.empty());
+    // The last line cut by a NUL (no newline) is a whole record all the same.
+    append(path, "2026-12-02T17:54:10 YOS04 48500100250 48500100201 48500100250 Emoji =");
+    auto e = smslog::read_new(path, d.next);
+    ASSERT_EQ(e.records.size(), 1u);
+    EXPECT_EQ(e.records[0].text, "Emoji =");
+    append(path, line("YOS05", "five"));
+    auto f = smslog::read_new(path, e.next);
+    ASSERT_EQ(f.records.size(), 1u);
+    EXPECT_EQ(*f.records[0].mr, 5u);
 }
 
 TEST(SmsLog, RotationByRenameReadsTheRestOfTheOldFile) {
