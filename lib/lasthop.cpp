@@ -85,6 +85,13 @@ std::string json(std::string_view s) {
 }
 
 // The name smsq and outbox give a queue's delivery call (outbox::call_file_name).
+// What app_sms's log shows of an SMS with the privacy option: items with the same key are
+// told apart only by their text, and not at all in the privacy form.
+std::string twin_key(const Item& it) {
+    return fmt::format("{}\n{}\n{}\n{}\n{}", it.queue, it.get("mr"), it.get("oa"), it.get("da"),
+                       it.get("units"));
+}
+
 std::string call_name(const std::string& queue) {
     return fmt::format("smsq.mttx.{}.1", queue);
 }
@@ -275,18 +282,31 @@ unsigned allocate_mr(const Config& cfg, const std::string& queue) {
         std::random_device rd;
         last = rd() & 0xFF;
     }
+    // The next free value after the last one given; with all 256 in use (a phone that took
+    // nothing for a long time, or hundreds of messages queued at once), the next value anyway:
+    // its item is named apart (sms_item_id) and settle() tells such twins apart or sends them
+    // again.
+    unsigned mr = static_cast<unsigned>(last + 1) & 0xFFu;
     for (unsigned k = 1; k <= 256; ++k) {
-        unsigned mr = static_cast<unsigned>(last + k) & 0xFFu;
-        if (fs::exists(fs::join(d, fmt::format("S.{}.{:03}", queue, mr))))
-            continue;
-        std::string out = fmt::format("{}\n", mr);
-        if (::ftruncate(lock.fd(), 0) != 0 ||
-            ::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
-            throw_errno(Exit::ioerr, path, errno);
-        return mr;
+        unsigned candidate = static_cast<unsigned>(last + k) & 0xFFu;
+        if (!fs::exists(fs::join(d, fmt::format("S.{}.{:03}", queue, candidate)))) {
+            mr = candidate;
+            break;
+        }
     }
-    throw Error(Exit::tempfail, fmt::format("queue {}", queue),
-                "256 SMS for this phone wait for confirmation: no message reference is free");
+    std::string out = fmt::format("{}\n", mr);
+    if (::ftruncate(lock.fd(), 0) != 0 ||
+        ::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
+        throw_errno(Exit::ioerr, path, errno);
+    return mr;
+}
+
+std::string sms_item_id(const Config& cfg, const std::string& queue, unsigned mr,
+                        const std::string& file) {
+    std::string id = fmt::format("{}.{:03}", queue, mr);
+    if (fs::exists(fs::join(dir(cfg), "S." + id)))
+        id += "." + file; // the mr is shared: the queue file's name is unique
+    return id;
 }
 
 Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,
@@ -295,7 +315,7 @@ Item sms_item(const Config& cfg, const spool::Message& m, const std::string& que
     Item it;
     it.kind = 'S';
     const unsigned mr = static_cast<unsigned>(m.mr.value_or(0)) & 0xFFu;
-    it.id = fmt::format("{}.{:03}", queue, mr);
+    it.id = sms_item_id(cfg, queue, mr, file);
     it.queue = queue;
     it.attempts = 1;
     it.first = now;
@@ -485,11 +505,11 @@ void Settler::failed(const Item& it, const std::string& why) {
     next.attempts = it.attempts + 1;
     next.next = now_ + pause_after(cfg_, it.attempts);
     unsigned mr = dry() ? 0 : allocate_mr(cfg_, it.queue);
-    next.id = fmt::format("{}.{:03}", it.queue, mr);
+    next.fields["file"] = fmt::format("{}.r{}", it.get("base"), next.attempts);
+    next.id = sms_item_id(cfg_, it.queue, mr, next.get("file"));
     next.fields["mr"] = std::to_string(mr);
     std::string body = with_mr(unhex(it.get("body")), mr);
     next.fields["body"] = hex(body);
-    next.fields["file"] = fmt::format("{}.r{}", it.get("base"), next.attempts);
     next.fields["mark"] = fmt::format("{}:{}", mark_now_.ino, mark_now_.pos);
     next.fields.erase("gone");
     fs::PlannedFile q;
@@ -594,21 +614,55 @@ Settled Settler::run() {
                                 : smslog::mark_now(cfg_.sms.log);
     }
 
-    // Each log line to the item it reports.
+    // A queue file still there now was not taken when the lines just read were written
+    // (app_sms deletes it before sending it): no line read can be about it.
+    if (need_log)
+        for (std::size_t k = 0; k < items.size(); ++k)
+            if (waiting[k])
+                waiting[k] = fs::exists(fs::join(cfg_.mttx_dir(), items[k].get("file")));
+
+    // Each log line to the item it reports, and twins (a shared mr: the same queue, mr,
+    // addresses and length, a different text) that the log cannot tell apart.
     std::multimap<std::pair<std::string, std::string>, std::size_t> by_mr;
     for (std::size_t k = 0; k < items.size(); ++k)
         by_mr.emplace(std::make_pair(items[k].queue, items[k].get("mr")), k);
     std::map<std::size_t, smslog::Record> found;
+    std::map<std::string, std::set<std::size_t>> twins; // key -> every candidate of its lines
+    std::set<std::string> ambiguous;
     for (const auto& r : rr.records) {
         if (r.dir != 'O' || r.mode != 'S' || !r.mr)
             continue;
         auto [b, e] = by_mr.equal_range({r.queue, std::to_string(*r.mr)});
-        for (auto i = b; i != e; ++i) {
-            if (!found.count(i->second) && matches(items[i->second], r, rr.current_ino)) {
-                found.emplace(i->second, r);
+        std::vector<std::size_t> cands;
+        for (auto i = b; i != e; ++i)
+            if (!waiting[i->second] && !found.count(i->second) &&
+                matches(items[i->second], r, rr.current_ino))
+                cands.push_back(i->second);
+        if (cands.empty())
+            continue;
+        found.emplace(cands.front(), r);
+        const std::string key = twin_key(items[cands.front()]);
+        twins[key].insert(cands.begin(), cands.end());
+        for (std::size_t c : cands)
+            if (items[c].get("logtext") != items[cands.front()].get("logtext"))
+                ambiguous.insert(key);
+    }
+    // Twins are settled together: all acknowledged, or the acknowledged ones sent again (which
+    // of them arrived cannot be known); while one has no line yet, none is settled.
+    enum class Twins { clean, resend, wait };
+    std::map<std::string, Twins> verdict;
+    for (const auto& key : ambiguous) {
+        Twins v = Twins::clean;
+        for (std::size_t k : twins[key]) {
+            auto f = found.find(k);
+            if (f == found.end()) {
+                v = Twins::wait;
                 break;
             }
+            if (f->second.status != 'Y')
+                v = Twins::resend;
         }
+        verdict[key] = v;
     }
 
     std::map<std::string, std::vector<Item*>> expired_waiting;
@@ -618,7 +672,21 @@ Settled Settler::run() {
         try {
             if (auto f = found.find(k); f != found.end()) {
                 const auto& r = f->second;
-                if (r.status == 'Y')
+                const auto v = verdict.find(twin_key(it));
+                if (v != verdict.end() && v->second == Twins::wait) {
+                    hold_cursor_ = true; // its line is read again with its twins'
+                    if (dry())
+                        out_.events.push_back(event(it, Outcome::waiting,
+                                                    "a twin (the same mr and length) has no line "
+                                                    "in app_sms's log yet"));
+                    continue;
+                }
+                if (r.status == 'Y' && v != verdict.end() && v->second == Twins::resend)
+                    failed(it, fmt::format("app_sms logged Y at {} for one of several messages "
+                                           "with the same mr, addresses and length, and not "
+                                           "for all: which arrived cannot be told",
+                                           r.time));
+                else if (r.status == 'Y')
                     delivered(it, r);
                 else if (r.status == 'N')
                     failed(it,

@@ -67,9 +67,15 @@ std::int64_t pause_after(const Config& cfg, int attempts);
 // ---- SMS (kind S) -----------------------------------------------------------------------
 
 // An `mr` (0-255) for a new message of `queue`, unique among the queue's unconfirmed messages
-// (a counter per queue, under a lock, skipping values in use). Throws Error(tempfail) when all
-// 256 are in use: the phone has taken nothing for a long time; the message waits.
+// (a counter per queue, under a lock, skipping values in use) while one is free. With all 256
+// in use the next value is shared: settle() matches such twins by addresses and text (or
+// length), and sends again a twin it cannot tell from one that failed.
 unsigned allocate_mr(const Config& cfg, const std::string& queue);
+
+// The item's id: "<queue>.<mr>" (3 digits), or with a shared mr "<queue>.<mr>.<file>", the
+// queue file's name making it unique.
+std::string sms_item_id(const Config& cfg, const std::string& queue, unsigned mr,
+                        const std::string& file);
 
 // Builds the item for a message whose queue file content is `body` (mr already in it).
 Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,

@@ -340,20 +340,25 @@ def sigkill_while_settling_loses_nothing_and_resends_nothing_confirmed():
         for round_ in range(30):
             if os.path.exists(os.path.join(s.outgoing, f"smsq.mttx.{PHONE}.1")):
                 app.call(PHONE, lambda t: rng.choice("YYYN?"))
-            # Settle, killed at a random moment, until a run completes.
-            for _ in range(6):
+            # Settle, killed at a random moment: three runs killed (a fast run may end before
+            # its kill), then one that completes.
+            killed = 0
+            for _ in range(30):
                 p = subprocess.Popen([os.path.join(BIN, "sms-process"), "--config", s.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(rng.uniform(0, 0.02))
                 p.send_signal(signal.SIGKILL)
                 if p.wait() == -signal.SIGKILL:
-                    kills += 1
+                    killed += 1
+                    if killed == 3:
+                        break
+            kills += killed
             rc, out, err = s.run()
             assert rc == 0, err
             if not pending(s):
                 break
         assert pending(s) == [], pending(s)
-        assert kills > 10, kills
+        assert kills >= 6, kills
         # Nothing lost: every text acknowledged; nothing confirmed sent again: one Y, the last.
         assert sorted(app.sent) == sorted(texts), set(texts) - set(app.sent)
         for t, outcomes in app.sent.items():
