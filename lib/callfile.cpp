@@ -376,7 +376,21 @@ CallFile sms_delivery(const Config& cfg, const std::string& channel, const std::
     return c;
 }
 
-CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::string& tiff_path) {
+namespace {
+
+// The message's identity, for the dialplan's `h` extension to hand back.
+void set_identity(CallFile& c, const CallId& id) {
+    if (id.id.empty())
+        return;
+    c.setvars.emplace_back("SMS_ID", id.id);
+    c.setvars.emplace_back("SMS_ATTEMPT", std::to_string(id.attempt));
+    c.archive = true; // an Expired call is read back from outgoing_done/
+}
+
+} // namespace
+
+CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::string& tiff_path,
+                      const CallId& id) {
     const FaxConfig& f = cfg.fax;
     CallFile c;
     c.channel = channel;
@@ -385,9 +399,13 @@ CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::
     c.retry_time = f.retry_time;
     c.wait_time = f.wait_time;
     c.archive = f.archive;
-    c.application = "SendFax";
-    c.data =
-        f.sendfax_options.empty() ? tiff_path : fmt::format("{},{}", tiff_path, f.sendfax_options);
+    // The context sends the fax and reports FAXSTATUS from `h`: with a bare Application the
+    // result of SendFax is lost (fixtures/lasthop/fax).
+    c.context = fax_context;
+    c.extension = "s";
+    c.setvars.emplace_back("SMS_FAX_FILE", tiff_path);
+    c.setvars.emplace_back("SMS_FAX_OPTIONS", f.sendfax_options);
+    set_identity(c, id);
     if (!f.localstationid.empty()) {
         c.setvars.emplace_back("FAXOPT(localstationid)", f.localstationid);
     }
@@ -400,8 +418,8 @@ CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::
     return c;
 }
 
-CallFile voice_delivery(const Config& cfg, const std::string& channel,
-                        const std::string& wav_path) {
+CallFile voice_delivery(const Config& cfg, const std::string& channel, const std::string& wav_path,
+                        const CallId& id) {
     const VoiceConfig& v = cfg.voice;
     CallFile c;
     c.channel = channel;
@@ -410,13 +428,17 @@ CallFile voice_delivery(const Config& cfg, const std::string& channel,
     c.retry_time = v.retry_time;
     c.wait_time = v.wait_time;
     c.archive = v.archive;
-    c.application = "Playback";
+    // The context plays the file and reports from `h` whether it got past Playback (a hang-up
+    // during Playback still leaves PLAYBACKSTATUS=SUCCESS: fixtures/lasthop/playback).
+    c.context = voice_context;
+    c.extension = "s";
     // Playback takes the file without its extension and picks the format itself.
     std::string_view p = wav_path;
     if (p.size() > 4 && p.substr(p.size() - 4) == ".wav") {
         p.remove_suffix(4);
     }
-    c.data = std::string(p);
+    c.setvars.emplace_back("SMS_VOICE_FILE", std::string(p));
+    set_identity(c, id);
     return c;
 }
 

@@ -4,6 +4,7 @@
 #include "error.hpp"
 #include "fsutil.hpp"
 #include "log.hpp"
+#include "quiet.hpp"
 #include "spool.hpp"
 #include "text.hpp"
 
@@ -194,6 +195,20 @@ const std::vector<Key>& keys() {
                 {{"failures", Receipts::failures},
                  {"always", Receipts::always},
                  {"never", Receipts::never}})},
+        {"delivery", "quiet_hours",
+         [](Config& c, std::string_view v) {
+             if (!text::trim(v).empty() && !quiet::parse(v))
+                 throw BadValue{fmt::format("expected HH:MM-HH:MM (two different times), not '{}'",
+                                            v)};
+             c.delivery.quiet_hours = std::string(text::trim(v));
+         }},
+        {"delivery", "quiet_services",
+         [](Config& c, std::string_view v) {
+             for (char ch : v)
+                 if (ch != ' ' && ch != ',' && std::string_view("SFVCT").find(ch) == std::string_view::npos)
+                     throw BadValue{fmt::format("expected service letters (S F V C T), not '{}'", v)};
+             c.delivery.quiet_services = std::string(v);
+         }},
 
         {"ami", "host", text(&C::ami, &AmiConfig::host)},
         {"ami", "port", integer(&C::ami, &AmiConfig::port, 1, 65535)},
@@ -258,6 +273,8 @@ const std::vector<Key>& keys() {
         {"fax", "image_max_width", integer(&C::fax, &FaxConfig::image_max_width, 16, 1000000)},
         {"fax", "image_max_height", integer(&C::fax, &FaxConfig::image_max_height, 16, 1000000)},
         {"fax", "image_max_time", integer(&C::fax, &FaxConfig::image_max_time, 1, 86400)},
+        {"fax", "max_attempts", integer(&C::fax, &FaxConfig::max_attempts, 1, 1000)},
+        {"fax", "give_up", integer(&C::fax, &FaxConfig::give_up, 0, 365 * 86400)},
 
         {"voice", "dir", text(&C::voice, &VoiceConfig::dir)},
         {"voice", "language", text(&C::voice, &VoiceConfig::language)},
@@ -275,6 +292,8 @@ const std::vector<Key>& keys() {
         {"voice", "retry_time", integer(&C::voice, &VoiceConfig::retry_time, 1, 86400)},
         {"voice", "wait_time", integer(&C::voice, &VoiceConfig::wait_time, 1, 3600)},
         {"voice", "archive", boolean(&C::voice, &VoiceConfig::archive)},
+        {"voice", "max_attempts", integer(&C::voice, &VoiceConfig::max_attempts, 1, 1000)},
+        {"voice", "give_up", integer(&C::voice, &VoiceConfig::give_up, 0, 365 * 86400)},
 
         {"commands", "numbers",
          [](Config& c, std::string_view v) {
@@ -300,6 +319,12 @@ const std::vector<Key>& keys() {
         {"texts", "not_answered", text(&C::texts, &TextsConfig::not_answered)},
         {"texts", "delivered", text(&C::texts, &TextsConfig::delivered)},
         {"texts", "delivered_at", text(&C::texts, &TextsConfig::delivered_at)},
+        {"texts", "fax_failed", text(&C::texts, &TextsConfig::fax_failed)},
+        {"texts", "voice_failed", text(&C::texts, &TextsConfig::voice_failed)},
+        {"texts", "sip_held", text(&C::texts, &TextsConfig::sip_held)},
+
+        {"sip", "hold_time", integer(&C::sip, &SipConfig::hold_time, 0, 365 * 86400)},
+        {"sip", "tell_held", boolean(&C::sip, &SipConfig::tell_held)},
     };
     return k;
 }

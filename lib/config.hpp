@@ -62,10 +62,14 @@ struct SmsConfig {
 // and receipts only for srr=1), never.
 enum class Receipts { failures, always, never };
 
+// [delivery]: the last hop (SPEC 2.11). max_attempts and give_up are for SMS phones; fax and
+// voice calls have their own in [fax] and [voice].
 struct DeliveryConfig {
     int max_attempts = 5; // delivery attempts to an S phone before giving up
     int give_up = 259200; // seconds after the first attempt
     Receipts receipts = Receipts::failures;
+    std::string quiet_hours;            // "HH:MM-HH:MM" local time, empty: none
+    std::string quiet_services = "V F"; // the letters quiet_hours applies to
 };
 
 struct AmiConfig {
@@ -115,6 +119,8 @@ struct FaxConfig {
     int image_max_width = 16384;  // pixels
     int image_max_height = 16384; // pixels
     int image_max_time = 60;      // seconds
+    int max_attempts = 3;         // calls that did not deliver it before the sender is told (2.11)
+    int give_up = 86400;          // seconds after the first call: no new call after that
 };
 
 struct VoiceConfig {
@@ -134,6 +140,14 @@ struct VoiceConfig {
     int retry_time = 600;
     int wait_time = 40;
     bool archive = true;
+    int max_attempts = 3; // calls that were not heard to the end before the sender is told
+    int give_up = 86400;  // seconds after the first call: no new call after that
+};
+
+// [sip]: messages for SIP users Asterisk cannot reach (store and forward).
+struct SipConfig {
+    int hold_time = 86400;  // seconds a message waits for an unreachable user
+    bool tell_held = false; // tell the sender at once that it waits
 };
 
 struct CommandsConfig {
@@ -156,8 +170,11 @@ struct TextsConfig {
         "unknown"; // the fax header and the voice for a message with no oa=
     std::string not_accepted = "The phone did not accept it.";
     std::string not_answered = "The phone did not answer.";
-    std::string delivered = "Delivered to";
+    std::string delivered = "Delivered to"; // "<> <da> <delivered_at> <time>."
     std::string delivered_at = "at";
+    std::string fax_failed = "Cannot deliver fax to";             // "<> <da>: <reason>."
+    std::string voice_failed = "Cannot deliver voice message to"; // "<> <da>: <reason>."
+    std::string sip_held = "is offline; your message will be delivered when they are back.";
 };
 
 struct Config {
@@ -169,6 +186,7 @@ struct Config {
     VoiceConfig voice;
     CommandsConfig commands;
     DeliveryConfig delivery;
+    SipConfig sip;
     TextsConfig texts;
     std::string source; // the file it came from, empty for built-in defaults
 

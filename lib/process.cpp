@@ -10,8 +10,10 @@
 #include "fsutil.hpp"
 #include "journal.hpp"
 #include "lasthop.hpp"
+#include "lasthop_call.hpp"
 #include "log.hpp"
 #include "outbox.hpp"
+#include "quiet.hpp"
 #include "router.hpp"
 #include "send.hpp"
 #include "spool.hpp"
@@ -82,6 +84,12 @@ struct Temporary {
 };
 // A permanent one: dead-letter the message and tell the sender.
 struct Permanent {
+    std::string why;
+};
+// A SIP message Asterisk could not deliver (user unreachable) or may not yet (quiet hours): the
+// message stays; `files` (its hold record, a notice that it waits) are committed without it.
+struct HeldSip {
+    std::vector<fs::PlannedFile> files;
     std::string why;
 };
 
@@ -217,6 +225,8 @@ private:
     void dead_letter(Unit& u, const std::string& why, char service = '?');
     void report(const InputFile& f, Outcome o, char service, const std::string& detail);
     void maybe_commit(bool force);
+    void settle_last_hop();
+    void quiet_sms(std::vector<fs::PlannedFile>& files);
 };
 
 std::unique_ptr<InputFile> Runner::open_input(const std::string& name, Take take) {
@@ -544,16 +554,24 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
         case Action::Kind::queue_sms:
             add(queue_sms(a.from, a.to, a.channel, a.text, scts, u.stem, a.from, u.message.srr));
             break;
-        case Action::Kind::render_fax: {
-            auto tiff = render("sms2fax", ".tiff", cfg_.fax.dir, u, a);
-            files.push_back(callfile::plan(cfg_.general.spool_dir, u.stem + ".fax.call",
-                                           callfile::fax_delivery(cfg_, a.channel, tiff)));
-            break;
-        }
+        case Action::Kind::render_fax:
         case Action::Kind::render_voice: {
-            auto wav = render("sms2voice", ".wav", cfg_.voice.dir, u, a);
-            files.push_back(callfile::plan(cfg_.general.spool_dir, u.stem + ".voice.call",
-                                           callfile::voice_delivery(cfg_, a.channel, wav)));
+            // The call and the record that waits for its result (SPEC 2.11), in one transaction.
+            bool fax = a.kind == Action::Kind::render_fax;
+            lasthop_call::Record rec;
+            rec.stem = u.stem;
+            rec.service = fax ? 'F' : 'V';
+            rec.oa = u.message.oa;
+            rec.da = a.to;
+            rec.channel = a.channel;
+            rec.file = fax ? render("sms2fax", ".tiff", cfg_.fax.dir, u, a)
+                           : render("sms2voice", ".wav", cfg_.voice.dir, u, a);
+            rec.receipt = u.message.srr.value_or(0) == 1;
+            auto now = now_s();
+            add(lasthop_call::plan_first(cfg_, rec, now));
+            if (auto at = quiet::when(cfg_, rec.service, now); at > now)
+                detail += fmt::format("; quiet hours: the call waits until {}",
+                                      quiet::end_text(*quiet::parse(cfg_.delivery.quiet_hours)));
             break;
         }
         case Action::Kind::run_command: {
@@ -568,12 +586,38 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
         case Action::Kind::send_sip: {
             if (journal_->marked(u.stem, "sent"))
                 break;
+            auto now = now_s();
+            if (auto at = quiet::when(cfg_, 'T', now); at > now)
+                throw HeldSip{
+                    {},
+                    fmt::format("quiet hours: the SIP message waits until {}",
+                                quiet::end_text(*quiet::parse(cfg_.delivery.quiet_hours)))};
             auto res = send_sip(u.stem, "sent", a.from, a.to, a.text);
             if (res.status == ami::SendResult::Status::unavailable)
                 throw Temporary{fmt::format("Asterisk manager unavailable: {}", res.message)};
             if (res.status == ami::SendResult::Status::refused) {
-                detail = fmt::format("SIP message to {} refused by Asterisk ({}); sender told",
-                                     a.to, res.message);
+                // Store and forward: kept for [sip] hold_time, tried again on every run.
+                auto held = lasthop_call::sip_hold(cfg_, u.stem);
+                lasthop_call::SipHold h = held.value_or(lasthop_call::SipHold{now, false});
+                if (lasthop_call::sip_keep(cfg_, h, now)) {
+                    HeldSip hs;
+                    hs.why = fmt::format("SIP user {} not reachable ({}); held for up to {} s "
+                                         "since {}",
+                                         a.to, res.message, cfg_.sip.hold_time, h.first);
+                    if (cfg_.sip.tell_held && !h.told) {
+                        router::Reply r = a.reply;
+                        r.text = lasthop_call::sip_held_text(cfg_, a.to);
+                        hs.files = answer(r, u.stem + ".held", hs.why);
+                        hs.why += "; sender told it waits";
+                        h.told = true;
+                    }
+                    if (!held || hs.files.size() > 0)
+                        hs.files.push_back(lasthop_call::plan_sip_hold(cfg_, u.stem, h));
+                    throw hs;
+                }
+                detail =
+                    fmt::format("SIP message to {} refused by Asterisk ({}){}; sender told", a.to,
+                                res.message, held ? fmt::format(" for {} s", now - h.first) : "");
                 add(answer(a.reply, u.stem + ".notice", detail));
             }
             journal_->mark(u.stem, "sent");
@@ -720,10 +764,20 @@ void Runner::route(Unit& u) {
     std::string detail = d.detail;
     try {
         auto files = carry_out(u, d, detail);
+        quiet_sms(files);
         std::vector<journal::Input> ins;
         for (auto* f : u.inputs)
             ins.push_back({f->path, ""});
+        // A SIP message held earlier leaves with its hold record.
+        if (auto hold = lasthop_call::sip_hold_path(cfg_, u.stem); fs::exists(hold))
+            ins.push_back({hold, ""});
         journal_->stage(u.stem, files, ins);
+    } catch (const HeldSip& h) {
+        if (!h.files.empty())
+            journal_->stage(u.stem + ".held", h.files, {});
+        for (auto* f : u.inputs)
+            report(*f, Outcome::held, d.service, h.why);
+        return;
     } catch (const Temporary& t) {
         retry_or_give_up(u, t.why, d.service);
         return;
@@ -922,8 +976,66 @@ void Runner::sweep() {
             log::info("sms/mttx: would call {} again for its waiting messages", w.da);
             continue;
         }
-        if (fs::commit(outbox::delivery_call(cfg_, w.da, l.entry.channel)))
+        std::vector<fs::PlannedFile> call = {outbox::delivery_call(cfg_, w.da, l.entry.channel)};
+        quiet_sms(call);
+        if (fs::commit(call.front()))
             log::notice("sms/mttx: messages for {} had no delivery call: queued one", w.da);
+    }
+}
+
+// SMS delivery calls (answers and notices too) wait for the end of quiet hours when S is listed
+// in quiet_services; fax and voice calls are scheduled by lasthop_call.
+void Runner::quiet_sms(std::vector<fs::PlannedFile>& files) {
+    auto now = now_s();
+    auto at = quiet::when(cfg_, 'S', now);
+    if (at <= now)
+        return;
+    for (auto& f : files)
+        if (f.dir == cfg_.outgoing_dir() && !f.name.ends_with(".fax.call") &&
+            !f.name.ends_with(".voice.call") && !f.mtime)
+            f.mtime = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(at));
+}
+
+// Fax and voice calls whose attempt ended: done (a receipt when asked), placed again, or given
+// up with the sender told (SPEC 2.11).
+void Runner::settle_last_hop() {
+    lasthop_call::Hooks hooks;
+    hooks.tell = [this](const lasthop_call::Record& r, const std::string& text,
+                        const std::string& stem, std::string& detail) {
+        auto sender = lookup(r.oa);
+        if (sender.status == directory::Lookup::Status::unavailable)
+            throw Error(Exit::tempfail, "directory", sender.why);
+        auto reply = router::answer(cfg_, cfg_.general.centre_receive_number, r.oa, sender, text);
+        try {
+            auto files = answer(reply, stem, detail);
+            quiet_sms(files);
+            return files;
+        } catch (const Temporary& t) {
+            throw Error(Exit::tempfail, "notice", t.why);
+        } catch (const Permanent& p) {
+            detail += fmt::format("; sender not told: {}", p.why);
+            return std::vector<fs::PlannedFile>{};
+        }
+    };
+    hooks.report = [this](const lasthop_call::Record& r, lasthop_call::Next next,
+                          const std::string& detail) {
+        using lasthop_call::Next;
+        const char* outcome = next == Next::done     ? "delivered"
+                              : next == Next::resend ? "resent"
+                                                     : "failed";
+        log::write(next == Next::give_up ? log::Level::error : log::Level::info,
+                   fmt::format("{}: {} -> {}: service {}: last hop: {}: {}", r.stem, r.oa, r.da,
+                               r.service, outcome, detail));
+        if (opts_.json)
+            fmt::print("{{\"lasthop\":{},\"oa\":{},\"da\":{},\"service\":\"{}\",\"attempt\":{},"
+                       "\"outcome\":\"{}\",\"detail\":{}}}\n",
+                       send::json_string(r.stem), send::json_string(r.oa), send::json_string(r.da),
+                       r.service, r.attempt, outcome, send::json_string(detail));
+    };
+    try {
+        lasthop_call::settle(cfg_, *journal_, hooks, now_s());
+    } catch (const Error& e) {
+        log::warning("last hop: {}", e.what());
     }
 }
 
@@ -935,6 +1047,7 @@ int Runner::run() {
         fs::ensure_state_dir(work_);
         journal_ = std::make_unique<journal::Journal>(fs::join(work_, "journal"));
         journal_->recover();
+        settle_last_hop();
     }
     settle(); // before the sweep: an expired delivery call is dialled again after a pause
     sweep();

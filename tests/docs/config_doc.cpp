@@ -122,6 +122,8 @@ void dump(const sms::Config& c) {
         {"fax.image_max_width", std::to_string(f.image_max_width)},
         {"fax.image_max_height", std::to_string(f.image_max_height)},
         {"fax.image_max_time", std::to_string(f.image_max_time)},
+        {"fax.max_attempts", std::to_string(f.max_attempts)},
+        {"fax.give_up", std::to_string(f.give_up)},
         {"voice.dir", v.dir},
         {"voice.language", v.language},
         {"voice.lead_silence", fmt::format("{}", v.lead_silence)},
@@ -138,6 +140,12 @@ void dump(const sms::Config& c) {
         {"voice.retry_time", std::to_string(v.retry_time)},
         {"voice.wait_time", std::to_string(v.wait_time)},
         {"voice.archive", yes_no(v.archive)},
+        {"voice.max_attempts", std::to_string(v.max_attempts)},
+        {"voice.give_up", std::to_string(v.give_up)},
+        {"delivery.quiet_hours", c.delivery.quiet_hours},
+        {"delivery.quiet_services", c.delivery.quiet_services},
+        {"sip.hold_time", std::to_string(c.sip.hold_time)},
+        {"sip.tell_held", yes_no(c.sip.tell_held)},
         {"commands.numbers", numbers},
         {"commands.timeout", std::to_string(m.timeout)},
         {"commands.unknown_reply", m.unknown_reply},
@@ -152,6 +160,9 @@ void dump(const sms::Config& c) {
         {"texts.not_answered", t.not_answered},
         {"texts.delivered", t.delivered},
         {"texts.delivered_at", t.delivered_at},
+        {"texts.fax_failed", t.fax_failed},
+        {"texts.voice_failed", t.voice_failed},
+        {"texts.sip_held", t.sip_held},
     };
     for (const auto& [key, value] : rows)
         fmt::print("{}={}\n", key, value);

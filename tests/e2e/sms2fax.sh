@@ -70,8 +70,10 @@ calls=("$tmp"/spool/outgoing/*)
 check "one call file in outgoing/" '[ ${#calls[@]} -eq 1 ] && [ -f "${calls[0]}" ]'
 call=${calls[0]}
 check "Channel from the directory" 'grep -qx "Channel: PJSIP/600" "$call"'
-check "Application: SendFax" 'grep -qx "Application: SendFax" "$call"'
-check "Data: <tiff>,F" 'grep -qxF "Data: $tiff,F" "$call"'
+check "Context: sms-fax-out (runs SendFax, reports from h)" \
+  'grep -qx "Context: sms-fax-out" "$call" && grep -qx "Extension: s" "$call" && ! grep -q "^Application:" "$call"'
+check "SetVar: SMS_FAX_FILE=<tiff>, SMS_FAX_OPTIONS=F" \
+  'grep -qxF "SetVar: SMS_FAX_FILE=$tiff" "$call" && grep -qx "SetVar: SMS_FAX_OPTIONS=F" "$call"'
 check "FAXOPT(ecm)" 'grep -qx "SetVar: FAXOPT(ecm)=yes" "$call"'
 check "FAXOPT(localstationid)" 'grep -qx "SetVar: FAXOPT(localstationid)=9001" "$call"'
 check "FAXOPT(minrate)/(maxrate)" \

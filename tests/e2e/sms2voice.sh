@@ -197,8 +197,8 @@ calls=("$spool"/outgoing/*)
 check "call: one call file" '[ ${#calls[@]} -eq 1 ] && [ -f "${calls[0]}" ]'
 cf=${calls[0]}
 check "call: Channel from the directory" 'grep -qx "Channel: PJSIP/1000" "$cf"'
-check "call: Application Playback" 'grep -qx "Application: Playback" "$cf"'
-check "call: Data is the path without .wav" 'grep -qxF "Data: ${wav%.wav}" "$cf"'
+check "call: Context sms-voice-out" 'grep -qx "Context: sms-voice-out" "$cf" && ! grep -q "^Application:" "$cf"'
+check "call: SMS_VOICE_FILE is the path without .wav" 'grep -qxF "SetVar: SMS_VOICE_FILE=${wav%.wav}" "$cf"'
 check "call: no temporary left in outgoing" '[ -z "$(ls -A "$spool/outgoing" | grep "^\.")" ]'
 
 # --extension overrides the directory (and needs no entry there).
@@ -207,10 +207,10 @@ sms2voice "${conf[@]}" --from 5 --to 123 --extension DAHDI/1 --text "Hi." \
 rc=$?
 check "--extension: exits 0 (got $rc: $(cat "$tmp/stderr"))" '[ $rc -eq 0 ]'
 check "--extension: Channel DAHDI/1" 'grep -qx "Channel: DAHDI/1" "$spool"/outgoing/e.call'
-check "--extension: absolute Data" 'grep -qxF "Data: $tmp/out/e" "$spool"/outgoing/e.call'
+check "--extension: absolute SMS_VOICE_FILE" 'grep -qxF "SetVar: SMS_VOICE_FILE=$tmp/out/e" "$spool"/outgoing/e.call'
 (cd "$tmp/out" && sms2voice "${conf[@]}" --from 5 --to 123 --extension DAHDI/1 --text "Hi." \
   --output rel.wav >/dev/null 2>&1)
-check "relative --output: Data is absolute" 'grep -qxF "Data: $tmp/out/rel" "$spool"/outgoing/rel.call'
+check "relative --output: SMS_VOICE_FILE is absolute" 'grep -qxF "SetVar: SMS_VOICE_FILE=$tmp/out/rel" "$spool"/outgoing/rel.call'
 
 # SPEC 7: the WAV is written directly; libavformat/libavcodec (100+ ms a start) stay out.
 check "links no libavformat or libavcodec" \

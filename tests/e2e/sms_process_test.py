@@ -32,15 +32,16 @@ def every_service_and_notice():
         rc, out, err = s.run("--json")
         assert rc == 0, (rc, err)
         objs = jsonl(out)
-        assert objs[-1] == {"summary": {"routed": 8, "held": 0, "retry": 0, "failed": 0, "bad": 0}}, objs[-1]
+        # The SIP user away is held for [sip] hold_time (store and forward), not answered yet.
+        assert objs[-1] == {"summary": {"routed": 7, "held": 1, "retry": 0, "failed": 0, "bad": 0}}, objs[-1]
         by_file = {o["file"]: o for o in objs[:-1]}
         for letter, name in names.items():
             o = by_file[name]
             assert list(o) == ["file", "oa", "da", "text", "concat", "service", "outcome", "detail"], list(o)
             assert o["service"] == letter[0] if letter != "U" else o["service"] == "U", o
-            assert o["outcome"] == "routed", o
-        assert s.files("sms/morx") == [], s.files("sms/morx")
-        assert "routed 8, held 0, retry 0, failed 0, bad 0" in err, err
+            assert o["outcome"] == ("held" if letter == "Tx" else "routed"), o
+        assert s.files("sms/morx") == [names["Tx"]], s.files("sms/morx")
+        assert "routed 7, held 1, retry 0, failed 0, bad 0" in err, err
 
         q = s.queue()
         # S: the phone gets it from the original sender.
@@ -53,7 +54,6 @@ def every_service_and_notice():
             ("1000", "ping pong"),
             ("9000", "Cannot deliver SMS to 600700804. Subscriber has disabled messaging service."),
             ("9000", "Cannot deliver SMS to 999. Number does not exist."),
-            ("9000", "Cannot deliver SMS to 600700805. VoIP user not logged in."),
         ]), back
         # One delivery call per phone queue.
         calls = s.files("outgoing")
@@ -61,13 +61,15 @@ def every_service_and_notice():
         c = read_callfile(os.path.join(s.outgoing, "smsq.mttx.600700800.1"))
         assert c["Channel"] == "PJSIP/600700800" and c["Application"] == "SMS", c
         assert c["Data"] == "600700800,sn" and c["CallerID"] == "SMS <9001>", c
-        # F: a TIFF and a SendFax call.
+        # F: a TIFF and a call running the fax context (SendFax, result reported from h).
         stem = names["F"].replace(":", "_")
         fax_calls = [n for n in calls if n.endswith(".fax.call")]
         assert len(fax_calls) == 1, calls
         fc = read_callfile(os.path.join(s.outgoing, fax_calls[0]))
-        assert fc["Channel"] == "DAHDI/1" and fc["Application"] == "SendFax", fc
-        tiff = fc["Data"].split(",")[0]
+        assert fc["Channel"] == "DAHDI/1" and fc["Context"] == "sms-fax-out", fc
+        fsv = dict(v.split("=", 1) for v in fc["SetVar"])
+        assert fsv["SMS_ID"].startswith(stem) and fsv["SMS_ATTEMPT"] == "1", fsv
+        tiff = fsv["SMS_FAX_FILE"]
         assert os.path.isfile(tiff) and tiff.startswith(s.fax), tiff
         with open(tiff, "rb") as f:
             assert f.read(4) in (b"II*\x00", b"MM\x00*")
@@ -75,8 +77,9 @@ def every_service_and_notice():
         voice_calls = [n for n in calls if n.endswith(".voice.call")]
         assert len(voice_calls) == 1, calls
         vc = read_callfile(os.path.join(s.outgoing, voice_calls[0]))
-        assert vc["Application"] == "Playback" and vc["Channel"] == "PJSIP/600700802", vc
-        assert os.path.isfile(vc["Data"] + ".wav"), vc
+        assert vc["Context"] == "sms-voice-out" and vc["Channel"] == "PJSIP/600700802", vc
+        vsv = dict(v.split("=", 1) for v in vc["SetVar"])
+        assert os.path.isfile(vsv["SMS_VOICE_FILE"] + ".wav"), vc
         # T: the manager got the SIP message, from the sender, to the subscriber.
         assert [(t, b) for _, t, b in ami.sent] == [("pjsip:600700803", "Hello SIP")], ami.sent
         assert "48500100200" in ami.sent[0][0]

@@ -330,8 +330,12 @@ TEST(CallFile, TheSuitesCalls) {
     cfg.fax.localstationid = "+48 12 345";
     auto f = callfile::fax_delivery(cfg, "DAHDI/2", "/var/spool/asterisk/fax/x.tiff");
     std::string fr = callfile::render(f);
-    EXPECT_NE(fr.find("Application: SendFax\nData: /var/spool/asterisk/fax/x.tiff,F\n"),
-              std::string::npos);
+    // The fax context of examples/extensions.conf, not a bare SendFax (SPEC 2.11).
+    EXPECT_EQ(fr.find("Application:"), std::string::npos);
+    EXPECT_NE(fr.find("Context: sms-fax-out\nExtension: s\nPriority: 1\n"), std::string::npos);
+    EXPECT_NE(fr.find("SetVar: SMS_FAX_FILE=/var/spool/asterisk/fax/x.tiff\n"), std::string::npos);
+    EXPECT_NE(fr.find("SetVar: SMS_FAX_OPTIONS=F\n"), std::string::npos);
+    EXPECT_EQ(fr.find("SMS_ID"), std::string::npos); // by hand: nobody waits for the result
     EXPECT_NE(fr.find("SetVar: FAXOPT(localstationid)=+48 12 345\n"), std::string::npos);
     EXPECT_NE(fr.find("SetVar: FAXOPT(ecm)=yes\n"), std::string::npos);
     EXPECT_NE(fr.find("SetVar: FAXOPT(minrate)=2400\n"), std::string::npos);
@@ -340,9 +344,16 @@ TEST(CallFile, TheSuitesCalls) {
     EXPECT_NE(fr.find("MaxRetries: 10\nRetryTime: 600\nWaitTime: 40\n"), std::string::npos);
 
     auto v = callfile::voice_delivery(cfg, "PJSIP/7", "/var/spool/asterisk/voice/m1.wav");
-    EXPECT_NE(
-        callfile::render(v).find("Application: Playback\nData: /var/spool/asterisk/voice/m1\n"),
-        std::string::npos);
+    std::string vr = callfile::render(v);
+    EXPECT_NE(vr.find("Context: sms-voice-out\nExtension: s\n"), std::string::npos);
+    EXPECT_NE(vr.find("SetVar: SMS_VOICE_FILE=/var/spool/asterisk/voice/m1\n"), std::string::npos);
+
+    // A call the router waits for: its identity, and archived whatever [voice] archive says.
+    cfg.voice.archive = false;
+    auto w = callfile::voice_delivery(cfg, "PJSIP/7", "/v/m1.wav", {"m1.stem", 3});
+    std::string wr = callfile::render(w);
+    EXPECT_NE(wr.find("SetVar: SMS_ID=m1.stem\nSetVar: SMS_ATTEMPT=3\n"), std::string::npos);
+    EXPECT_NE(wr.find("Archive: yes\n"), std::string::npos);
 }
 
 TEST(CallFile, RunQueuesAndRefusesAnExistingName) {

@@ -590,8 +590,8 @@ TEST(FaxSend, NewFileAndCall) {
     std::ifstream in(*a.call_path);
     std::string call(std::istreambuf_iterator<char>(in), {});
     EXPECT_NE(call.find("Channel: DAHDI/1\n"), std::string::npos) << call;
-    EXPECT_NE(call.find("Application: SendFax\n"), std::string::npos) << call;
-    EXPECT_NE(call.find("Data: " + a.tiff_path + ",F\n"), std::string::npos) << call;
+    EXPECT_NE(call.find("Context: sms-fax-out\n"), std::string::npos) << call;
+    EXPECT_NE(call.find("SetVar: SMS_FAX_FILE=" + a.tiff_path + "\n"), std::string::npos) << call;
 }
 
 // --- fallback fonts --------------------------------------------------------------------------
