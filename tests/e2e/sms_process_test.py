@@ -448,7 +448,8 @@ def seven_forms_app_sms_reads_are_routed_with_their_texts():
         calls = s.files("outgoing")
         assert len([c for c in calls if c.endswith(".fax.call")]) == 2, calls
         (vc,) = [c for c in calls if c.endswith(".voice.call")]
-        wav = read_callfile(os.path.join(s.outgoing, vc))["Data"] + ".wav"
+        vsv = dict(v.split("=", 1) for v in read_callfile(os.path.join(s.outgoing, vc))["SetVar"])
+        wav = vsv["SMS_VOICE_FILE"] + ".wav"
         assert os.path.getsize(wav) > 8000 * 2 * 2, os.path.getsize(wav)  # lead second + header
     finally:
         ami.close()
