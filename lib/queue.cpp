@@ -5,6 +5,8 @@
 #include "error.hpp"
 #include "fsutil.hpp"
 #include "json.hpp"
+#include "lasthop.hpp"
+#include "lasthop_call.hpp"
 #include "log.hpp"
 #include "spool.hpp"
 
@@ -378,15 +380,70 @@ void list_outgoing(const Config& cfg, std::int64_t now, std::vector<Item>& out) 
         long left = std::max(0L, max_retries + 1 - c.attempts);
         it.detail =
             fmt::format("{} attempt{} made, {} left", c.attempts, c.attempts == 1 ? "" : "s", left);
-        it.reason = fmt::format("{} {} on {}", get(c, "application"), get(c, "data"), channel);
+        // The suite's fax and voice calls run a context (SendFax and Playback, then the h
+        // extension's hand-over); SMS delivery calls run SMS() directly.
+        it.reason =
+            get(c, "application").empty()
+                ? fmt::format("context {} on {}", get(c, "context"), channel)
+                : fmt::format("{} {} on {}", get(c, "application"), get(c, "data"), channel);
         out.push_back(std::move(it));
     }
 }
 
-// Extension point: deliveries awaiting the far end's confirmation (SPEC 2.11), listed by the
-// last-hop modules under sms/.sms-suite/lasthop/ through their read-only listing functions, as
-// items of state "lasthop". None in this build.
-void list_lasthop(const Config&, std::int64_t, std::vector<Item>&) {}
+// Deliveries awaiting the far end (SPEC 2.11), as items of state "lasthop": SMS until app_sms's
+// log shows the phone took them, faxes and voice messages until their call's result is known.
+void list_lasthop(const Config& cfg, std::int64_t now, std::vector<Item>& out) {
+    for (const auto& h : lasthop::list(cfg)) {
+        if (h.kind != 'S')
+            continue;
+        // Still in sms/mttx/: listed there, as queued.
+        if (fs::exists(fs::join(cfg.mttx_dir(), h.get("file"))))
+            continue;
+        Item it;
+        it.id = make_id(h.name());
+        it.state = "lasthop";
+        it.files = {fs::join(lasthop::dir(cfg), h.name())};
+        it.size = h.get("body").size() / 2; // hex
+        it.from = h.get("oa");
+        it.to = h.get("da");
+        it.service = 'S';
+        it.since = h.first;
+        it.next = h.next > now ? h.next : 0;
+        it.reason = "taken by app_sms, waiting for its line in app_sms's log";
+        it.detail = fmt::format("attempt {} of {}, mr {}", h.attempts, cfg.delivery.max_attempts,
+                                h.get("mr"));
+        out.push_back(std::move(it));
+    }
+    for (const auto& c : lasthop_call::list(cfg, now)) {
+        const auto& r = c.record;
+        Item it;
+        it.id = make_id(r.stem);
+        it.state = "lasthop";
+        it.files = {fs::join(lasthop_call::calls_dir(cfg), r.stem), r.file};
+        if (!c.call.empty())
+            it.files.push_back(c.call);
+        struct stat st {};
+        if (::stat(r.file.c_str(), &st) == 0)
+            it.size = static_cast<std::uint64_t>(st.st_size);
+        it.from = r.oa;
+        it.to = r.da;
+        it.service = r.service;
+        it.since = r.first;
+        it.next = r.due > now ? r.due : 0;
+        const int max = r.service == 'F' ? cfg.fax.max_attempts : cfg.voice.max_attempts;
+        it.detail = fmt::format("attempt {} of {}", r.attempt, max);
+        if (c.judgement.verdict == lasthop_call::Verdict::waiting)
+            it.reason =
+                c.call.empty() ? "call made, waiting for its result" : "call waiting in outgoing/";
+        else if (c.judgement.verdict == lasthop_call::Verdict::delivered)
+            it.reason = "delivered; settled at the next run";
+        else
+            it.reason = "failed: " + c.judgement.reason + "; settled at the next run";
+        if (!r.last_error.empty())
+            it.reason += " (last attempt: " + r.last_error + ")";
+        out.push_back(std::move(it));
+    }
+}
 
 std::string age_text(std::int64_t secs) {
     if (secs < 0)

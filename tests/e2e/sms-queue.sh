@@ -145,6 +145,27 @@ sms-process --config "$conf" >"$tmp/route.out" 2>"$tmp/route.err"
 check "sms-process routed the retried messages ($(cat "$tmp/route.err"))" 'grep -q "routed 4, held 0" "$tmp/route.err"'
 check "the released set went out as incomplete" 'grep -rl "first half" "$spool/sms/mttx" >/dev/null || grep -rq "ud##" "$spool/sms/mttx"'
 
+# --- the last hop: an SMS app_sms took waits for its line in app_sms's log ---
+rm -rf "$spool"; mkdir -p "$morx" "$spool/sms/mttx" "$spool/outgoing"
+sms-send --config "$conf" --from 9001 --to 600700800 --text "taken, unconfirmed" >/dev/null
+sms-send --config "$conf" --from 9001 --to 600700801 --text "still queued" >/dev/null
+run q
+check "a queued SMS is listed once, as queued ($out)" '[ "$(grep -c "still queued\|600700801" <<<"$out")" -eq 1 ] && ! grep -q "600700801 .* lasthop" <<<"$out"'
+rm "$spool"/sms/mttx/600700800.* # app_sms read it
+run q --json -s lasthop
+check "a taken SMS is listed as lasthop until app_sms's log confirms it ($out)" 'python3 -c "
+import json, sys
+objs = [json.loads(l) for l in sys.stdin.read().splitlines()]
+assert len(objs) == 2, objs
+o = objs[0]
+assert o[\"state\"] == \"lasthop\" and o[\"from\"] == \"9001\" and o[\"to\"] == \"600700800\", o
+assert o[\"service\"] == \"S\" and \"taken by app_sms\" in o[\"reason\"], o
+assert o[\"detail\"].startswith(\"attempt 1 of 5, mr \"), o
+assert objs[1][\"summary\"][\"lasthop\"] == 1, objs[1]
+" <<<"$out"'
+run q show "$(q -s lasthop | head -1 | cut -d' ' -f1)"
+check "show of a lasthop item ($rc)" '[ $rc -eq 0 ] && grep -q "lasthop" <<<"$out"'
+
 # --- retry and delete while sms-process routes: nothing lost, nothing twice ---
 rm -rf "$spool"; mkdir -p "$morx/failed" "$spool/sms/mttx" "$spool/outgoing"
 n=150 dead_n=20
