@@ -79,6 +79,21 @@ long pid_in(const std::string& name, std::string_view suffix, int fields_after) 
     return std::strtol(std::string(s.substr(dot + 1)).c_str(), nullptr, 10);
 }
 
+// The inputs a manifest names.
+std::vector<std::string> inputs_of(const std::string& manifest) {
+    std::vector<std::string> out;
+    for (std::size_t pos = 0; pos < manifest.size();) {
+        auto nl = manifest.find('\n', pos);
+        if (nl == std::string::npos)
+            break;
+        auto f = split_tabs(std::string_view(manifest).substr(pos, nl - pos));
+        pos = nl + 1;
+        if (f[0] == "in" && f.size() == 3)
+            out.push_back(std::move(f[1]));
+    }
+    return out;
+}
+
 } // namespace
 
 Journal::Journal(std::string root)
@@ -302,11 +317,20 @@ void Journal::commit_batch() {
         applied_.reset();
     }
     if (committed_) {
-        apply(text(*committed_));
-        for (const auto& t : committed_->txs)
-            for (const auto& in : t.inputs)
-                done_.push_back(in);
-        applied_ = std::move(committed_);
+        if (std::string failed = apply(text(*committed_)); failed.empty()) {
+            for (const auto& t : committed_->txs)
+                for (const auto& in : t.inputs)
+                    done_.push_back(in);
+            applied_ = std::move(committed_);
+        } else {
+            // Committed, so never staged again: left (unlocked) for the next run to finish.
+            log::warning("{}: cannot finish its deliveries yet: {}; left for the next run",
+                         fs::basename(committed_->path), failed);
+            for (const auto& t : committed_->txs)
+                for (const auto& in : t.inputs)
+                    stuck_.emplace(in, failed);
+            stuck_batches_.insert(committed_->path);
+        }
         committed_.reset();
     }
     if (open_) {
@@ -336,9 +360,20 @@ void Journal::close_out(Batch& b) {
 }
 
 // Moves the outputs of a committed manifest into place, then removes its inputs; idempotent.
-void Journal::apply(const std::string& manifest) {
+// What cannot be done (a folder made unusable) is left for a later call and said in the
+// returned text (empty: all done); the inputs stay while any output is not in place.
+std::string Journal::apply(const std::string& manifest) {
     std::size_t pos = 0;
     std::vector<std::vector<std::string>> ins;
+    std::string failed;
+    auto attempt = [&](auto&& step) {
+        try {
+            step();
+        } catch (const Error& e) {
+            if (failed.empty())
+                failed = e.what();
+        }
+    };
     while (pos < manifest.size()) {
         auto nl = manifest.find('\n', pos);
         if (nl == std::string::npos)
@@ -348,29 +383,36 @@ void Journal::apply(const std::string& manifest) {
         if (f[0] == "in" && f.size() == 3) {
             ins.push_back(std::move(f));
         } else if (f[0] == "out" && f.size() == 5) {
-            // An earlier version's manifest names its staged files relative to the journal.
-            std::string staged = f[1].starts_with('/') ? f[1] : fs::join(root_, f[1]);
-            std::string target = fs::join(f[3], f[4]);
-            ensure_dir(f[3]);
-            if (f[2] == "1") {
-                if (::rename(staged.c_str(), target.c_str()) != 0 && errno != ENOENT)
-                    throw_errno(Exit::cantcreat, target, errno);
-            } else if (::access(staged.c_str(), F_OK) != 0) {
-                continue; // moved already
-            } else if (!fs::rename_noreplace(staged, target)) {
-                ::unlink(staged.c_str()); // already there (a pending delivery call): keep it
-            }
+            attempt([&] {
+                // An earlier version's manifest names its staged files relative to the journal.
+                std::string staged = f[1].starts_with('/') ? f[1] : fs::join(root_, f[1]);
+                std::string target = fs::join(f[3], f[4]);
+                ensure_dir(f[3]);
+                if (f[2] == "1") {
+                    if (::rename(staged.c_str(), target.c_str()) != 0 && errno != ENOENT)
+                        throw_errno(Exit::cantcreat, target, errno);
+                } else if (::access(staged.c_str(), F_OK) != 0) {
+                    return; // moved already
+                } else if (!fs::rename_noreplace(staged, target)) {
+                    ::unlink(staged.c_str()); // already there (a pending delivery call): keep it
+                }
+            });
         }
     }
+    if (!failed.empty())
+        return failed;
     // Inputs go only after every output is in place.
     for (const auto& in : ins) {
-        if (in[2].empty()) {
-            if (::unlink(in[1].c_str()) != 0 && errno != ENOENT)
-                throw_errno(Exit::cantcreat, in[1], errno);
-        } else if (fs::exists(in[1])) {
-            fs::move_into(in[1], in[2], fs::basename(in[1]));
-        }
+        attempt([&] {
+            if (in[2].empty()) {
+                if (::unlink(in[1].c_str()) != 0 && errno != ENOENT)
+                    throw_errno(Exit::cantcreat, in[1], errno);
+            } else if (fs::exists(in[1])) {
+                fs::move_into(in[1], in[2], fs::basename(in[1]));
+            }
+        });
     }
+    return failed;
 }
 
 void Journal::forget_marks(const std::string& name) {
@@ -396,7 +438,13 @@ bool Journal::finish(const std::string& name) {
     if (!fs::exists(path))
         return true; // finished while we waited
     std::string manifest = fs::read_file(path);
-    apply(manifest);
+    if (std::string failed = apply(manifest); !failed.empty()) {
+        sync();
+        log::warning("{}: cannot finish its delivery yet: {}; left for the next run", name, failed);
+        for (const auto& in : inputs_of(manifest))
+            stuck_.emplace(in, failed);
+        return false;
+    }
     sync();
     ::unlink(path.c_str());
     for (const auto& e : entries(root_))
@@ -420,8 +468,25 @@ std::set<std::string> Journal::finish_dead(const std::vector<std::string>& names
         if (!fs::exists(path))
             continue; // finished while we opened it
         std::string manifest = fs::read_file(path);
-        apply(manifest);
+        if (stuck_batches_.count(path)) {
+            for (const auto& in : inputs_of(manifest))
+                gone.insert(in); // not ours to stage again
+            continue;
+        }
+        std::string failed = apply(manifest);
         sync();
+        if (!failed.empty()) {
+            // One entry that cannot be finished stops nothing else: its inputs stay where they
+            // are, owned by it, and a later run finishes it once the folder is usable.
+            log::warning("{}: cannot finish its deliveries yet: {}; left for the next run", n,
+                         failed);
+            stuck_batches_.insert(path);
+            for (const auto& in : inputs_of(manifest)) {
+                stuck_.emplace(in, failed);
+                gone.insert(in);
+            }
+            continue;
+        }
         ::unlink(path.c_str());
         for (std::size_t pos = 0; pos < manifest.size();) {
             auto nl = manifest.find('\n', pos);

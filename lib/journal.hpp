@@ -58,8 +58,13 @@ public:
     bool committed(const std::string& name) const;
     bool finish(const std::string& name);
     // Finishes every committed batch or transaction a dead run left, and discards uncommitted
-    // stages of dead runs. Returns how many were finished.
+    // stages of dead runs. Returns how many were finished. A committed one that cannot be
+    // finished yet (an output or input folder made unusable) is logged and left for a later
+    // run, which finishes it once the folder is usable: it stops nothing else.
     int recover();
+    // The inputs of committed transactions that could not be finished (see recover), each with
+    // why: they belong to those transactions and must not be routed again meanwhile.
+    const std::map<std::string, std::string>& stuck() const { return stuck_; }
 
     // Durable markers of side effects that are not files (a SIP message sent), kept until the
     // transaction `name` is finished.
@@ -94,8 +99,10 @@ private:
     std::vector<std::string> done_;
     std::set<std::string> known_dirs_;
     std::map<std::string, std::vector<std::string>> marks_;
+    std::map<std::string, std::string> stuck_; // input -> why its transaction is not finished
+    std::set<std::string> stuck_batches_;      // manifests not finished in this run
     void sync();
-    void apply(const std::string& manifest);
+    std::string apply(const std::string& manifest);
     void forget_marks(const std::string& name);
     void ensure_dir(const std::string& dir);
     void discard(Batch& b);

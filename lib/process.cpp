@@ -227,7 +227,76 @@ private:
     void maybe_commit(bool force);
     void settle_last_hop();
     void quiet_sms(std::vector<fs::PlannedFile>& files);
+    void check_folders();
+    dev_t check_folder(const std::string& key, const std::string& path);
+    void route_one(Unit& u);
 };
+
+// Every folder the router writes to, checked before a message is taken: it is a folder or can
+// be created as one, and where a message is moved there by a rename, it is on the file
+// system it comes from. Anything else is a configuration error naming the key and the folder
+// (78): the run would otherwise fail on the first message that needs the folder, and again on
+// every later run.
+void Runner::check_folders() {
+    const char* spool_key = "[general] spool_dir";
+    dev_t morx = check_folder(spool_key, cfg_.morx_dir());
+    for (const auto& d :
+         {cfg_.mttx_dir(), cfg_.outgoing_dir(), fs::join(cfg_.general.spool_dir, "tmp")})
+        check_folder(spool_key, d);
+    auto same = [&](const char* key, const std::string& path, dev_t dev, dev_t want,
+                    const std::string& from, const char* why) {
+        if (dev != 0 && want != 0 && dev != want)
+            throw Error(Exit::config,
+                        cfg_.source.empty() ? key : fmt::format("{}: {}", cfg_.source, key),
+                        fmt::format("{}: on another file system than {} ({})", path, from, why));
+    };
+    same("[general] bad_dir", cfg_.bad_dir(), check_folder("[general] bad_dir", cfg_.bad_dir()),
+         morx, cfg_.morx_dir(), "an unparseable message is moved there with a rename");
+    dev_t failed = check_folder("[general] failed_dir", cfg_.failed_dir());
+    same("[general] failed_dir", cfg_.failed_dir(), failed, morx, cfg_.morx_dir(),
+         "a message given up is moved there with a rename");
+    same("[fax] dir", cfg_.fax.dir, check_folder("[fax] dir", cfg_.fax.dir), failed,
+         "[general] failed_dir " + cfg_.failed_dir(),
+         "a fax given up is moved there with a rename");
+    same("[voice] dir", cfg_.voice.dir, check_folder("[voice] dir", cfg_.voice.dir), failed,
+         "[general] failed_dir " + cfg_.failed_dir(),
+         "a voice message given up is moved there with a rename");
+    if (!cfg_.general.bin_dir.empty()) {
+        struct stat st;
+        if (::stat(cfg_.general.bin_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            throw Error(Exit::config,
+                        cfg_.source.empty() ? std::string("[general] bin_dir")
+                                            : fmt::format("{}: [general] bin_dir", cfg_.source),
+                        fmt::format("{}: not a folder", cfg_.general.bin_dir));
+    }
+}
+
+// One folder of check_folders. Nothing is created here (a folder is made when first needed):
+// a missing one must have a folder as its nearest existing parent, writable, whose device is
+// returned.
+dev_t Runner::check_folder(const std::string& key, const std::string& path) {
+    auto fail = [&](const std::string& why) {
+        return Error(Exit::config,
+                     cfg_.source.empty() ? key : fmt::format("{}: {}", cfg_.source, key),
+                     fmt::format("{}: {}", path, why));
+    };
+    std::string at = path;
+    struct stat st;
+    while (::stat(at.c_str(), &st) != 0) {
+        if (errno == ENOTDIR)
+            throw fail("a part of the path is not a folder");
+        if (errno != ENOENT || at == fs::dirname(at))
+            throw fail(std::strerror(errno));
+        at = fs::dirname(at);
+    }
+    if (!S_ISDIR(st.st_mode))
+        throw fail(at == path ? std::string("not a folder")
+                              : fmt::format("cannot be created: {} is not a folder", at));
+    if (!opts_.dry_run && ::access(at.c_str(), W_OK | X_OK) != 0)
+        throw fail(
+            fmt::format("{}not writable: {}", at == path ? "" : at + ": ", std::strerror(errno)));
+    return st.st_dev;
+}
 
 std::unique_ptr<InputFile> Runner::open_input(const std::string& name, Take take) {
     auto f = std::make_unique<InputFile>();
@@ -729,6 +798,29 @@ void Runner::retry_or_give_up(Unit& u, const std::string& why, char service) {
         report(*f, Outcome::retry, service, why);
 }
 
+// Routes one unit; whatever goes wrong with it stops no other message and no later run: an
+// input an unfinished journal entry holds is left to that entry, and a failure to stage is a
+// temporary one (the message stays).
+void Runner::route_one(Unit& u) {
+    if (journal_) {
+        for (auto* f : u.inputs)
+            if (auto it = journal_->stuck().find(f->path); it != journal_->stuck().end()) {
+                for (auto* g : u.inputs)
+                    report(*g, Outcome::retry, '?',
+                           fmt::format("its delivery is committed but cannot be finished yet "
+                                       "({}): finished by a later run, never routed twice",
+                                       it->second));
+                return;
+            }
+    }
+    try {
+        route(u);
+    } catch (const Error& e) {
+        for (auto* f : u.inputs)
+            report(*f, Outcome::retry, '?', fmt::format("kept for the next run: {}", e.what()));
+    }
+}
+
 void Runner::route(Unit& u) {
     if (u.message.text.size() > spool::max_text_bytes) {
         // Readable, so not quarantined in silence: no tool would have taken it, the sender is
@@ -929,7 +1021,7 @@ void Runner::reassemble() {
                 if (by_seq.at(seq_of(f)) == f)
                     last = f;
             last->joined = u.message.text;
-            route(u);
+            route_one(u);
             maybe_commit(false);
         }
     }
@@ -1040,6 +1132,7 @@ void Runner::settle_last_hop() {
 }
 
 int Runner::run() {
+    check_folders();
     if (!opts_.dry_run) {
         for (const auto& d : {cfg_.morx_dir(), cfg_.mttx_dir(), cfg_.outgoing_dir(),
                               fs::join(cfg_.general.spool_dir, "tmp")})
@@ -1088,7 +1181,7 @@ int Runner::run() {
         u.message = *f->message;
         u.stem = stem_of(f->name);
         u.oldest = f->mtime;
-        route(u);
+        route_one(u);
         files_.push_back(std::move(f));
         maybe_commit(false);
     }

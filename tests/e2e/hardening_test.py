@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -365,6 +366,98 @@ def configuration_writable_by_others_is_refused():
         assert rc == 78 and "sms2fax" in err and "writable by others" in err, (rc, err)
         assert not os.path.exists(marker)
         assert len(s.files("sms/morx")) == 1
+    finally:
+        s.cleanup()
+
+
+# ---- item 6: an unusable folder is a configuration error; a stuck entry stops nothing ----
+
+def set_general(s, line):
+    with open(s.conf) as f:
+        conf = f.read()
+    with open(s.conf, "w") as f:
+        f.write(conf.replace("[general]\n", f"[general]\n{line}\n", 1))
+
+
+@test
+def unusable_failed_dir_is_a_configuration_error():
+    s = Spool()
+    try:
+        blocker = os.path.join(s.root, "blocker")
+        with open(blocker, "w") as f:
+            f.write("a file, not a folder\n")
+        set_general(s, f"failed_dir = {blocker}/failed")
+        names = [s.message("48500100200", "600700800", "z" * 100_000),  # dead-lettered
+                 s.message("48500100200", "600700800", "one"),
+                 s.message("48500100200", "600700800", "two")]
+        for _ in range(2):
+            rc, out, err = s.run("--json")
+            assert rc == 78, (rc, err)
+            assert "failed_dir" in err and f"{blocker}/failed" in err, err
+            assert s.files("sms/morx") == sorted(names)  # nothing taken, nothing lost
+            assert s.queue() == []
+            journal = os.path.join(s.spool, "sms/.sms-suite/journal")
+            assert not os.path.isdir(journal) or os.listdir(journal) == [], os.listdir(journal)
+        rc, out, err = s.run("--dry-run")
+        assert rc == 78 and "failed_dir" in err, (rc, err)
+        # On another file system than the spool: a rename cannot move a message there.
+        other = "/dev/shm"
+        if os.path.isdir(other) and os.stat(other).st_dev != os.stat(s.root).st_dev:
+            away = tempfile.mkdtemp(dir=other)
+            try:
+                s.write_conf()
+                set_general(s, f"failed_dir = {away}")
+                rc, out, err = s.run()
+                assert rc == 78 and "failed_dir" in err and "another file system" in err, (rc, err)
+            finally:
+                os.rmdir(away)
+        # Fixed: everything goes, counted in against out.
+        s.write_conf()
+        set_general(s, f"failed_dir = {s.root}/failed")
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        summary = jsonl(out)[-1]["summary"]
+        assert summary["routed"] == 2 and summary["failed"] == 1, summary
+        assert s.files("sms/morx") == []
+        assert sorted(os.listdir(os.path.join(s.root, "failed"))) == [names[0], names[0] + ".why"]
+        assert len(s.queue()) == 3  # two messages and the notice to the sender
+    finally:
+        s.cleanup()
+
+
+@test
+def a_stuck_journal_entry_stops_no_other_message():
+    s = Spool()
+    try:
+        blocker = os.path.join(s.root, "old-failed")
+        with open(blocker, "w") as f:
+            f.write("a file where a folder was\n")
+        stuck = s.message("48500100200", "600700800", "given up earlier")
+        # A run committed its dead letter, then the folder it names became unusable.
+        journal = os.path.join(s.spool, "sms/.sms-suite/journal")
+        os.makedirs(journal, mode=0o755)
+        os.chmod(os.path.join(s.spool, "sms/.sms-suite"), 0o755)
+        with open(os.path.join(journal, "999999999.1.batch"), "w") as f:
+            f.write(f"tx\t{stuck}\nin\t{os.path.join(s.morx, stuck)}\t{blocker}/failed\n")
+        new = [s.message("48500100200", "600700800", f"new {i}") for i in range(3)]
+        for i in range(2):
+            rc, out, err = s.run("--json", "-v")
+            assert rc == 75, (rc, err)
+            objs = {o["file"]: o for o in jsonl(out)[:-1]}
+            if i == 0:
+                assert [objs[n]["outcome"] for n in new] == ["routed"] * 3, (out, err)
+            assert objs[stuck]["outcome"] == "retry", objs[stuck]
+            assert "cannot be finished" in objs[stuck]["detail"], objs[stuck]
+            assert "999999999.1.batch" in err and "left for the next run" in err, err
+            assert s.files("sms/morx") == [stuck]
+            assert len(s.queue()) == 3  # never routed twice
+        os.unlink(blocker)  # the folder is usable again: the entry completes
+        rc, out, err = s.run("--json")
+        assert rc == 0, (rc, err)
+        assert s.files("sms/morx") == []
+        assert os.listdir(os.path.join(blocker, "failed")) == [stuck]
+        assert os.listdir(journal) == []
+        assert len(s.queue()) == 3
     finally:
         s.cleanup()
 

@@ -283,7 +283,7 @@ def dry_run_changes_nothing():
     try:
         for da in ("600700800", "600700804", "999", "1000"):
             s.message("48500100200", da, "x")
-        s.message(None, None, name="bad", raw=b"nonsense\n", mtime=time.time() - 3600)
+        s.message(None, None, name="nonsense", raw=b"nonsense\n", mtime=time.time() - 3600)
 
         def snapshot():
             out = []

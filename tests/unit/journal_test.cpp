@@ -293,3 +293,35 @@ TEST(Journal, KilledAtEveryInstantInBatchesNothingLostNothingTwice) {
     }
     EXPECT_TRUE(names(t / "journal").empty());
 }
+
+TEST(Journal, ACommittedBatchThatCannotBeFinishedIsLeftForLater) {
+    // A dead run's dead letter names a folder that is now under a file: recover() does not
+    // throw, leaves the entry and says which input it holds; once the folder is usable the
+    // entry is finished.
+    TempDir t;
+    fs::write_atomic(t / "in", "m", "x");
+    fs::write_atomic(t.path, "blocker", "a file");
+    fs::write_atomic(t / "journal", "999999999.1.batch",
+                     "tx\tm\nin\t" + (t / "in/m") + "\t" + (t / "blocker/failed") + "\n");
+    {
+        journal::Journal j(t / "journal");
+        EXPECT_EQ(j.recover(), 0);
+        ASSERT_EQ(j.stuck().size(), 1u);
+        EXPECT_EQ(j.stuck().begin()->first, t / "in/m");
+        EXPECT_TRUE(fs::exists(t / "in/m"));
+        EXPECT_TRUE(fs::exists(t / "journal/999999999.1.batch"));
+        // Other work goes on.
+        fs::write_atomic(t / "in", "n", "y");
+        j.stage("n", {out(t, "n.q", "N")}, {{t / "in/n", ""}});
+        j.commit_all();
+        EXPECT_EQ(names(t / "out"), (std::vector<std::string>{"n.q"}));
+        EXPECT_EQ(names(t / "in"), (std::vector<std::string>{"m"}));
+    }
+    ::unlink((t / "blocker").c_str());
+    journal::Journal j(t / "journal");
+    EXPECT_EQ(j.recover(), 1);
+    EXPECT_TRUE(j.stuck().empty());
+    EXPECT_TRUE(names(t / "in").empty());
+    EXPECT_EQ(names(t / "blocker/failed"), (std::vector<std::string>{"m"}));
+    EXPECT_TRUE(names(t / "journal").empty());
+}
