@@ -2,6 +2,7 @@
 #include "callfile.hpp"
 
 #include "error.hpp"
+#include "spool.hpp"
 
 #include <atomic>
 #include <charconv>
@@ -253,6 +254,7 @@ fs::PlannedFile plan(const std::string& spool_dir, const std::string& name, cons
 std::optional<std::string> queue(const std::string& spool_dir, const std::string& name,
                                  const CallFile& c, bool replace) {
     fs::PlannedFile f = plan(spool_dir, name, c); // its temporary goes to <spool>/tmp
+    spool::require_root(spool_dir);
     f.replace = replace;
     if (!fs::commit(f)) {
         return std::nullopt;

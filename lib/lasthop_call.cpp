@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "quiet.hpp"
+#include "spool.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -617,6 +618,7 @@ int hand_over(const Config& cfg, std::string_view service, std::FILE* in, std::F
         log::warning("{} {}: the AGI session ended before the result was read", service, id);
         return 0;
     }
+    spool::require_root(cfg.general.spool_dir);
     fs::make_dirs(results_dir(cfg), 0700);
     std::string name = fmt::format("{}.{}", id, attempt);
     fs::WriteOptions wo;

@@ -101,6 +101,7 @@ Posted post(const Config& cfg, std::string_view oa, std::string_view da, std::st
     }
 
     std::string morx = cfg.morx_dir();
+    spool::require_root(cfg.general.spool_dir);
     fs::make_dirs(morx);
     // app_sms numbers its files from 0 per Asterisk process; starting from our pid keeps clear
     // of its names, and a name that exists anyway (any writer) just moves us to the next.

@@ -4,6 +4,7 @@
 #include "directory.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "spool.hpp"
 
 #include <fmt/format.h>
 #include <iterator>
@@ -126,6 +127,7 @@ int run(const Config& base, const Options& opts) {
         }
         parts = outbox::split(cfg, req);
     } else {
+        spool::require_root(cfg.general.spool_dir);
         if (req.dial) {
             req.channel = opts.extension ? *opts.extension : resolve_channel(cfg, opts.to);
         }

@@ -415,6 +415,12 @@ bool write(const std::string& dir, const std::string& name, const Message& m,
     return fs::write_atomic(dir, name, serialize(m, style));
 }
 
+void require_root(const std::string& spool_dir) {
+    if (!fs::is_dir(spool_dir))
+        throw Error(Exit::config, spool_dir,
+                    "spool folder does not exist ([general] spool_dir or --spool)");
+}
+
 std::vector<std::string> list(const std::string& dir) {
     return fs::list_regular(dir);
 }

@@ -120,6 +120,11 @@ std::string format_scts(std::int64_t unix_time);
 // Parses scts (local time). nullopt when malformed.
 std::optional<std::int64_t> parse_scts(std::string_view scts);
 
+// Every tool that writes into the spool calls this first: a missing spool root is a
+// configuration error (Error(config), naming it), never created; the folders under an existing
+// root are created as needed.
+void require_root(const std::string& spool_dir);
+
 // Message files in a spool folder: regular files not starting with '.', sorted.
 std::vector<std::string> list(const std::string& dir);
 

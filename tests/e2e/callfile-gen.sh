@@ -9,6 +9,7 @@ check() { if ! eval "$2"; then echo "FAIL: $1"; fail=1; fi; }
 : >"$tmp/empty.conf" # callfile-gen needs no settings: an empty file keeps it hermetic
 export SMS_SUITE_CONF=$tmp/empty.conf
 spool=$tmp/spool
+mkdir "$spool" # the spool root must exist; what is under it is created
 
 # 1. --stdout: the file, line by line, as pbx_spool archived it (fixtures/callfiles).
 callfile-gen --channel Local/1001@callfile-test --callerid '"Future" <555001>' --max-retries 0 \

@@ -462,5 +462,40 @@ def a_stuck_journal_entry_stops_no_other_message():
         s.cleanup()
 
 
+# ---- item 14: a missing spool root is a configuration error in every tool ----
+
+@test
+def missing_spool_root_is_a_configuration_error_everywhere():
+    s = Spool()
+    try:
+        missing = os.path.join(s.root, "no-such-spool")
+        set_general(s, f"spool_dir = {missing}")
+        with open(s.conf) as f:
+            conf = f.read()
+        with open(s.conf, "w") as f:  # one spool_dir key
+            f.write(conf.replace(f"spool_dir = {s.spool}\n", ""))
+        runs = [("sms-send", ["--from", "48500100200", "--to", "600700800", "--extension", "PJSIP/600700800",
+                              "--text", "hi"]),
+                ("post-sms", ["--from", "48500100200", "--to", "600700800", "--text", "hi"]),
+                ("callfile-gen", ["--channel", "PJSIP/1000", "--application", "Playback", "--data", "beep"]),
+                ("sms2fax", ["--from", "48500100200", "--to", "600700801", "--extension", "DAHDI/1", "--text", "hi"]),
+                ("sms2voice", ["--from", "48500100200", "--to", "600700802", "--extension", "PJSIP/600700802",
+                               "--text", "hi"]),
+                ("sms-queue", []),
+                ("sms-process", [])]
+        for name, args in runs:
+            rc, out, err = tool(name, "--config", s.conf, *args)
+            assert rc == 78 and missing in err and "does not exist" in err, (name, rc, err)
+            assert not os.path.exists(missing), name
+        # Under an existing spool the folders a tool needs are still created.
+        os.makedirs(missing)
+        rc, out, err = tool("post-sms", "--config", s.conf, "--from", "48500100200", "--to", "600700800",
+                            "--text", "hi")
+        assert rc == 0, (rc, err)
+        assert len(os.listdir(os.path.join(missing, "sms/morx"))) == 1
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()

@@ -32,6 +32,7 @@ timeout = 5
 CONF
 chmod 600 "$tmp/sms.conf"
 morx=$tmp/spool/sms/morx
+mkdir -p "$tmp/spool"
 mttx=$tmp/spool/sms/mttx
 files() { find "$1" -maxdepth 1 -type f ! -name '.*' 2>/dev/null; }
 

@@ -19,6 +19,7 @@ backend = sqlite
 sqlite_path = $tmp/directory.db
 CONF
 morx=$tmp/spool/sms/morx
+mkdir "$tmp/spool" # the spool root must exist; sms/morx is created
 
 # agi VAR=VALUE... -- ARGS...: runs post-sms as Asterisk's AGI() would, answering GET VARIABLE
 # from the given variables ("200 result=0" for the rest) and every other command with

@@ -175,11 +175,12 @@ sqlite_path = $tmp/no/such.db
 dir = $voice
 EOF
 expect_fail "directory unavailable" 75 "directory" --from 5 --to 600700800 --text "Hello"
-# The call cannot be queued (the spool is under a regular file): the WAV goes again.
-echo "not a folder" >"$tmp/plain"
+# The call cannot be queued (outgoing/ is a regular file): the WAV goes again.
+mkdir "$tmp/plain"
+echo "not a folder" >"$tmp/plain/outgoing"
 cat >"$tmp/sms.conf" <<EOF
 [general]
-spool_dir = $tmp/plain/spool
+spool_dir = $tmp/plain
 [voice]
 dir = $voice
 EOF
