@@ -284,7 +284,8 @@ parse_at(std::string_view s, std::chrono::system_clock::time_point now) {
             return std::nullopt;
         }
         auto r = std::from_chars(body.data(), body.data() + body.size(), secs);
-        if (r.ec != std::errc() || r.ptr != body.data() + body.size() || secs < 0) {
+        if (r.ec != std::errc() || r.ptr != body.data() + body.size() || secs < 0 ||
+            secs >= at_limit) {
             return std::nullopt;
         }
         return std::chrono::system_clock::time_point(std::chrono::seconds(secs));
@@ -316,7 +317,7 @@ parse_at(std::string_view s, std::chrono::system_clock::time_point now) {
     } else {
         return std::nullopt;
     }
-    if (h > 23 || m > 59 || sec > 59) {
+    if (h > 23 || m > 59 || sec > 59 || (date && (Y < 1970 || Y > 2099))) {
         return std::nullopt;
     }
     std::time_t now_t = std::chrono::system_clock::to_time_t(now);
@@ -467,7 +468,8 @@ int run(const Config& cfg, const Options& opts) {
         c.at = parse_at(*opts.at, std::chrono::system_clock::now());
         if (!c.at) {
             throw Error(Exit::usage, fmt::format("--at '{}'", printable(*opts.at)),
-                        "expected HH:MM, YYYY-MM-DD HH:MM[:SS] or @UNIXTIME");
+                        "expected HH:MM, YYYY-MM-DD HH:MM[:SS] or @UNIXTIME, a valid time from "
+                        "1970 to 2099");
         }
     }
     if (opts.to_stdout) {

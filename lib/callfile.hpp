@@ -46,7 +46,10 @@ std::optional<std::string> queue(const std::string& spool_dir, const std::string
                                  const CallFile& c, bool replace = false);
 
 // `--at`: "HH:MM" (today, or tomorrow when past), "YYYY-MM-DD HH:MM[:SS]" or
-// "YYYY-MM-DDTHH:MM[:SS]" (local time), or "@<unix seconds>". nullopt when malformed.
+// "YYYY-MM-DDTHH:MM[:SS]" (local time), or "@<unix seconds>". nullopt when malformed or out of
+// range: a date from 1970 to 2099, unix seconds below at_limit (2100-01-01 UTC), so that the
+// file's mtime, which schedules the call, holds it on every file system.
+inline constexpr long long at_limit = 4102444800;
 std::optional<std::chrono::system_clock::time_point>
 parse_at(std::string_view s, std::chrono::system_clock::time_point now);
 

@@ -497,5 +497,27 @@ def missing_spool_root_is_a_configuration_error_everywhere():
         s.cleanup()
 
 
+# ---- item 14: an out-of-range --at is a usage error, never 1969 ----
+
+@test
+def out_of_range_at_is_a_usage_error():
+    s = Spool()
+    try:
+        os.makedirs(s.outgoing)
+        for at in ("@9223372036854775807", "@99999999999", "@4102444800", "9999-12-31 23:59",
+                   "2300-01-01 00:00", "1969-12-31 23:59"):
+            rc, out, err = tool("callfile-gen", "--config", s.conf, "--channel", "PJSIP/1000",
+                                "--application", "Wait", "--at", at)
+            assert rc == 64, (at, rc, err)
+            assert "--at" in err and "1970 to 2099" in err, (at, err)
+            assert os.listdir(s.outgoing) == [], (at, os.listdir(s.outgoing))
+        rc, out, err = tool("callfile-gen", "--config", s.conf, "--channel", "PJSIP/1000",
+                            "--application", "Wait", "--at", "@4102444799")
+        assert rc == 0, (rc, err)
+        assert os.stat(out.strip()).st_mtime == 4102444799
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
