@@ -6,6 +6,7 @@
 #include "fax_image.hpp"
 #include "fsutil.hpp"
 #include "log.hpp"
+#include "spool.hpp"
 
 #include <cerrno>
 #include <cstdint>
@@ -110,6 +111,10 @@ void log_missing(std::string_view to, const std::vector<char32_t>& missing) {
 } // namespace
 
 Result send(const Config& cfg, const Options& opt) {
+    // Numbers as everywhere (an empty --from: an unknown sender).
+    if (!opt.from.empty())
+        spool::check_number("--from", opt.from);
+    spool::check_number("--to", opt.to);
     FaxResolution res = cfg.fax.resolution;
     if (opt.resolution) {
         auto r = parse_resolution(*opt.resolution);
@@ -140,8 +145,8 @@ Result send(const Config& cfg, const Options& opt) {
         check_length(cfg.fax, geo, opt.text);
         // A message with no oa= (an unknown sender) says so in the header.
         std::string header = header_line(
-            cfg.fax, opt.from.empty() ? std::string_view(cfg.texts.unknown_sender) : opt.from,
-            when, opt.mr);
+            cfg.fax, opt.from.empty() ? std::string_view(cfg.texts.unknown_sender) : opt.from, when,
+            opt.mr);
         std::vector<std::u32string> lines = wrap(header, geo.columns);
         std::size_t header_cells = 0;
         for (const auto& l : lines)

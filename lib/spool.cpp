@@ -125,6 +125,13 @@ bool valid_number(std::string_view s) {
     return true;
 }
 
+void check_number(std::string_view what, std::string_view s) {
+    if (!valid_number(s))
+        throw Error(Exit::dataerr, std::string(what),
+                    fmt::format("'{}' is not a number (digits with an optional leading '+')",
+                                text::shown(s)));
+}
+
 std::string format_scts(std::int64_t unix_time) {
     std::time_t t = static_cast<std::time_t>(unix_time);
     std::tm tm{};

@@ -114,6 +114,9 @@ bool write(const std::string& dir, const std::string& name, const Message& m,
 
 // Whether `s` is a valid number for an address: digits with an optional leading '+', 1..20.
 bool valid_number(std::string_view s);
+// Throws Error(dataerr) naming `what` (e.g. "--from") when `s` is not a valid number, as every
+// tool refuses one (65).
+void check_number(std::string_view what, std::string_view s);
 
 // "YYYY-MM-DDTHH:MM:SS" for a time (local time, as app_sms writes it).
 std::string format_scts(std::int64_t unix_time);

@@ -57,6 +57,10 @@ std::string channel_for(const Config& cfg, const Options& o) {
 } // namespace
 
 std::string run(const Config& cfg, const Options& o) {
+    // Numbers as everywhere (an empty --from: an unknown sender).
+    if (!o.from.empty())
+        spool::check_number("--from", o.from);
+    spool::check_number("--to", o.to);
     // A message with no oa= (an unknown sender): the header says so, in words, not spelled.
     VoiceConfig v = cfg.voice;
     const std::string from = o.from.empty() ? cfg.texts.unknown_sender : o.from;

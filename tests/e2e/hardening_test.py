@@ -519,5 +519,27 @@ def out_of_range_at_is_a_usage_error():
         s.cleanup()
 
 
+# ---- item 14: sms2fax and sms2voice validate numbers as every tool does ----
+
+@test
+def fax_and_voice_refuse_what_is_not_a_number():
+    s = Spool()
+    try:
+        os.makedirs(s.outgoing)
+        for name in ("sms2fax", "sms2voice"):
+            for args in (["--from", "../../x", "--to", "600700801"],
+                         ["--from", "48500100200", "--to", "../../etc/x"],
+                         ["--from", "1\n2", "--to", "600700801"]):
+                rc, out, err = tool(name, "--config", s.conf, *args, "--extension", "DAHDI/1", "--text", "hi")
+                assert rc == 65, (name, args, rc, err)
+                assert "is not a number" in err and len(err.splitlines()) == 1, (name, err)
+        assert os.listdir(s.outgoing) == []
+        for d in (s.fax, s.voice):
+            assert not os.path.isdir(d) or os.listdir(d) == [], os.listdir(d)
+        assert not os.path.exists(os.path.join(s.root, "x"))
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()

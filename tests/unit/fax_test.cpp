@@ -573,6 +573,7 @@ TEST(FaxSend, NewFileAndCall) {
     TempDir dir;
     sms::Config cfg;
     cfg.general.spool_dir = dir.file("spool");
+    std::filesystem::create_directory(cfg.general.spool_dir); // the root is never created
     cfg.fax.dir = dir.file("fax");
     fax::Options o;
     o.from = "../500";
@@ -580,11 +581,21 @@ TEST(FaxSend, NewFileAndCall) {
     o.extension = "DAHDI/1";
     o.scts = "2026-11-29T22:53:42";
     o.text = "hello";
+    // Input never forms a path: what is not a number is refused, as everywhere.
+    try {
+        fax::send(cfg, o);
+        ADD_FAILURE() << "--from ../500 taken";
+    } catch (const sms::Error& e) {
+        EXPECT_EQ(e.exit(), sms::Exit::dataerr);
+        EXPECT_EQ(e.subject(), "--from");
+    }
+    o.from = "+500";
+    EXPECT_THROW(fax::send(cfg, o), sms::Error);
+    o.to = "600700";
     auto a = fax::send(cfg, o);
     auto b = fax::send(cfg, o);
-    // Input never forms a path: the numbers are cleaned for the name.
-    EXPECT_EQ(a.tiff_path, dir.file("fax/fax-___500-600_700-20261129-225342.tiff"));
-    EXPECT_EQ(b.tiff_path, dir.file("fax/fax-___500-600_700-20261129-225342-2.tiff"));
+    EXPECT_EQ(a.tiff_path, dir.file("fax/fax-+500-600700-20261129-225342.tiff"));
+    EXPECT_EQ(b.tiff_path, dir.file("fax/fax-+500-600700-20261129-225342-2.tiff"));
     ASSERT_TRUE(a.call_path && b.call_path);
     EXPECT_NE(*a.call_path, *b.call_path);
     std::ifstream in(*a.call_path);
