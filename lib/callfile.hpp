@@ -70,6 +70,13 @@ inline constexpr const char* voice_context = "sms-voice-out";
 // SMS delivery to a phone: Channel <channel>, CallerID "SMS <centre_send_number>",
 // Application SMS, Data "<queue>,s", [sms] retries.
 CallFile sms_delivery(const Config& cfg, const std::string& channel, const std::string& queue);
+// Whether a file path would be split when the dialplan passes it to an application (SendFax,
+// Playback): a ',' separates arguments and a '&' files. Such a path is refused where it enters:
+// [fax] dir and [voice] dir (78), --output (64).
+inline bool splits_arguments(std::string_view path) {
+    return path.find_first_of(",&") != std::string_view::npos;
+}
+
 // Fax: Context sms-fax-out, extension s, SetVar SMS_FAX_FILE=<tiff>,
 // SMS_FAX_OPTIONS=<sendfax_options>, SMS_ID, SMS_ATTEMPT, FAXOPT(...) variables, [fax]; archived
 // when `id` is set (the router reads Expired calls from outgoing_done/).

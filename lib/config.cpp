@@ -1,6 +1,7 @@
 // The Asterisk-style INI reader and the typed settings of SPEC 5.
 #include "config.hpp"
 
+#include "callfile.hpp"
 #include "error.hpp"
 #include "fsutil.hpp"
 #include "log.hpp"
@@ -126,6 +127,18 @@ Setter choice(Section Config::*sec, Enum Section::*field,
     };
 }
 
+// A folder whose files the dialplan hands to an application as an argument.
+template <typename Section>
+Setter call_folder(Section Config::*sec, std::string Section::*field) {
+    return [=](Config& c, std::string_view v) {
+        if (callfile::splits_arguments(v))
+            throw BadValue{fmt::format("'{}' holds a ',' or '&', which would split the path into "
+                                       "several arguments of the call's application",
+                                       text::shown(v))};
+        (c.*sec).*field = std::string(v);
+    };
+}
+
 Setter identifier(std::string DirectoryConfig::*field) {
     return [=](Config& c, std::string_view v) {
         bool ok = !v.empty() && v.size() <= 64;
@@ -220,7 +233,7 @@ const std::vector<Key>& keys() {
         {"ami", "from", text(&C::ami, &AmiConfig::from)},
         {"ami", "timeout", integer(&C::ami, &AmiConfig::timeout, 1, 3600)},
 
-        {"fax", "dir", text(&C::fax, &FaxConfig::dir)},
+        {"fax", "dir", call_folder(&C::fax, &FaxConfig::dir)},
         {"fax", "resolution",
          choice(&C::fax, &FaxConfig::resolution,
                 {{"standard", FaxResolution::standard},
@@ -276,7 +289,7 @@ const std::vector<Key>& keys() {
         {"fax", "max_attempts", integer(&C::fax, &FaxConfig::max_attempts, 1, 1000)},
         {"fax", "give_up", integer(&C::fax, &FaxConfig::give_up, 0, 365 * 86400)},
 
-        {"voice", "dir", text(&C::voice, &VoiceConfig::dir)},
+        {"voice", "dir", call_folder(&C::voice, &VoiceConfig::dir)},
         {"voice", "language", text(&C::voice, &VoiceConfig::language)},
         {"voice", "lead_silence", real(&C::voice, &VoiceConfig::lead_silence, 0.0, 60.0)},
         {"voice", "header_text", text(&C::voice, &VoiceConfig::header_text)},

@@ -7,6 +7,7 @@
 #include "fsutil.hpp"
 #include "log.hpp"
 #include "spool.hpp"
+#include "text.hpp"
 
 #include <cerrno>
 #include <cstdint>
@@ -161,10 +162,15 @@ Result send(const Config& cfg, const Options& opt) {
     for (const auto& image : opt.images)
         doc.add_picture(image);
 
-    // The channel before any file: an unknown number must not leave a fax behind.
+    // The channel and the path the call names before any file: an unknown number or a path the
+    // dialplan would split must not leave a fax behind.
     std::string channel;
-    if (!opt.no_call)
+    if (!opt.no_call) {
+        if (opt.output && callfile::splits_arguments(absolute(*opt.output)))
+            throw Error(Exit::usage, fmt::format("--output '{}'", text::shown(*opt.output)),
+                        "a ',' or '&' in the path would split SendFax's arguments");
         channel = channel_for(cfg, opt);
+    }
 
     // One page in memory at a time: drawn, encoded, then its buffer is drawn over.
     auto page = [&](std::size_t i) -> const Page& { return doc.page(i); };

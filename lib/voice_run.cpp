@@ -5,6 +5,7 @@
 #include "fsutil.hpp"
 #include "log.hpp"
 #include "spool.hpp"
+#include "text.hpp"
 #include "voice.hpp"
 
 #include <ctime>
@@ -95,6 +96,9 @@ std::string run(const Config& cfg, const Options& o) {
         const auto absolute = std::filesystem::absolute(path, ec).lexically_normal();
         if (ec)
             throw Error(Exit::cantcreat, path, ec.message());
+        if (o.output && callfile::splits_arguments(absolute.string()))
+            throw Error(Exit::usage, fmt::format("--output '{}'", text::shown(*o.output)),
+                        "a ',' or '&' in the path would split Playback's arguments");
         call = callfile::voice_delivery(cfg, channel_for(cfg, o), absolute.string());
         callfile::validate(*call);
         call_name = absolute.stem().string() + ".call";

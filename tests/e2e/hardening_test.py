@@ -541,5 +541,37 @@ def fax_and_voice_refuse_what_is_not_a_number():
         s.cleanup()
 
 
+# ---- item 14: a ',' or '&' never reaches a call's arguments through a path ----
+
+@test
+def argument_separators_in_call_paths_are_refused():
+    s = Spool()
+    try:
+        os.makedirs(s.outgoing)
+        for bad in (",", "&"):
+            s.write_conf()
+            for name, ext in (("sms2fax", "tiff"), ("sms2voice", "wav")):
+                out_path = os.path.join(s.root, f"a{bad}b.{ext}")
+                rc, out, err = tool(name, "--config", s.conf, "--from", "48500100200", "--to", "600700801",
+                                    "--extension", "DAHDI/1", "--text", "hi", "--output", out_path)
+                assert rc == 64 and "--output" in err, (name, bad, rc, err)
+                assert not os.path.exists(out_path)
+            for section in ("fax", "voice"):
+                s.write_conf()
+                with open(s.conf) as f:
+                    conf = f.read()
+                with open(s.conf, "w") as f:
+                    f.write(conf.replace(f"[{section}]\ndir = ", f"[{section}]\ndir = {s.root}/x{bad}y", 1))
+                for name in ("sms2fax", "sms2voice", "sms-process"):
+                    rc, out, err = tool(name, "--config", s.conf, "--from", "48500100200", "--to", "600700801",
+                                        "--extension", "DAHDI/1", "--text", "hi") if name != "sms-process" \
+                        else s.run()
+                    assert rc == 78 and "dir" in err and f"x{bad}y" in err and "sms-suite.conf:" in err, \
+                        (name, section, rc, err)
+        assert os.listdir(s.outgoing) == []
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
