@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 namespace sms::directory {
 
@@ -43,6 +44,22 @@ std::string_view column_text(sqlite3_stmt* st, int col) {
     if (p == nullptr)
         return {};
     return {p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))};
+}
+
+// Only a regular file is opened: SQLite's open of a FIFO blocks for ever, and a socket or a
+// device is no database either (a configuration error). A missing file, or a folder in its
+// place (as while it is being replaced), is left to SQLite: an outage read-only, created by
+// sms-directory where that is asked for.
+void check_regular(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return;
+    const char* what = S_ISFIFO(st.st_mode)                         ? "a FIFO"
+                       : S_ISSOCK(st.st_mode)                       ? "a socket"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                    : "not a regular file";
+    throw Error(Exit::config, "[directory] sqlite_path",
+                fmt::format("{}: {}, not a database file", path, what));
 }
 
 class SqliteDirectory final : public Directory {
@@ -316,6 +333,7 @@ std::unique_ptr<Store> open_sqlite_store(const DirectoryConfig& cfg, bool create
     check_config(cfg);
     if (cfg.sqlite_path.empty())
         throw Error(Exit::config, "[directory] sqlite_path", "empty (backend is sqlite)");
+    check_regular(cfg.sqlite_path);
     return std::make_unique<SqliteStore>(cfg, create);
 }
 
@@ -323,6 +341,7 @@ std::unique_ptr<Directory> open_sqlite(const DirectoryConfig& cfg) {
     check_config(cfg);
     if (cfg.sqlite_path.empty())
         throw Error(Exit::config, "[directory] sqlite_path", "empty (backend is sqlite)");
+    check_regular(cfg.sqlite_path);
     return std::make_unique<SqliteDirectory>(cfg);
 }
 

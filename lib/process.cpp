@@ -816,6 +816,8 @@ void Runner::route_one(Unit& u) {
     try {
         route(u);
     } catch (const Error& e) {
+        if (e.exit() == Exit::config)
+            throw; // wrong for every message: the run stops, nothing taken
         for (auto* f : u.inputs)
             report(*f, Outcome::retry, '?', fmt::format("kept for the next run: {}", e.what()));
     }

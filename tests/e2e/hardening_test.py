@@ -573,5 +573,28 @@ def argument_separators_in_call_paths_are_refused():
         s.cleanup()
 
 
+# ---- item 14: sqlite_path naming a FIFO is refused, never waited on ----
+
+@test
+def sqlite_path_fifo_is_refused_without_hanging():
+    s = Spool()
+    try:
+        fifo = os.path.join(s.root, "fifo.db")
+        os.mkfifo(fifo)
+        with open(s.conf) as f:
+            conf = f.read()
+        with open(s.conf, "w") as f:
+            f.write(conf.replace(f"sqlite_path = {s.db}", f"sqlite_path = {fifo}"))
+        name = s.message("48500100200", "600700800", "kept")
+        for name_args in (["getchaninfo", "600700800"], ["sms-directory", "list"],
+                          ["sms-directory", "init"], ["sms-process"]):
+            rc, out, err = tool(name_args[0], "--config", s.conf, *name_args[1:], timeout=10)
+            assert rc == 78 and "sqlite_path" in err and "FIFO" in err, (name_args, rc, err)
+        assert s.files("sms/morx") == [name]
+        assert s.queue() == []
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()

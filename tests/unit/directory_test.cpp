@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -514,6 +515,17 @@ TEST(Sqlite, CorruptOrForeignFileIsUnavailable) {
     SqliteBackend d;
     std::filesystem::create_directory(d.path);
     EXPECT_UNAVAILABLE(directory::open(d.config())->lookup("600700800"));
+
+    // A FIFO would block SQLite's open for ever: a configuration error, at once.
+    SqliteBackend e;
+    ASSERT_EQ(::mkfifo(e.path.c_str(), 0600), 0);
+    try {
+        directory::open(e.config());
+        ADD_FAILURE() << "a FIFO opened";
+    } catch (const sms::Error& err) {
+        EXPECT_EQ(err.exit(), sms::Exit::config);
+        EXPECT_NE(std::string(err.what()).find("FIFO"), std::string::npos) << err.what();
+    }
 }
 
 TEST(Sqlite, OneHandleServesEveryLookup) {
