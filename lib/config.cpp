@@ -400,6 +400,9 @@ Config parse_config(std::string_view text, std::string_view name) {
     c.source = std::string(name);
     std::string section;
     std::size_t line_no = 0;
+    // Where each section and key was first given: a second one is an error naming both lines
+    // (merging them silently would let a forgotten line decide).
+    std::map<std::string, std::size_t> section_at, key_at;
     auto fail = [&](std::string_view key, std::string why) {
         throw Error(Exit::config,
                     key.empty() ? fmt::format("{}:{}", name, line_no)
@@ -430,6 +433,9 @@ Config parse_config(std::string_view text, std::string_view name) {
             section = text::lower(text::trim(line.substr(1, close - 1)));
             if (!known_section(section))
                 fail("", fmt::format("unknown section [{}]", section));
+            if (auto [it, fresh] = section_at.emplace(section, line_no); !fresh)
+                fail("", fmt::format("section [{}] given again: it is at {}:{} already", section,
+                                     name, it->second));
             continue;
         }
         auto eq = line.find('=');
@@ -441,6 +447,9 @@ Config parse_config(std::string_view text, std::string_view name) {
             raw.remove_prefix(1);
         if (section.empty())
             fail(key, "setting before any [section]");
+        if (auto [it, fresh] = key_at.emplace(section + "\n" + key, line_no); !fresh)
+            fail(key, fmt::format("[{}] {} given again: it is at {}:{} already", section, key, name,
+                                  it->second));
         auto value = value_of(raw);
         try {
             bool done = false;

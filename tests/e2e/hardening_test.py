@@ -13,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from spoolkit import BIN, Spool, main, test  # noqa: E402
+from spoolkit import BIN, SRC, Spool, main, test  # noqa: E402
 
 
 def jsonl(out):
@@ -592,6 +592,40 @@ def sqlite_path_fifo_is_refused_without_hanging():
             assert rc == 78 and "sqlite_path" in err and "FIFO" in err, (name_args, rc, err)
         assert s.files("sms/morx") == [name]
         assert s.queue() == []
+    finally:
+        s.cleanup()
+
+
+# ---- item 14: a section or key given twice is an error naming both lines ----
+
+@test
+def duplicate_sections_and_keys_are_refused():
+    s = Spool()
+    try:
+        name = s.message("48500100200", "600700800", "kept")
+        base = open(s.conf).read()
+        lines = base.splitlines()
+        first = lines.index("[fax]") + 1
+        for extra, again in (("[fax]\nresolution = fine\n", "[fax]"),
+                             ("[general]\nspool_dir = /elsewhere\n", "[general]")):
+            with open(s.conf, "w") as f:
+                f.write(base + extra)
+            rc, out, err = s.run()
+            at = len(lines) + 1
+            want_first = lines.index(again) + 1
+            assert rc == 78, (rc, err)
+            assert f"{s.conf}:{at}" in err and f"{s.conf}:{want_first}" in err, (err, at, want_first)
+        with open(s.conf, "w") as f:
+            f.write(base.replace("[fax]\n", "[fax]\nresolution = fine\nRESOLUTION = standard\n"))
+        for name_args in (["sms-process"], ["getchaninfo", "600700800"], ["post-sms", "--from", "1", "--to", "2",
+                                                                           "--text", "x"]):
+            rc, out, err = tool(name_args[0], "--config", s.conf, *name_args[1:])
+            assert rc == 78 and f"{s.conf}:{first + 1}" in err and f"{s.conf}:{first + 2}" in err \
+                and "resolution" in err, (name_args, rc, err)
+        assert s.files("sms/morx") == [name]
+        # The shipped example loads.
+        rc, out, err = tool("getchaninfo", "--config", os.path.join(SRC, "examples/sms-suite.conf"), "600700800")
+        assert rc != 78, (rc, err)
     finally:
         s.cleanup()
 

@@ -160,6 +160,28 @@ TEST(Config, ErrorsNameFileLineAndKey) {
     EXPECT_EQ(config_error(std::string("[general]\n\0\n", 12)).exit(), Exit::config);
 }
 
+TEST(Config, DuplicatesAreErrorsNamingBothLines) {
+    auto e = config_error("[general]\nmax_parts = 4\n[fax]\ndir = /a\n[General]\n");
+    EXPECT_EQ(e.exit(), Exit::config);
+    EXPECT_EQ(e.subject(), "t.conf:5");
+    EXPECT_NE(e.reason().find("[general]"), std::string::npos) << e.reason();
+    EXPECT_NE(e.reason().find("t.conf:1"), std::string::npos) << e.reason();
+
+    e = config_error("[general]\nmax_parts = 4\n; a comment\nMAX_PARTS => 5\n");
+    EXPECT_EQ(e.exit(), Exit::config);
+    EXPECT_EQ(e.subject(), "t.conf:4: max_parts");
+    EXPECT_NE(e.reason().find("t.conf:2"), std::string::npos) << e.reason();
+
+    e = config_error("[commands]\nhelp = builtin:help\nHELP = Call us.\n");
+    EXPECT_EQ(e.subject(), "t.conf:3: help");
+    EXPECT_NE(e.reason().find("t.conf:2"), std::string::npos) << e.reason();
+
+    // The same key in two sections is two keys.
+    Config c = parse_config("[fax]\ndir = /f\n[voice]\ndir = /v\n", "t.conf");
+    EXPECT_EQ(c.fax.dir, "/f");
+    EXPECT_EQ(c.voice.dir, "/v");
+}
+
 TEST(Config, EveryKeyIsKnownOnce) {
     auto keys = known_config_keys();
     std::sort(keys.begin(), keys.end());
