@@ -170,6 +170,9 @@ Result send(const Config& cfg, const Options& opt) {
             throw Error(Exit::usage, fmt::format("--output '{}'", text::shown(*opt.output)),
                         "a ',' or '&' in the path would split SendFax's arguments");
         channel = channel_for(cfg, opt);
+        // The call checked (a bad channel refused) before a page is drawn.
+        callfile::validate(callfile::fax_delivery(
+            cfg, channel, absolute(opt.output ? *opt.output : fs::join(cfg.fax.dir, "x.tiff"))));
     }
 
     // One page in memory at a time: drawn, encoded, then its buffer is drawn over.
@@ -209,7 +212,14 @@ Result send(const Config& cfg, const Options& opt) {
                                ? fmt::format("fax-{}-{:08x}.call", name_part(stem), fnv1a(tiff))
                                : fmt::format("{}.call", stem);
         auto cf = callfile::fax_delivery(cfg, channel, tiff);
-        auto queued = callfile::queue(cfg.general.spool_dir, name, cf);
+        std::optional<std::string> queued;
+        try {
+            queued = callfile::queue(cfg.general.spool_dir, name, cf);
+        } catch (...) {
+            // No TIFF without its call: a rerun renders both again.
+            ::unlink(result.tiff_path.c_str());
+            throw;
+        }
         result.call_path = queued ? *queued : fs::join(cfg.outgoing_dir(), name);
         log::info("fax call to {} queued as {}", channel, *result.call_path);
     }

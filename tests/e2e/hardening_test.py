@@ -630,5 +630,32 @@ def duplicate_sections_and_keys_are_refused():
         s.cleanup()
 
 
+# ---- item 14: sms2fax leaves no TIFF behind when its call is refused ----
+
+@test
+def refused_fax_call_leaves_no_tiff():
+    s = Spool()
+    try:
+        os.makedirs(s.outgoing)
+        out_tiff = os.path.join(s.root, "given.tiff")
+        for channel in ("nochannel", "DAHDI/1\nApplication: System", "/1"):
+            for extra in ([], ["--output", out_tiff]):
+                rc, out, err = tool("sms2fax", "--config", s.conf, "--from", "48500100200", "--to", "600700801",
+                                    "--extension", channel, "--text", "hello", *extra)
+                assert rc == 65, (channel, rc, err)
+                assert not os.path.isdir(s.fax) or os.listdir(s.fax) == [], os.listdir(s.fax)
+                assert not os.path.exists(out_tiff)
+        # The call cannot be written (outgoing/ is a file): the TIFF goes with it.
+        os.rmdir(s.outgoing)
+        with open(s.outgoing, "w") as f:
+            f.write("not a folder\n")
+        rc, out, err = tool("sms2fax", "--config", s.conf, "--from", "48500100200", "--to", "600700801",
+                            "--extension", "DAHDI/1", "--text", "hello")
+        assert rc == 73, (rc, err)
+        assert os.listdir(s.fax) == [], os.listdir(s.fax)
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
