@@ -445,9 +445,11 @@ void Runner::report(const InputFile& f, Outcome o, char service, const std::stri
 
 void Runner::quarantine(InputFile& f) {
     // A rename is atomic on its own: the file is in morx/ or in bad/, never lost.
+    std::string detail = f.error;
     if (!opts_.dry_run) {
+        std::string target;
         try {
-            auto target = fs::move_into(f.path, cfg_.bad_dir(), stem_of(f.name));
+            target = fs::move_into(f.path, cfg_.bad_dir(), stem_of(f.name));
             // Why, beside it (NAME.why), for an administrator without syslog and for sms-queue.
             fs::WriteOptions w;
             w.replace = true;
@@ -456,11 +458,22 @@ void Runner::quarantine(InputFile& f) {
             fs::fsync_dir(cfg_.bad_dir());
             fs::fsync_dir(cfg_.morx_dir());
         } catch (const Error& e) {
-            log::error("{}: cannot quarantine: {}", f.name, e.what());
+            if (target.empty()) {
+                // Not moved: said as it is, the file stays and the next run tries again.
+                f.message.reset();
+                report(f, Outcome::retry, '?',
+                       fmt::format("{}; cannot be quarantined ({}): the file stays in sms/morx/ "
+                                   "for the next run",
+                                   f.error, e.what()));
+                return;
+            }
+            log::warning("{}: quarantined, but its reason was not written: {}", f.name, e.what());
+            detail += fmt::format(" (quarantined; {}.why not written: {})", fs::basename(target),
+                                  e.what());
         }
     }
     f.message.reset();
-    report(f, Outcome::bad, '?', f.error);
+    report(f, Outcome::bad, '?', detail);
 }
 
 std::string Runner::render(const char* tool, const char* ext, const std::string& dir, const Unit& u,

@@ -657,5 +657,37 @@ def refused_fax_call_leaves_no_tiff():
         s.cleanup()
 
 
+# ---- item 14: a quarantine that cannot move the file says so ----
+
+@test
+def failed_quarantine_is_not_reported_bad():
+    s = Spool()
+    try:
+        name = s.message(None, None, name="nonsense-1", raw=b"nonsense\n",
+                         mtime=time.time() - 3600)
+        good = s.message("48500100200", "600700800", "fine")
+        bad = os.path.join(s.morx, "bad")
+        os.makedirs(bad)
+        for i in range(1000):  # every name the quarantine may take is taken
+            open(os.path.join(bad, name if i == 0 else f"{name}.{i}"), "w").close()
+        rc, out, err = s.run("--json", "-v")
+        assert rc == 75, (rc, err)
+        objs = {o["file"]: o for o in jsonl(out)[:-1]}
+        assert objs[name]["outcome"] == "retry", objs[name]
+        assert "stays in sms/morx/" in objs[name]["detail"], objs[name]
+        assert objs[good]["outcome"] == "routed", objs[good]
+        summary = jsonl(out)[-1]["summary"]
+        assert summary["bad"] == 0 and summary["retry"] == 1, summary
+        assert "warning" in err and "cannot be quarantined" in err, err
+        assert s.files("sms/morx") == [name]
+        os.unlink(os.path.join(bad, name + ".7"))
+        rc, out, err = s.run("--json")
+        assert rc == 0 and jsonl(out)[0]["outcome"] == "bad", (rc, out, err)
+        assert s.files("sms/morx") == []
+        assert os.path.exists(os.path.join(bad, name + ".7")) and os.path.exists(os.path.join(bad, name + ".7.why"))
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
