@@ -3,6 +3,7 @@
 
 #include "directory.hpp"
 #include "error.hpp"
+#include "json.hpp"
 #include "log.hpp"
 #include "spool.hpp"
 
@@ -57,35 +58,7 @@ void print_summary(const std::vector<outbox::Part>& parts, const outbox::Request
 } // namespace
 
 std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (c < 0x20 || c == 0x7F) {
-                fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-            } else {
-                out.push_back(ch);
-            }
-        }
-    }
-    out.push_back('"');
-    return out;
+    return json::quote(s); // one escaping for the suite, invalid UTF-8 included
 }
 
 std::string part_json(const outbox::Part& p) {

@@ -34,7 +34,8 @@ int run(const Config& cfg, const Options& opts);
 // (SPEC 2.10: udh null for a single SMS; septets only for GSM 7-bit).
 std::string part_json(const outbox::Part& p);
 
-// A JSON string literal, quotes included (control characters as \uXXXX, UTF-8 kept).
+// A JSON string literal, quotes included: json::quote (control characters as \uXXXX, UTF-8
+// kept, a byte of invalid UTF-8 as \udcXX).
 std::string json_string(std::string_view s);
 
 } // namespace sms::send

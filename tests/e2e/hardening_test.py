@@ -689,5 +689,27 @@ def failed_quarantine_is_not_reported_bad():
         s.cleanup()
 
 
+# ---- item 14: --json stays valid UTF-8 whatever the file names ----
+
+@test
+def json_escapes_file_names_that_are_not_utf8():
+    s = Spool()
+    try:
+        raw = b"48500100200.caf\xe9-\xff\xfe"
+        with open(os.path.join(os.fsencode(s.morx), raw), "wb") as f:
+            f.write(b"oa=48500100200\nda=600700800\nud=latin-1 name\nscts=2026-11-29T22:53:42\n")
+        for args in (("--json", "--dry-run"), ("--json",)):
+            p = subprocess.run([os.path.join(BIN, "sms-process"), "--config", s.conf, *args],
+                               capture_output=True, timeout=30)
+            assert p.returncode == 0, p.stderr
+            text = p.stdout.decode("utf-8")  # strict: invalid UTF-8 raises
+            objs = jsonl(text)
+            assert os.fsencode(objs[0]["file"]) == raw, objs[0]["file"]
+            assert objs[0]["outcome"] == "routed", objs[0]
+        assert s.files("sms/morx") == [] and len(s.queue()) == 1
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
