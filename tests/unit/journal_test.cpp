@@ -325,3 +325,33 @@ TEST(Journal, ACommittedBatchThatCannotBeFinishedIsLeftForLater) {
     EXPECT_EQ(names(t / "blocker/failed"), (std::vector<std::string>{"m"}));
     EXPECT_TRUE(names(t / "journal").empty());
 }
+
+TEST(Journal, OwnBatchThatCannotBeFinishedIsLeftForTheNextRun) {
+    TempDir t;
+    fs::write_atomic(t / "in", "m", "x");
+    fs::write_atomic(t / "in", "n", "y");
+    fs::write_atomic(t.path, "blocker", "a file");
+    {
+        journal::Journal j(t / "journal");
+        j.stage("m", {}, {{t / "in/m", t / "blocker/failed"}});
+        j.stage("n", {out(t, "n.q", "N")}, {{t / "in/n", ""}});
+        EXPECT_NO_THROW(j.commit_all());
+        EXPECT_EQ(j.stuck().count(t / "in/m"), 1u);
+        // The batch is committed: its outputs are in place, its inputs wait with it.
+        EXPECT_EQ(names(t / "out"), (std::vector<std::string>{"n.q"}));
+        EXPECT_TRUE(fs::exists(t / "in/m"));
+        EXPECT_EQ(j.take_done(), std::vector<std::string>{});
+        // A later batch of the same run goes on, and does not take m again.
+        fs::write_atomic(t / "in", "o", "z");
+        j.stage("o", {out(t, "o.q", "O")}, {{t / "in/o", ""}});
+        j.commit_all();
+        EXPECT_EQ(names(t / "out"), (std::vector<std::string>{"n.q", "o.q"}));
+        EXPECT_FALSE(fs::exists(t / "in/o"));
+    }
+    ::unlink((t / "blocker").c_str());
+    journal::Journal j(t / "journal");
+    EXPECT_EQ(j.recover(), 1);
+    EXPECT_TRUE(names(t / "in").empty());
+    EXPECT_EQ(names(t / "blocker/failed"), (std::vector<std::string>{"m"}));
+    EXPECT_TRUE(names(t / "journal").empty());
+}
