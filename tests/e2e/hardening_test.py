@@ -487,6 +487,13 @@ def missing_spool_root_is_a_configuration_error_everywhere():
             rc, out, err = tool(name, "--config", s.conf, *args)
             assert rc == 78 and missing in err and "does not exist" in err, (name, rc, err)
             assert not os.path.exists(missing), name
+        # sms-callresult, as the fax context's h extension runs it (AGI, every answer at once).
+        agi = ("agi_request: sms-callresult\nagi_channel: DAHDI/1-00000001\nagi_arg_1: fax\n\n"
+               "200 result=1 (stem-1)\n200 result=1 (1)\n200 result=1 (SUCCESS)\n200 result=1 (OK)\n"
+               "200 result=1 (1)\n" + "200 result=1\n" * 4)
+        rc, out, err = tool("sms-callresult", "--config", s.conf, "fax", input=agi.encode())
+        assert rc == 78 and missing in err, (rc, out, err)
+        assert not os.path.exists(missing)
         # Under an existing spool the folders a tool needs are still created.
         os.makedirs(missing)
         rc, out, err = tool("post-sms", "--config", s.conf, "--from", "48500100200", "--to", "600700800",
