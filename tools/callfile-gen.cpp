@@ -1,6 +1,6 @@
 // callfile-gen: write an Asterisk call file safely, now or scheduled.
-#include "callfile.hpp"
-#include "cli.hpp"
+#include "cli/cli.hpp"
+#include "core/callfile.hpp"
 
 int main(int argc, char** argv) {
     sms::cli::App app{"callfile-gen", "Write an Asterisk call file safely, now or scheduled."};

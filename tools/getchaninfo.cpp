@@ -1,7 +1,7 @@
 // getchaninfo: look up a number's messaging service and channel in the subscriber directory.
-#include "chaninfo.hpp"
-#include "cli.hpp"
-#include "directory.hpp"
+#include "cli/cli.hpp"
+#include "directory/chaninfo.hpp"
+#include "directory/directory.hpp"
 
 #include <unistd.h>
 

@@ -1,8 +1,8 @@
 // post-sms: post a SIP message (or any text) into the SMS centre's spool as app_sms would.
-#include "cli.hpp"
-#include "directory.hpp"
-#include "postsms.hpp"
-#include "translit.hpp"
+#include "cli/cli.hpp"
+#include "directory/directory.hpp"
+#include "messaging/postsms.hpp"
+#include "translit/translit.hpp"
 
 #include <unistd.h>
 

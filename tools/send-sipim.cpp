@@ -1,6 +1,6 @@
 // send-sipim: send a SIP instant message through the Asterisk manager's MessageSend.
-#include "cli.hpp"
-#include "sipim.hpp"
+#include "cli/cli.hpp"
+#include "messaging/sipim.hpp"
 
 int main(int argc, char** argv) {
     sms::cli::App app{"send-sipim",

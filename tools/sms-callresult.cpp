@@ -1,7 +1,7 @@
 // sms-callresult: AGI, from the `h` extension of the suite's fax and voice contexts: hand the
 // call's result (FAXSTATUS..., or whether Playback was heard to the end) to sms-process.
-#include "cli.hpp"
-#include "lasthop_call.hpp"
+#include "cli/cli.hpp"
+#include "lasthop/lasthop_call.hpp"
 
 #include <chrono>
 #include <csignal>

@@ -1,7 +1,7 @@
 // sms-directory: list and edit the subscriber directory, with the router's own checks.
-#include "cli.hpp"
-#include "directory.hpp"
-#include "directory_admin.hpp"
+#include "cli/cli.hpp"
+#include "directory/directory.hpp"
+#include "directory/directory_admin.hpp"
 
 int main(int argc, char** argv) {
     sms::cli::App app{"sms-directory",

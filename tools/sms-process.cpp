@@ -1,7 +1,7 @@
 // sms-process: route every message in the SMS centre's spool to each subscriber's service.
-#include "cli.hpp"
-#include "directory.hpp"
-#include "process.hpp"
+#include "cli/cli.hpp"
+#include "directory/directory.hpp"
+#include "router/process.hpp"
 
 int main(int argc, char** argv) {
     sms::cli::App app{"sms-process",

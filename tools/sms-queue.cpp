@@ -1,6 +1,6 @@
 // sms-queue: what the suite holds, item by item (the suite's mailq); retry or delete an item.
-#include "cli.hpp"
-#include "queue.hpp"
+#include "cli/cli.hpp"
+#include "queue/queue.hpp"
 
 int main(int argc, char** argv) {
     sms::cli::App app{"sms-queue",

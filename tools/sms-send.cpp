@@ -1,8 +1,8 @@
 // sms-send: queue an SMS for a landline SMS phone, split and concatenated when long.
-#include "cli.hpp"
-#include "directory.hpp"
-#include "send.hpp"
-#include "translit.hpp"
+#include "cli/cli.hpp"
+#include "directory/directory.hpp"
+#include "messaging/send.hpp"
+#include "translit/translit.hpp"
 
 int main(int argc, char** argv) {
     sms::cli::App app{"sms-send",

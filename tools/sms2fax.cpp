@@ -1,8 +1,8 @@
 // sms2fax: render a text message (and pictures) as a G3 fax and queue the call that sends it.
-#include "cli.hpp"
-#include "directory.hpp"
-#include "fax.hpp"
-#include "fax_image.hpp"
+#include "cli/cli.hpp"
+#include "directory/directory.hpp"
+#include "fax/fax.hpp"
+#include "fax/fax_image.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // sms2voice: speak a text message into a WAV file and queue the call that plays it.
-#include "cli.hpp"
-#include "voice.hpp"
+#include "cli/cli.hpp"
+#include "voice/voice.hpp"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
 // The shared front end over CLI11: the only file that includes it.
-#include "cli.hpp"
+#include "cli/cli.hpp"
 
-#include "log.hpp"
-#include "spool.hpp"
-#include "text.hpp"
+#include "core/log.hpp"
+#include "core/spool.hpp"
+#include "core/text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>

@@ -2,8 +2,8 @@
 // Only cli.cpp includes CLI11 (it costs ~20 s of compile time per file that does).
 #pragma once
 
-#include "config.hpp"
-#include "error.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
 
 #include <functional>
 #include <memory>

@@ -1,7 +1,7 @@
 // The AGI protocol as Asterisk's res_agi speaks it: environment, commands, replies, hang-ups.
-#include "agi.hpp"
+#include "core/agi.hpp"
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,10 +1,10 @@
 // The Asterisk Manager Interface client: framing, login (plain and MD5 challenge), actions
 // matched by ActionID, and MessageSend for SIP messages.
-#include "ami.hpp"
+#include "core/ami.hpp"
 
-#include "base64.hpp"
-#include "log.hpp"
-#include "text.hpp"
+#include "core/base64.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
 
 #include <array>
 #include <cerrno>

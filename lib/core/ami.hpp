@@ -1,8 +1,8 @@
 // An Asterisk Manager Interface client, and sending SIP messages through MessageSend.
 #pragma once
 
-#include "config.hpp"
-#include "error.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Base64 encoding and strict decoding (RFC 4648).
-#include "base64.hpp"
+#include "core/base64.hpp"
 
 #include <array>
 #include <cstdint>

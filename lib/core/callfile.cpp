@@ -1,8 +1,8 @@
 // Asterisk call files: validated so that no value can add or cut a line, written atomically.
-#include "callfile.hpp"
+#include "core/callfile.hpp"
 
-#include "error.hpp"
-#include "spool.hpp"
+#include "core/error.hpp"
+#include "core/spool.hpp"
 
 #include <atomic>
 #include <charconv>

@@ -1,8 +1,8 @@
 // Asterisk call files (SPEC 2.7): building, validating and queueing them into outgoing/.
 #pragma once
 
-#include "config.hpp"
-#include "fsutil.hpp"
+#include "core/config.hpp"
+#include "core/fsutil.hpp"
 
 #include <chrono>
 #include <optional>

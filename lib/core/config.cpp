@@ -1,13 +1,13 @@
 // The Asterisk-style INI reader and the typed settings of SPEC 5.
-#include "config.hpp"
+#include "core/config.hpp"
 
-#include "callfile.hpp"
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "log.hpp"
-#include "quiet.hpp"
-#include "spool.hpp"
-#include "text.hpp"
+#include "core/callfile.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/quiet.hpp"
+#include "core/spool.hpp"
+#include "core/text.hpp"
 
 #include <cerrno>
 #include <charconv>

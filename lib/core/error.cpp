@@ -1,5 +1,5 @@
 // Building Errors from errno.
-#include "error.hpp"
+#include "core/error.hpp"
 
 #include <cerrno>
 #include <cstring>

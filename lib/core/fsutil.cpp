@@ -1,7 +1,7 @@
 // File-system primitives: atomic writes with fsync, listing, locks.
-#include "fsutil.hpp"
+#include "core/fsutil.hpp"
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -1,7 +1,7 @@
 // The GSM 03.38 alphabet, encoding choice and segmentation of texts into SMS.
-#include "gsm.hpp"
+#include "core/gsm.hpp"
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 #include <array>
 #include <fmt/format.h>

@@ -9,10 +9,10 @@
 //   <stem>.<what>.mark     a side effect that is not a file (a SIP message sent)
 // An earlier version's files (<stem>.manifest, .<stem>.<pid>.manifest, <stem>.<pid>.<k>.staged)
 // are still finished or discarded by recover().
-#include "journal.hpp"
+#include "core/journal.hpp"
 
-#include "error.hpp"
-#include "log.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 
 #include <cerrno>
 #include <csignal>

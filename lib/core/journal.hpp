@@ -10,7 +10,7 @@
 // staged transaction is finished (three syncs for a lone batch, as for a lone message).
 #pragma once
 
-#include "fsutil.hpp"
+#include "core/fsutil.hpp"
 
 #include <chrono>
 #include <map>

@@ -1,7 +1,7 @@
 // Logging to syslog (ident = tool, configured facility) and, when wanted, to stderr.
-#include "log.hpp"
+#include "core/log.hpp"
 
-#include "text.hpp"
+#include "core/text.hpp"
 
 #include <array>
 #include <cstdio>

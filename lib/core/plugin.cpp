@@ -1,8 +1,8 @@
 // Finding and loading the suite's modules with dlopen.
-#include "plugin.hpp"
+#include "core/plugin.hpp"
 
-#include "error.hpp"
-#include "fsutil.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
 
 #include <climits>
 #include <cstdlib>

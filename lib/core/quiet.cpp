@@ -1,5 +1,5 @@
 // Quiet hours: parse "HH:MM-HH:MM" and move a call due inside the window to the window's end.
-#include "quiet.hpp"
+#include "core/quiet.hpp"
 
 #include <ctime>
 #include <fmt/format.h>

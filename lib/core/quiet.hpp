@@ -2,7 +2,7 @@
 // placed at night. Pure time logic over the local time zone; callers set the call file's mtime.
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,10 +1,10 @@
 // The app_sms message file format: reader and writer (SPEC 3).
-#include "spool.hpp"
+#include "core/spool.hpp"
 
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "text.hpp"
-#include "utf8.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/text.hpp"
+#include "core/utf8.hpp"
 
 #include <charconv>
 #include <ctime>

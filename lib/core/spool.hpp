@@ -1,8 +1,8 @@
 // The app_sms message file format (SPEC 3), read and write, and the spool folders.
 #pragma once
 
-#include "error.hpp"
-#include "utf8.hpp"
+#include "core/error.hpp"
+#include "core/utf8.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,12 +1,12 @@
 // getchaninfo's body: one directory lookup, answered on stdout or through AGI.
-#include "chaninfo.hpp"
+#include "directory/chaninfo.hpp"
 
-#include "agi.hpp"
-#include "directory.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "spool.hpp"
-#include "text.hpp"
+#include "core/agi.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/spool.hpp"
+#include "core/text.hpp"
+#include "directory/directory.hpp"
 
 #include <csignal>
 #include <exception>

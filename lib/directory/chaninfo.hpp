@@ -1,7 +1,7 @@
 // getchaninfo: a number's service letter and channel, for the shell or for the dialplan (AGI).
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <cstdio>
 #include <string>

@@ -1,8 +1,8 @@
 // The subscriber directory's common part: checks of names and cells, backend choice, versions.
-#include "directory.hpp"
+#include "directory/directory.hpp"
 
-#include "error.hpp"
-#include "spool.hpp"
+#include "core/error.hpp"
+#include "core/spool.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // The subscriber directory: number -> service letter and channel, on SQLite or MySQL/MariaDB.
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,9 +1,9 @@
 // sms-directory: the subscriber directory's editor over directory::Store.
-#include "directory_admin.hpp"
+#include "directory/directory_admin.hpp"
 
-#include "error.hpp"
-#include "json.hpp"
-#include "log.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -4,8 +4,8 @@
 // is written; an import is checked whole, then written in one transaction.
 #pragma once
 
-#include "config.hpp"
-#include "directory.hpp"
+#include "core/config.hpp"
+#include "directory/directory.hpp"
 
 #include <cstdio>
 #include <optional>

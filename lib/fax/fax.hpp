@@ -1,7 +1,7 @@
 // fax: a text message rendered as a G3 fax TIFF that Asterisk's SendFax accepts (SPEC 2.3).
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <cstdint>
 #include <functional>

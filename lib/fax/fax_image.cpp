@@ -1,11 +1,11 @@
 // fax images: dithering, pictures through the sms-fax-image module, the page layout of a fax
 // with a logo and pictures, and the PNG preview.
-#include "fax_image.hpp"
+#include "fax/fax_image.hpp"
 
-#include "error.hpp"
-#include "fax_image_abi.h"
-#include "fsutil.hpp"
-#include "plugin.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/plugin.hpp"
+#include "fax/fax_image_abi.h"
 
 #include <algorithm>
 #include <cerrno>

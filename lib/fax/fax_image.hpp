@@ -3,8 +3,8 @@
 // preview is asked for: a text-only fax never loads it.
 #pragma once
 
-#include "config.hpp"
-#include "fax.hpp"
+#include "core/config.hpp"
+#include "fax/fax.hpp"
 
 #include <cstdint>
 #include <functional>

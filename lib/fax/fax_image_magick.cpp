@@ -1,6 +1,6 @@
 // The sms-fax-image module: pictures read and scaled with Magick++, previews written with
 // libpng; loaded by fax_image.cpp only when a fax has a picture or a preview is asked for.
-#include "fax_image_abi.h"
+#include "fax/fax_image_abi.h"
 
 #include <Magick++.h>
 #include <algorithm>

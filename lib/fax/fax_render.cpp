@@ -1,8 +1,8 @@
 // fax rendering: FreeType draws text lines into 1-bit pages, libtiff writes them as G3 fax.
-#include "error.hpp"
-#include "fax.hpp"
-#include "fsutil.hpp"
-#include "log.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "fax/fax.hpp"
 
 #include <algorithm>
 #include <cerrno>

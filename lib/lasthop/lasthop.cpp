@@ -1,11 +1,11 @@
 // The last hop: the store of pending deliveries and the settling of SMS against app_sms's log.
-#include "lasthop.hpp"
+#include "lasthop/lasthop.hpp"
 
-#include "callfile.hpp"
-#include "error.hpp"
-#include "journal.hpp"
-#include "log.hpp"
-#include "utf8.hpp"
+#include "core/callfile.hpp"
+#include "core/error.hpp"
+#include "core/journal.hpp"
+#include "core/log.hpp"
+#include "core/utf8.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -4,10 +4,10 @@
 // growing pause, or given up (dead letter and a notice to the sender).
 #pragma once
 
-#include "config.hpp"
-#include "fsutil.hpp"
-#include "smslog.hpp"
-#include "spool.hpp"
+#include "core/config.hpp"
+#include "core/fsutil.hpp"
+#include "core/spool.hpp"
+#include "lasthop/smslog.hpp"
 
 #include <cstdint>
 #include <functional>

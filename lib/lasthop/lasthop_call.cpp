@@ -1,12 +1,12 @@
 // The last hop of fax, voice and SIP deliveries: records, results from the dialplan, the
 // decision after each attempt, and its execution through the journal.
-#include "lasthop_call.hpp"
+#include "lasthop/lasthop_call.hpp"
 
-#include "agi.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "quiet.hpp"
-#include "spool.hpp"
+#include "core/agi.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/quiet.hpp"
+#include "core/spool.hpp"
 
 #include <algorithm>
 #include <cerrno>

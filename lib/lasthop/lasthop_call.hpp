@@ -16,10 +16,10 @@
 // killed at any instant loses nothing and never places a call again once its success is known.
 #pragma once
 
-#include "callfile.hpp"
-#include "config.hpp"
-#include "fsutil.hpp"
-#include "journal.hpp"
+#include "core/callfile.hpp"
+#include "core/config.hpp"
+#include "core/fsutil.hpp"
+#include "core/journal.hpp"
 
 #include <cstdint>
 #include <cstdio>

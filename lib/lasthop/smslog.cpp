@@ -1,7 +1,7 @@
 // app_sms's log: parsing its lines (broken and glued ones too) and reading it incrementally.
-#include "smslog.hpp"
+#include "lasthop/smslog.hpp"
 
-#include "fsutil.hpp"
+#include "core/fsutil.hpp"
 
 #include <cerrno>
 #include <cstring>

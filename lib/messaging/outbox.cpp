@@ -1,13 +1,13 @@
 // Queueing SMS for landline phones as smsq --mt --tx does: mttx queue files, one delivery call.
-#include "outbox.hpp"
+#include "messaging/outbox.hpp"
 
-#include "callfile.hpp"
-#include "error.hpp"
-#include "gsm.hpp"
-#include "lasthop.hpp"
-#include "spool.hpp"
-#include "translit.hpp"
-#include "utf8.hpp"
+#include "core/callfile.hpp"
+#include "core/error.hpp"
+#include "core/gsm.hpp"
+#include "core/spool.hpp"
+#include "core/utf8.hpp"
+#include "lasthop/lasthop.hpp"
+#include "translit/translit.hpp"
 
 #include <atomic>
 #include <cerrno>

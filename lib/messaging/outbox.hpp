@@ -1,8 +1,8 @@
 // Queueing SMS for landline phones (SPEC 4): split into parts, mttx queue files, delivery calls.
 #pragma once
 
-#include "config.hpp"
-#include "fsutil.hpp"
+#include "core/config.hpp"
+#include "core/fsutil.hpp"
 
 #include <optional>
 #include <string>

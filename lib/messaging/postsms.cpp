@@ -1,14 +1,14 @@
 // post-sms: SIP messages from the dialplan (AGI) or text from scripts into sms/morx/.
-#include "postsms.hpp"
+#include "messaging/postsms.hpp"
 
-#include "agi.hpp"
-#include "base64.hpp"
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "log.hpp"
-#include "text.hpp"
-#include "translit.hpp"
-#include "utf8.hpp"
+#include "core/agi.hpp"
+#include "core/base64.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+#include "core/utf8.hpp"
+#include "translit/translit.hpp"
 
 #include <ctime>
 #include <fmt/format.h>

@@ -1,11 +1,11 @@
 // The sms-send tool: resolve the channel, split, queue or show the parts.
-#include "send.hpp"
+#include "messaging/send.hpp"
 
-#include "directory.hpp"
-#include "error.hpp"
-#include "json.hpp"
-#include "log.hpp"
-#include "spool.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/spool.hpp"
+#include "directory/directory.hpp"
 
 #include <fmt/format.h>
 #include <iterator>

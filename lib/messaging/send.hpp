@@ -1,8 +1,8 @@
 // The sms-send tool: queue an SMS for a landline phone, or show how it would be split.
 #pragma once
 
-#include "config.hpp"
-#include "outbox.hpp"
+#include "core/config.hpp"
+#include "messaging/outbox.hpp"
 
 #include <optional>
 #include <string>

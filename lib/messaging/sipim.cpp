@@ -1,10 +1,10 @@
 // send-sipim: a thin shell over ami::send_message that turns its answer into an exit code.
-#include "sipim.hpp"
+#include "messaging/sipim.hpp"
 
-#include "ami.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "utf8.hpp"
+#include "core/ami.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/utf8.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // send-sipim (SPEC 2.6): one SIP instant message through the Asterisk manager's MessageSend.
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <string>
 

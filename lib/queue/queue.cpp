@@ -1,14 +1,14 @@
 // sms-queue: lists what the suite holds by state, shows an item, and retries or deletes it under
 // the router's locks.
-#include "queue.hpp"
+#include "queue/queue.hpp"
 
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "json.hpp"
-#include "lasthop.hpp"
-#include "lasthop_call.hpp"
-#include "log.hpp"
-#include "spool.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/spool.hpp"
+#include "lasthop/lasthop.hpp"
+#include "lasthop/lasthop_call.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -17,7 +17,7 @@
 //            last-hop modules (list_lasthop in queue.cpp)
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <cstdint>
 #include <cstdio>

@@ -1,11 +1,11 @@
 // The command service: fixed replies, built-ins and programs run with an argv, a time limit and
 // their output cut to fit.
-#include "commands.hpp"
+#include "router/commands.hpp"
 
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "text.hpp"
-#include "utf8.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/text.hpp"
+#include "core/utf8.hpp"
 
 #include <cerrno>
 #include <chrono>

@@ -1,7 +1,7 @@
 // The command service (SPEC 2.9): keyword -> fixed reply, built-in, or a program (no shell).
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <string>
 #include <string_view>

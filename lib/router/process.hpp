@@ -2,7 +2,7 @@
 // taken by one run, never lost, never delivered twice; temporary failures kept and retried.
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <optional>
 #include <string>

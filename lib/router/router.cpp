@@ -1,5 +1,5 @@
 // The routing decision: every row of SPEC 2.1 step 3, as data.
-#include "router.hpp"
+#include "router/router.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>

@@ -2,9 +2,9 @@
 // answers for its receiver and its sender, what must happen to it.
 #pragma once
 
-#include "config.hpp"
-#include "directory.hpp"
-#include "spool.hpp"
+#include "core/config.hpp"
+#include "core/spool.hpp"
+#include "directory/directory.hpp"
 
 #include <optional>
 #include <string>

@@ -1,11 +1,11 @@
 // Transliteration for GSM 7-bit phones: texts a phone can show already pass through here as they
 // are; the others go to the sms-translit module (ICU), loaded on first need.
-#include "translit.hpp"
+#include "translit/translit.hpp"
 
-#include "error.hpp"
-#include "gsm.hpp"
-#include "plugin.hpp"
-#include "utf8.hpp"
+#include "core/error.hpp"
+#include "core/gsm.hpp"
+#include "core/plugin.hpp"
+#include "core/utf8.hpp"
 
 #include <cstdlib>
 #include <fmt/format.h>

@@ -2,7 +2,7 @@
 // (SPEC 2.4). Only this module sees espeak-ng and libswresample.
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,12 +1,12 @@
 // voice_run: the whole of sms2voice: the channel, the WAV in its place, the Playback call.
-#include "callfile.hpp"
-#include "directory.hpp"
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "log.hpp"
-#include "spool.hpp"
-#include "text.hpp"
-#include "voice.hpp"
+#include "core/callfile.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/spool.hpp"
+#include "core/text.hpp"
+#include "directory/directory.hpp"
+#include "voice/voice.hpp"
 
 #include <ctime>
 #include <filesystem>

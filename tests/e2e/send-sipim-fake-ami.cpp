@@ -1,8 +1,8 @@
 // A one-connection Asterisk manager for the send-sipim end-to-end tests: it replays what the
 // recorded Asterisk did (tests/data/ami) in one of a few modes and logs what the client sent.
 //   send-sipim-fake-ami PORTFILE LOGFILE MODE   (MODE: success error badsecret silent close)
-#include "ami.hpp"
-#include "base64.hpp"
+#include "core/ami.hpp"
+#include "core/base64.hpp"
 
 #include <arpa/inet.h>
 #include <cstdio>

@@ -1,7 +1,7 @@
 // Fuzzes the AGI reader: a Session over whatever "Asterisk" writes (fmemopen), driven through
 // the calls the tools make (get_variable, set_variable, verbose, command) until it hangs up.
-#include "agi.hpp"
-#include "error.hpp"
+#include "core/agi.hpp"
+#include "core/error.hpp"
 #include "fuzz.hpp"
 
 #include <cstdio>

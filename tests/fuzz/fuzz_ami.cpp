@@ -1,9 +1,9 @@
 // Fuzzes the AMI reader (FrameReader: banner line and frames from a hostile byte stream, fed in
 // arbitrary chunks) and the MessageSend body splitter.
-#include "ami.hpp"
-#include "error.hpp"
+#include "core/ami.hpp"
+#include "core/error.hpp"
+#include "core/utf8.hpp"
 #include "fuzz.hpp"
-#include "utf8.hpp"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // Fuzzes Base64 decoding (post-sms's MSG_B64, AMI bodies) and the encode/decode round trip.
-#include "base64.hpp"
+#include "core/base64.hpp"
 #include "fuzz.hpp"
 
 using namespace sms;

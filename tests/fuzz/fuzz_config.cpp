@@ -1,6 +1,6 @@
 // Fuzzes the configuration reader (parse_config): any text gives a Config or a clear Error.
-#include "config.hpp"
-#include "error.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
 #include "fuzz.hpp"
 
 using namespace sms;

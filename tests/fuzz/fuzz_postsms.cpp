@@ -1,11 +1,11 @@
 // Fuzzes what post-sms takes from outside before it writes a file: the SIP From: header, the
 // Base64 body (MSG_B64), its UTF-8, the flattening of line breaks and the number check.
-#include "base64.hpp"
-#include "error.hpp"
+#include "core/base64.hpp"
+#include "core/error.hpp"
+#include "core/spool.hpp"
+#include "core/utf8.hpp"
 #include "fuzz.hpp"
-#include "postsms.hpp"
-#include "spool.hpp"
-#include "utf8.hpp"
+#include "messaging/postsms.hpp"
 
 using namespace sms;
 

@@ -1,6 +1,6 @@
 // Tests of the AMI client against a loopback manager that replays the recorded Asterisk session.
-#include "ami.hpp"
-#include "base64.hpp"
+#include "core/ami.hpp"
+#include "core/base64.hpp"
 
 #include <arpa/inet.h>
 #include <atomic>

@@ -1,5 +1,5 @@
 // Tests of Base64 encoding and strict decoding.
-#include "base64.hpp"
+#include "core/base64.hpp"
 
 #include <gtest/gtest.h>
 

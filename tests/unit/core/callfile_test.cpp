@@ -1,7 +1,7 @@
 // Tests of call files: rendering, refused injections, atomic queueing, --at, the suite's calls.
-#include "callfile.hpp"
-#include "error.hpp"
-#include "fsutil.hpp"
+#include "core/callfile.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "tempdir.hpp"
 
 #include <cctype>

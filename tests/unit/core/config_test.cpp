@@ -1,8 +1,8 @@
 // Tests of lib/config: defaults, the Asterisk-style syntax, errors naming file, line and key,
 // and the permission check on files holding secrets.
-#include "config.hpp"
-#include "error.hpp"
-#include "fsutil.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "tempdir.hpp"
 
 #include <cstdlib>

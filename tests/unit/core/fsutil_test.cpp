@@ -1,6 +1,6 @@
 // Tests of lib/fsutil: atomic writes, no-replace, modification times, locks, listing.
-#include "error.hpp"
-#include "fsutil.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "tempdir.hpp"
 
 #include <filesystem>

@@ -1,10 +1,10 @@
 // Tests of lib/spool: the app_sms message format against real Asterisk files, round trips and
 // must-fail inputs.
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "spool.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/spool.hpp"
+#include "core/utf8.hpp"
 #include "tempdir.hpp"
-#include "utf8.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

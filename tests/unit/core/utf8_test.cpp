@@ -1,5 +1,5 @@
 // Tests of lib/utf8: strict decoding, CESU-8, UTF-16.
-#include "utf8.hpp"
+#include "core/utf8.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Tests of lib/directory: the same cases on SQLite and on a real, throwaway MariaDB server, plus
 // each backend's own failures (locked or corrupt file; server stopped, hung or refusing us).
-#include "directory.hpp"
-#include "error.hpp"
+#include "core/error.hpp"
+#include "directory/directory.hpp"
 #include "tempdir.hpp"
 
 #include <chrono>

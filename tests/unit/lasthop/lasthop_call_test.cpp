@@ -1,10 +1,10 @@
 // Tests of lib/lasthop_call: records and results, the verdict on an attempt from the dialplan's
 // report or the archived call file (values of fixtures/lasthop), the next step, the AGI
 // hand-over, and settling through the journal.
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "journal.hpp"
-#include "lasthop_call.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/journal.hpp"
+#include "lasthop/lasthop_call.hpp"
 #include "tempdir.hpp"
 
 #include <cstdio>

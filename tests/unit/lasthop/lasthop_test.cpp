@@ -1,11 +1,11 @@
 // lasthop: the store of pending deliveries and the settling of SMS against app_sms's log, in a
 // real spool with a real journal; app_sms is played by a few lines that do what the fixtures show.
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "journal.hpp"
-#include "lasthop.hpp"
-#include "smslog.hpp"
-#include "spool.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/journal.hpp"
+#include "core/spool.hpp"
+#include "lasthop/lasthop.hpp"
+#include "lasthop/smslog.hpp"
 #include "tempdir.hpp"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
 // Tests of queueing SMS for phones: parts, mttx queue files read back, calls, references.
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "outbox.hpp"
-#include "spool.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/spool.hpp"
+#include "messaging/outbox.hpp"
 #include "tempdir.hpp"
 
 #include <filesystem>

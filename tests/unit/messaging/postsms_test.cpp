@@ -1,9 +1,9 @@
 // Tests of post-sms: AGI sessions through pipes with a thread playing Asterisk, files read back.
-#include "base64.hpp"
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "postsms.hpp"
-#include "spool.hpp"
+#include "core/base64.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/spool.hpp"
+#include "messaging/postsms.hpp"
 
 #include <csignal>
 #include <cstdlib>

@@ -1,8 +1,8 @@
 // Tests of lib/queue (sms-queue): every state read from a real spool in a temporary folder, the
 // IDs, filters and formats, and retry/delete under the router's locks.
-#include "error.hpp"
-#include "fsutil.hpp"
-#include "queue.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "queue/queue.hpp"
 #include "tempdir.hpp"
 
 #include <fcntl.h>

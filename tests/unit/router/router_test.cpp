@@ -1,5 +1,5 @@
 // Tests of lib/router: every row of SPEC 2.1 step 3 and every notice text, without any I/O.
-#include "router.hpp"
+#include "router/router.hpp"
 
 #include <gtest/gtest.h>
 

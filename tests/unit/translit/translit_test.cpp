@@ -1,8 +1,8 @@
 // Tests of transliteration to what a GSM 7-bit phone shows (ICU "Any-Latin; Latin-ASCII").
-#include "error.hpp"
-#include "gsm.hpp"
-#include "translit.hpp"
-#include "utf8.hpp"
+#include "core/error.hpp"
+#include "core/gsm.hpp"
+#include "core/utf8.hpp"
+#include "translit/translit.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Unit tests of voice: the spoken header, espeak-ng synthesis, resampling and the WAV file.
-#include "error.hpp"
-#include "voice.hpp"
+#include "core/error.hpp"
+#include "voice/voice.hpp"
 
 #include <algorithm>
 #include <cmath>
