@@ -36,7 +36,10 @@ std::string uptime_text() {
 }
 
 // Runs argv with stdin from /dev/null, collecting stdout up to a limit, killed after
-// `timeout_s`. Returns the output, or throws a string saying what went wrong.
+// `timeout_s`. Returns the output, or throws a string saying what went wrong. Kept whole
+// (about 95 lines): the spawn, the read loop under the deadline, the kill of the process group
+// and the wait depend on each other's order, and each step's failure is handled where it
+// happens.
 std::string run_program(const std::vector<std::string>& argv, int timeout_s,
                         const std::vector<std::string>& extra_env) {
     int out[2];

@@ -74,6 +74,8 @@ Reply answer(const Config& cfg, const std::string& from, const std::string& send
     return r;
 }
 
+// Kept whole (about 90 lines): one case per service letter, each a few lines, so that the
+// table of SPEC 2.2 reads in one place.
 Decision decide(const Config& cfg, const Input& in) {
     const auto& m = in.message;
     Decision d;
