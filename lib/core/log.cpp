@@ -20,6 +20,7 @@ struct State {
     int verbose = 0;
     bool to_stderr = false;
     bool open = false;
+    bool syslog_ok = true; // /dev/log was there: without it syslog(3) tries to connect each time
 };
 
 State& state() {
@@ -71,6 +72,9 @@ void init(std::string_view ident, std::string_view facility, int verbose) {
     // openlog keeps the pointer: s.ident lives as long as the process.
     ::openlog(s.ident.c_str(), LOG_PID, facility_code(facility));
     s.open = true;
+    // No syslog daemon (a container, a rescue shell): nothing would be logged, and each call
+    // would try to connect again (a socket and a failed connect per message in a busy run).
+    s.syslog_ok = ::access(_PATH_LOG, F_OK) == 0;
 }
 
 void write(Level level, std::string_view raw, bool mirror) {
@@ -81,7 +85,7 @@ void write(Level level, std::string_view raw, bool mirror) {
     static constexpr int priorities[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
     static constexpr const char* names[] = {"error", "warning", "notice", "info", "debug"};
     auto i = static_cast<int>(level);
-    if (level != Level::debug || s.verbose > 1)
+    if (s.syslog_ok && (level != Level::debug || s.verbose > 1))
         ::syslog(priorities[i], "%.*s", static_cast<int>(message.size()), message.data());
     if (mirror && s.to_stderr && (level != Level::debug || s.verbose > 1)) {
         fmt::print(stderr, "{}: {}: {}\n", s.ident, names[i], message);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <random>
@@ -286,13 +287,26 @@ unsigned allocate_mr(const Config& cfg, const std::string& queue) {
     // nothing for a long time, or hundreds of messages queued at once), the next value anyway:
     // its item is named apart (sms_item_id) and settle() tells such twins apart or sends them
     // again.
+    // A queue whose 256 values are all in use is looked at again at most once a second by a
+    // process: a run queueing thousands of messages for one phone would otherwise look at 256
+    // names for each.
+    static std::map<std::string, std::chrono::steady_clock::time_point> full;
+    const auto now = std::chrono::steady_clock::now();
     unsigned mr = static_cast<unsigned>(last + 1) & 0xFFu;
-    for (unsigned k = 1; k <= 256; ++k) {
-        unsigned candidate = static_cast<unsigned>(last + k) & 0xFFu;
-        if (!fs::exists(fs::join(d, fmt::format("S.{}.{:03}", queue, candidate)))) {
-            mr = candidate;
-            break;
+    auto f = full.find(path);
+    if (f == full.end() || now - f->second >= std::chrono::seconds(1)) {
+        bool found = false;
+        for (unsigned k = 1; k <= 256 && !found; ++k) {
+            unsigned candidate = static_cast<unsigned>(last + k) & 0xFFu;
+            if (!fs::exists(fs::join(d, fmt::format("S.{}.{:03}", queue, candidate)))) {
+                mr = candidate;
+                found = true;
+            }
         }
+        if (found)
+            full.erase(path);
+        else
+            full[path] = now;
     }
     std::string out = fmt::format("{}\n", mr);
     if (::ftruncate(lock.fd(), 0) != 0 ||

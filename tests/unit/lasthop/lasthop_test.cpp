@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <set>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace sms;
@@ -167,8 +168,10 @@ TEST(LastHopStore, MrUniqueAmongUnconfirmedThenShared) {
     EXPECT_EQ(lasthop::sms_item_id(s.cfg, "48500100250", shared, "48500100250.x-1"),
               fmt::format("48500100250.{:03}.48500100250.x-1", shared));
     EXPECT_EQ(lasthop::allocate_mr(s.cfg, "48500100250"), (shared + 1) & 0xFFu);
-    // One confirmed (its item gone): its mr is the one free, and its item has the plain name.
+    // One confirmed (its item gone): its mr is the one free, and its item has the plain name
+    // (a process looks at a full queue again at most once a second).
     ::unlink(fs::join(lasthop::dir(s.cfg), "S.48500100250.077").c_str());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     EXPECT_EQ(lasthop::allocate_mr(s.cfg, "48500100250"), 77u);
     EXPECT_EQ(lasthop::sms_item_id(s.cfg, "48500100250", 77, "f"), "48500100250.077");
     unsigned x = lasthop::allocate_mr(s.cfg, "other");
