@@ -2,6 +2,7 @@
 #include "core/gsm.hpp"
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 
 #include <array>
 #include <fmt/format.h>
@@ -263,12 +264,7 @@ std::vector<std::uint8_t> unpack(std::span<const std::uint8_t> octets, std::size
 }
 
 std::string hex(std::span<const std::uint8_t> bytes) {
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (std::uint8_t b : bytes) {
-        fmt::format_to(std::back_inserter(out), "{:02X}", b);
-    }
-    return out;
+    return hex::of({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 } // namespace sms::gsm

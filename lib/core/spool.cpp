@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/hex.hpp"
 #include "core/text.hpp"
 #include "core/utf8.hpp"
 
@@ -41,11 +42,7 @@ std::optional<std::vector<std::uint8_t>> unhex(std::string_view s) {
 }
 
 std::string hex(const std::vector<std::uint8_t>& bytes) {
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (auto b : bytes)
-        fmt::format_to(std::back_inserter(out), "{:02X}", b);
-    return out;
+    return hex::of({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 std::optional<int> to_int(std::string_view v) {
@@ -370,7 +367,7 @@ std::string serialize(const Message& m, const WriteStyle& style) {
         auto ucs2_hex = [&] {
             std::string h;
             for (char16_t u : utf8::to_utf16(*cps))
-                fmt::format_to(std::back_inserter(h), "{:04X}", static_cast<unsigned>(u));
+                hex::append(h, u, 4);
             return h;
         };
         if (style.text == TextStyle::ucs2) {
@@ -391,7 +388,7 @@ std::string serialize(const Message& m, const WriteStyle& style) {
             if (latin1) {
                 std::string h;
                 for (char32_t c : *cps)
-                    fmt::format_to(std::back_inserter(h), "{:02X}", static_cast<unsigned>(c));
+                    hex::append(h, static_cast<unsigned>(c), 2);
                 fmt::format_to(std::back_inserter(out), "ud#{}\n", h);
             } else {
                 fmt::format_to(std::back_inserter(out), "ud##{}\n", ucs2_hex());

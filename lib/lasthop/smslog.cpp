@@ -2,6 +2,7 @@
 #include "lasthop/smslog.hpp"
 
 #include "core/fsutil.hpp"
+#include "core/hex.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -95,10 +96,7 @@ Record make(std::string_view d, std::size_t i, std::size_t head, std::string_vie
 }
 
 std::string hex(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s)
-        out += fmt::format("{:02x}", c);
-    return out;
+    return hex::of(s, false);
 }
 
 std::optional<std::string> unhex(std::string_view s) {
