@@ -126,6 +126,10 @@ struct PlannedFile {
     // Where the temporary is written before the rename; default: `dir` itself, as a dotfile.
     // Call files need another folder: pbx_spool reads every file in outgoing/, dotfiles too.
     std::string temp_dir;
+    // The final path of an earlier file of the same plan with the same content and mode: the
+    // journal may make this file a second link of that one instead of writing it again (one
+    // inode less). Others write `content` as usual.
+    std::string same_as;
 };
 
 // Writes a planned file atomically into its folder (write_atomic; both folders created when

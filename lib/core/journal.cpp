@@ -258,9 +258,25 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
             static_cast<ssize_t>(lines.size()))
             throw_errno(Exit::tempfail, b.tmp, errno == 0 ? ENOSPC : errno);
         b.size += lines.size();
+        // Fresh temporaries of this transaction, by final path: a file the same as one of them
+        // becomes a second link of it.
+        std::map<std::string, const Write*> fresh;
         for (const auto& w : writes) {
             const auto& f = *w.file;
             ensure_dir(f.temp_dir.empty() ? f.dir : f.temp_dir);
+            if (w.fresh && !f.same_as.empty()) {
+                auto same = fresh.find(f.same_as);
+                if (same != fresh.end() && same->second->file->content == f.content &&
+                    same->second->file->mode == f.mode && !f.mtime &&
+                    ::link(same->second->temp.c_str(), w.temp.c_str()) == 0) {
+                    created.push_back(w.temp);
+                    continue;
+                }
+            }
+            if (w.fresh)
+                fresh.emplace(fs::join(f.dir, f.name), &w);
+            else
+                ::unlink(w.temp.c_str()); // rewritten whole: never through another link of it
             fs::Fd fd(::open(w.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                              f.mode));
             if (!fd)

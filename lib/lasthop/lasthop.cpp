@@ -3,6 +3,7 @@
 
 #include "core/callfile.hpp"
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "core/journal.hpp"
 #include "core/log.hpp"
 #include "core/utf8.hpp"
@@ -27,11 +28,7 @@ namespace {
 constexpr std::int64_t gone_grace = 600;
 
 std::string hex(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() * 2);
-    for (unsigned char c : s)
-        fmt::format_to(std::back_inserter(out), "{:02x}", c);
-    return out;
+    return hex::of(s, false);
 }
 
 std::string unhex(std::string_view s) {
@@ -181,23 +178,57 @@ std::string dir(const Config& cfg) {
     return fs::join(cfg.general.spool_dir, "sms/.sms-suite/lasthop");
 }
 
-std::string serialize(const Item& it) {
+namespace {
+
+// The item's own lines: "key=value", each value on one line.
+std::string item_lines(const Item& it, std::string_view prefix, bool with_body) {
     std::string out =
-        fmt::format("kind={}\nid={}\nqueue={}\nattempts={}\nfirst={}\nnext={}\n"
-                    "deadline={}\n",
-                    it.kind, it.id, it.queue, it.attempts, it.first, it.next, it.deadline);
+        fmt::format("{0}kind={1}\n{0}id={2}\n{0}queue={3}\n{0}attempts={4}\n"
+                    "{0}first={5}\n{0}next={6}\n{0}deadline={7}\n",
+                    prefix, it.kind, it.id, it.queue, it.attempts, it.first, it.next, it.deadline);
     for (const auto& [k, v] : it.fields)
-        out += fmt::format("{}={}\n", k, one_line(v));
+        if (with_body || (k != "body" && k != "logtext"))
+            out += fmt::format("{}{}={}\n", prefix, k, one_line(v));
     return out;
+}
+
+// What app_sms logs of the queue file `body`'s text (see sms_item), hex; empty when it does
+// not read.
+std::string logtext_of(const std::string& body) {
+    try {
+        spool::Message m = spool::parse(body);
+        return hex(smslog::render(utf8::to_utf16(utf8::decode(m.text, true).value_or(U""))));
+    } catch (const Error&) {
+        return {};
+    }
+}
+
+} // namespace
+
+std::string serialize(const Item& it) {
+    // An SMS: the queue file itself, the item in comment lines before it (app_sms skips lines
+    // that begin with ';'), so that its file can be a second link of the queue file.
+    if (it.kind == 'S' && it.fields.count("body"))
+        return item_lines(it, ";", false) + unhex(it.get("body"));
+    return item_lines(it, "", true);
 }
 
 std::optional<Item> parse(std::string_view text) {
     Item it;
     int seen = 0;
+    const bool sms = text.starts_with(";kind=");
     while (!text.empty()) {
+        if (sms && text.front() != ';') {
+            // The rest is the queue file.
+            it.fields["body"] = hex(text);
+            it.fields["logtext"] = logtext_of(std::string(text));
+            break;
+        }
         auto nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
         text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (sms)
+            line.remove_prefix(1); // the ';'
         auto eq = line.find('=');
         if (eq == std::string_view::npos)
             continue;
@@ -308,9 +339,10 @@ unsigned allocate_mr(const Config& cfg, const std::string& queue) {
         else
             full[path] = now;
     }
-    std::string out = fmt::format("{}\n", mr);
-    if (::ftruncate(lock.fd(), 0) != 0 ||
-        ::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
+    // Always four bytes, written over the last value: no truncation, since ext4 flushes a file
+    // truncated to nothing when it is closed (auto_da_alloc), a disk write per message.
+    std::string out = fmt::format("{:03}\n", mr);
+    if (::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
         throw_errno(Exit::ioerr, path, errno);
     return mr;
 }

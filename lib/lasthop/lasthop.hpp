@@ -31,6 +31,10 @@ namespace sms::lasthop {
 // receipt; empty for the suite's own notices), srr, mark (where app_sms's log ended when it was
 // queued: "ino:pos"), gone (when the queue file was first seen taken), body (the queue file,
 // hex).
+// An item's file is "key=value" lines; an SMS item's file is its queue file itself, the item's
+// lines before it as comments (";key=value": app_sms skips them), body and logtext read from
+// the message: outbox writes that content to the queue file too, and the journal makes the
+// item a second link of it.
 struct Item {
     char kind = 'S';
     std::string id;

@@ -9,6 +9,7 @@
 #include "lasthop/lasthop.hpp"
 #include "translit/translit.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -222,17 +223,24 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
         fs::PlannedFile f;
         f.dir = cfg.mttx_dir();
         f.name = fmt::format("{}.{}-{}", queue, stem, p.part);
-        if (req.track) {
-            m.mr = static_cast<int>(lasthop::allocate_mr(cfg, queue));
-            f.content = spool::serialize(m, style);
-            files.push_back(
-                lasthop::plan(cfg, lasthop::sms_item(cfg, m, queue, f.name, req.channel, req.notify,
-                                                     f.content, mark, now)));
-        }
-        f.content = spool::serialize(m, style);
         f.mode = 0644;
         f.replace = false;
+        if (!req.track) {
+            f.content = spool::serialize(m, style);
+            files.push_back(std::move(f));
+            continue;
+        }
+        m.mr = static_cast<int>(lasthop::allocate_mr(cfg, queue));
+        const auto item = lasthop::sms_item(cfg, m, queue, f.name, req.channel, req.notify,
+                                            spool::serialize(m, style), mark, now);
+        // The queue file carries its item in comment lines, so that the item's file is the
+        // queue file again: the journal links it instead of writing a second file.
+        fs::PlannedFile record = lasthop::plan(cfg, item);
+        f.content = record.content;
+        record.mode = f.mode;
+        record.same_as = fs::join(f.dir, f.name);
         files.push_back(std::move(f));
+        files.push_back(std::move(record));
     }
     if (req.dial) {
         // Built (and so validated) even when a call is pending: a bad channel is refused the
@@ -318,10 +326,8 @@ unsigned next_reference(const Config& cfg, const std::string& da, bool ref16) {
         last = rd() & 0xFFFFu;
     }
     unsigned next = (last + 1) & 0xFFFFu;
-    std::string out = fmt::format("{}\n", next);
-    if (::ftruncate(fd, 0) != 0) {
-        throw_errno(Exit::ioerr, path, errno);
-    }
+    // Six bytes written over the last value, never truncated (see lasthop::allocate_mr).
+    std::string out = fmt::format("{:05}\n", next);
     if (::pwrite(fd, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size())) {
         throw_errno(Exit::ioerr, path, errno);
     }
@@ -366,6 +372,9 @@ std::vector<Part> send(const Config& cfg, Request req) {
     // same, what this attempt placed is taken back and another stem is tried.
     for (int attempt = 0; attempt < 5; ++attempt) {
         auto files = plan(cfg, req, parts, unique_stem());
+        // Each item before its queue file: app_sms may take a queue file the moment it is there.
+        std::stable_partition(files.begin(), files.end(),
+                              [](const fs::PlannedFile& f) { return !f.same_as.empty(); });
         std::vector<std::string> placed;
         bool collided = false;
         try {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,6 +168,88 @@ TEST(Journal, KilledAtEveryInstantNothingLostNothingTwice) {
         EXPECT_EQ(o1, o2) << name << ": outputs appear together";
         EXPECT_NE(input, o1) << name << ": either still to route, or routed";
     }
+}
+
+// A file the same as an earlier one of its transaction (PlannedFile::same_as) is a second link
+// of it: one inode in two folders. One that differs in content or mode is written.
+TEST(Journal, ASameFileIsASecondLink) {
+    TempDir t;
+    stdfs::create_directory(t / "records");
+    fs::write_atomic(t / "in", "m1", "message");
+    fs::PlannedFile q = out(t, "q1", "queue file");
+    fs::PlannedFile r = q;
+    r.dir = t / "records";
+    r.name = "r1";
+    r.same_as = t / "out/q1";
+    fs::PlannedFile other = r; // the same, but another content: written
+    other.name = "r2";
+    other.content = "other";
+    fs::PlannedFile mode = r; // another mode: written
+    mode.name = "r3";
+    mode.mode = 0600;
+    fs::PlannedFile first = r; // before the file it names: written
+    first.name = "r0";
+    journal::Journal j(t / "journal");
+    j.stage("m1", {first, q, r, other, mode}, {{t / "in/m1", ""}});
+    j.commit_all();
+    struct stat sq, sr, so, sm, sf;
+    ASSERT_EQ(::stat((t / "out/q1").c_str(), &sq), 0);
+    ASSERT_EQ(::stat((t / "records/r1").c_str(), &sr), 0);
+    ASSERT_EQ(::stat((t / "records/r2").c_str(), &so), 0);
+    ASSERT_EQ(::stat((t / "records/r3").c_str(), &sm), 0);
+    ASSERT_EQ(::stat((t / "records/r0").c_str(), &sf), 0);
+    EXPECT_EQ(sq.st_ino, sr.st_ino);
+    EXPECT_EQ(sq.st_nlink, 2u);
+    EXPECT_EQ(fs::read_file(t / "records/r1"), "queue file");
+    EXPECT_NE(so.st_ino, sq.st_ino);
+    EXPECT_EQ(fs::read_file(t / "records/r2"), "other");
+    EXPECT_NE(sm.st_ino, sq.st_ino);
+    EXPECT_EQ(sm.st_mode & 0777, 0600u);
+    EXPECT_NE(sf.st_ino, sq.st_ino);
+    EXPECT_EQ(fs::read_file(t / "records/r0"), "queue file");
+    // The queue file taken (deleted) leaves the record whole.
+    ASSERT_EQ(::unlink((t / "out/q1").c_str()), 0);
+    EXPECT_EQ(fs::read_file(t / "records/r1"), "queue file");
+    EXPECT_FALSE(fs::exists(t / "in/m1"));
+}
+
+// Killed at any instant, a transaction whose second output is a link of its first: both or
+// neither, and the input gone exactly when they are there.
+TEST(Journal, KilledAtEveryInstantLinkedOutputsAppearTogether) {
+    TempDir t;
+    stdfs::create_directory(t / "records");
+    for (int round = 0; round < 30; ++round) {
+        std::string name = "m" + std::to_string(round);
+        fs::write_atomic(t / "in", name, "x");
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            journal::Journal j(t / "journal");
+            fs::PlannedFile q = out(t, name, "text " + name);
+            fs::PlannedFile r = q;
+            r.dir = t / "records";
+            r.same_as = fs::join(q.dir, q.name);
+            j.stage(name, {q, r}, {{t / ("in/" + name), ""}});
+            j.commit_all();
+            ::_exit(0);
+        }
+        ::usleep(static_cast<useconds_t>((round * 331) % 2500));
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        journal::Journal j(t / "journal");
+        j.recover();
+        bool input = fs::exists(t / ("in/" + name));
+        bool q = fs::exists(t / ("out/" + name));
+        bool r = fs::exists(t / ("records/" + name));
+        EXPECT_EQ(q, r) << name << ": both links or neither";
+        EXPECT_NE(input, q) << name << ": either still to route, or routed";
+        if (r) {
+            EXPECT_EQ(fs::read_file(t / ("records/" + name)), "text " + name);
+        }
+    }
+    // No temporary left behind in either folder.
+    for (auto d : {"out", "records"})
+        for (const auto& e : stdfs::directory_iterator(t / d))
+            EXPECT_NE(e.path().filename().string().front(), '.') << e.path();
 }
 
 TEST(Journal, ABatchHasOneManifestAndWritesASharedOutputOnce) {

@@ -115,6 +115,54 @@ using O = lasthop::Outcome;
 
 } // namespace
 
+// An SMS item's file is its queue file, the item in comment lines before it: app_sms (and the
+// suite's reader) read the message, parse() the item with its body and logged text. A file an
+// older build wrote (key=value lines, the body in hex) still reads.
+TEST(LastHopStore, SmsItemIsItsQueueFile) {
+    Spool s;
+    spool::Message m;
+    m.oa = "600";
+    m.da = "48500100250";
+    m.scts = "2026-12-03T07:00:00";
+    m.text = "Zażółć gęślą jaźń; ok=1";
+    m.dcs = 8;
+    m.mr = 7;
+    spool::WriteStyle st;
+    st.text = spool::TextStyle::ucs2;
+    const std::string body = spool::serialize(m, st);
+    auto it = lasthop::sms_item(s.cfg, m, "48500100250", "q.s1-1", "PJSIP/1", "600", body,
+                                smslog::Mark{3, 40}, t0);
+    const std::string text = lasthop::serialize(it);
+    EXPECT_TRUE(text.starts_with(";kind=S\n"));
+    EXPECT_TRUE(text.ends_with(body));
+    EXPECT_EQ(text.find("logtext"), std::string::npos); // computed again from the text
+    for (std::size_t at = 0; at < text.size();) {       // every line of the item short for app_sms
+        auto nl = text.find('\n', at);
+        EXPECT_LT(nl - at, 200u);
+        at = nl + 1;
+    }
+    spool::Message back = spool::parse(text, "q.s1-1");
+    EXPECT_EQ(back.text, m.text);
+    EXPECT_EQ(back.oa, "600");
+    EXPECT_EQ(back.mr, 7);
+    auto item = lasthop::parse(text);
+    ASSERT_TRUE(item);
+    EXPECT_EQ(item->name(), it.name());
+    EXPECT_EQ(item->first, t0);
+    for (const auto& [k, v] : it.fields)
+        EXPECT_EQ(item->get(k), v) << k;
+    EXPECT_EQ(item->fields.size(), it.fields.size());
+    // The form of earlier builds.
+    std::string old = fmt::format("kind=S\nid={}\nqueue=48500100250\nattempts=2\nfirst=1\n"
+                                  "next=2\ndeadline=3\nbody={}\nlogtext={}\nmr=7\n",
+                                  it.id, it.get("body"), it.get("logtext"));
+    auto older = lasthop::parse(old);
+    ASSERT_TRUE(older);
+    EXPECT_EQ(older->attempts, 2);
+    EXPECT_EQ(older->get("body"), it.get("body"));
+    EXPECT_EQ(older->get("logtext"), it.get("logtext"));
+}
+
 TEST(LastHopStore, ItemRoundTripAndListing) {
     Spool s;
     lasthop::Item it;
@@ -177,6 +225,30 @@ TEST(LastHopStore, MrUniqueAmongUnconfirmedThenShared) {
     unsigned x = lasthop::allocate_mr(s.cfg, "other");
     unsigned y = lasthop::allocate_mr(s.cfg, "other");
     EXPECT_EQ((x + 1) & 0xFFu, y);
+}
+
+// The last mr given to a queue is kept as four bytes written over the previous ones (never
+// truncated: ext4 writes a file truncated to nothing out when it is closed); a file an older
+// build left ("7\n") is read and continued.
+TEST(LastHopStore, MrFileWrittenInPlace) {
+    Spool s;
+    const std::string mdir = fs::join(lasthop::dir(s.cfg), "mr");
+    fs::make_dirs(mdir, 0755);
+    const std::string path = fs::join(mdir, "600700800");
+    fs::PlannedFile old = file_in(mdir, "600700800", "7\n");
+    ASSERT_TRUE(fs::commit(old));
+    struct stat before;
+    ASSERT_EQ(::stat(path.c_str(), &before), 0);
+    EXPECT_EQ(lasthop::allocate_mr(s.cfg, "600700800"), 8u);
+    EXPECT_EQ(fs::read_file(path, 64), "008\n");
+    EXPECT_EQ(lasthop::allocate_mr(s.cfg, "600700800"), 9u);
+    EXPECT_EQ(fs::read_file(path, 64), "009\n");
+    struct stat after;
+    ASSERT_EQ(::stat(path.c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino); // the same file, written over
+    for (int k = 0; k < 300; ++k)
+        lasthop::allocate_mr(s.cfg, "600700800");
+    EXPECT_EQ(fs::read_file(path, 64).size(), 4u);
 }
 
 // 300 messages of the same length for one phone: mrs are shared; each one acknowledged is

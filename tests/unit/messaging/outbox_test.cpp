@@ -233,6 +233,33 @@ TEST(OutboxPlan, QueueFilesReadBack) {
     EXPECT_EQ(parts[0].septets, 152);
 }
 
+// A tracked message: each queue file, then its last-hop item with the same content and mode,
+// marked as a second link of it (the journal links it instead of writing it again).
+TEST(OutboxPlan, TrackedQueueFileCarriesItsItem) {
+    TempDir t;
+    Config cfg = config(t.path);
+    cfg.sms.log = t.path + "/sms.log";
+    auto r = request(rep("x", 170) + " and more");
+    r.track = true;
+    r.notify = r.oa;
+    auto files = outbox::plan(cfg, r, outbox::split(cfg, r), "k");
+    ASSERT_EQ(files.size(), 5u); // two queue files, two items, the call
+    for (std::size_t i = 0; i < 4; i += 2) {
+        const auto& q = files[i];
+        const auto& item = files[i + 1];
+        EXPECT_EQ(q.dir, cfg.mttx_dir());
+        EXPECT_EQ(item.same_as, fs::join(q.dir, q.name));
+        EXPECT_EQ(item.content, q.content);
+        EXPECT_EQ(item.mode, q.mode);
+        EXPECT_TRUE(q.content.starts_with(";kind=S\n"));
+        auto m = spool::parse(q.content, q.name); // the comment lines are skipped
+        EXPECT_EQ(m.da, r.da);
+        ASSERT_TRUE(m.mr);
+        EXPECT_NE(item.name.find(fmt::format(".{:03}", *m.mr)), std::string::npos) << item.name;
+    }
+    EXPECT_TRUE(files[4].same_as.empty());
+}
+
 TEST(OutboxPlan, MatchesSmsqForUnicode) {
     // smsq wrote this queue file for the same Polish and Greek text (fixtures/smsq).
     std::string fixture = std::string(SMS_TEST_DATA) + "/smsq/48500100200.1795992928-24306";
