@@ -141,7 +141,7 @@ def every_fixture_is_routed_as_its_text():
 
 @test
 def unicode_kept_as_ucs2_when_configured():
-    s = Spool("[general]\nunicode = ucs2\n".replace("[general]\n", "") )
+    s = Spool()
     s.write_conf("")
     with open(s.conf) as f:
         conf = f.read().replace("[general]\n", "[general]\nunicode = ucs2\n")
