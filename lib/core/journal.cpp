@@ -79,18 +79,23 @@ long pid_in(const std::string& name, std::string_view suffix, int fields_after) 
     return std::strtol(std::string(s.substr(dot + 1)).c_str(), nullptr, 10);
 }
 
+// A manifest's lines, each split at its tabs; a last line with no newline (cut by a crash) is
+// not one.
+std::vector<std::vector<std::string>> lines_of(std::string_view manifest) {
+    std::vector<std::vector<std::string>> out;
+    for (auto nl = manifest.find('\n'); nl != std::string_view::npos; nl = manifest.find('\n')) {
+        out.push_back(split_tabs(manifest.substr(0, nl)));
+        manifest.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
 // The inputs a manifest names.
 std::vector<std::string> inputs_of(const std::string& manifest) {
     std::vector<std::string> out;
-    for (std::size_t pos = 0; pos < manifest.size();) {
-        auto nl = manifest.find('\n', pos);
-        if (nl == std::string::npos)
-            break;
-        auto f = split_tabs(std::string_view(manifest).substr(pos, nl - pos));
-        pos = nl + 1;
+    for (auto& f : lines_of(manifest))
         if (f[0] == "in" && f.size() == 3)
             out.push_back(std::move(f[1]));
-    }
     return out;
 }
 
@@ -379,7 +384,6 @@ void Journal::close_out(Batch& b) {
 // What cannot be done (a folder made unusable) is left for a later call and said in the
 // returned text (empty: all done); the inputs stay while any output is not in place.
 std::string Journal::apply(const std::string& manifest) {
-    std::size_t pos = 0;
     std::vector<std::vector<std::string>> ins;
     std::string failed;
     auto attempt = [&](auto&& step) {
@@ -390,12 +394,7 @@ std::string Journal::apply(const std::string& manifest) {
                 failed = e.what();
         }
     };
-    while (pos < manifest.size()) {
-        auto nl = manifest.find('\n', pos);
-        if (nl == std::string::npos)
-            break;
-        auto f = split_tabs(std::string_view(manifest).substr(pos, nl - pos));
-        pos = nl + 1;
+    for (auto& f : lines_of(manifest)) {
         if (f[0] == "in" && f.size() == 3) {
             ins.push_back(std::move(f));
         } else if (f[0] == "out" && f.size() == 5) {
@@ -504,12 +503,7 @@ std::set<std::string> Journal::finish_dead(const std::vector<std::string>& names
             continue;
         }
         ::unlink(path.c_str());
-        for (std::size_t pos = 0; pos < manifest.size();) {
-            auto nl = manifest.find('\n', pos);
-            if (nl == std::string::npos)
-                break;
-            auto f = split_tabs(std::string_view(manifest).substr(pos, nl - pos));
-            pos = nl + 1;
+        for (const auto& f : lines_of(manifest)) {
             if (f[0] == "in" && f.size() == 3)
                 gone.insert(f[1]);
             else if (f[0] == "tx" && f.size() == 2)
@@ -565,15 +559,9 @@ int Journal::recover() {
             if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
                 continue;
             std::string manifest = fs::read_file(path);
-            for (std::size_t pos = 0; pos < manifest.size();) {
-                auto nl = manifest.find('\n', pos);
-                if (nl == std::string::npos)
-                    break;
-                auto f = split_tabs(std::string_view(manifest).substr(pos, nl - pos));
-                pos = nl + 1;
+            for (const auto& f : lines_of(manifest))
                 if (f[0] == "out" && f.size() == 5)
                     ::unlink(f[1].c_str());
-            }
         }
         ::unlink(path.c_str());
     }
