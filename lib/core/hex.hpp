@@ -2,6 +2,7 @@
 // in hex (ud##) and keeps its queue file in hex, so this is on the path of every message.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,31 @@ inline std::string of(std::string_view bytes, bool upper = true) {
     out.reserve(bytes.size() * 2);
     for (unsigned char c : bytes)
         append(out, c, 2, upper);
+    return out;
+}
+
+// The bytes `digits` stand for (two digits a byte, either case); nullopt when one is not a hex
+// digit or one is left over.
+inline std::optional<std::string> decode(std::string_view digits) {
+    auto value = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    if (digits.size() % 2 != 0)
+        return std::nullopt;
+    std::string out;
+    out.reserve(digits.size() / 2);
+    for (std::size_t i = 0; i < digits.size(); i += 2) {
+        int hi = value(digits[i]), lo = value(digits[i + 1]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+    }
     return out;
 }
 

@@ -17,27 +17,11 @@ namespace {
 
 constexpr std::size_t max_file_size = max_file_bytes;
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 std::optional<std::vector<std::uint8_t>> unhex(std::string_view s) {
-    if (s.size() % 2 != 0)
+    auto bytes = hex::decode(s);
+    if (!bytes)
         return std::nullopt;
-    std::vector<std::uint8_t> out;
-    out.reserve(s.size() / 2);
-    for (std::size_t i = 0; i < s.size(); i += 2) {
-        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-    }
+    std::vector<std::uint8_t> out(bytes->begin(), bytes->end());
     return out;
 }
 

@@ -31,24 +31,9 @@ std::string hex(std::string_view s) {
     return hex::of(s, false);
 }
 
+// An item's hex field as bytes (empty when it is not hex).
 std::string unhex(std::string_view s) {
-    std::string out;
-    auto nib = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i + 1 < s.size(); i += 2) {
-        int a = nib(s[i]), b = nib(s[i + 1]);
-        if (a < 0 || b < 0)
-            return {};
-        out.push_back(static_cast<char>(a * 16 + b));
-    }
-    return out;
+    return hex::decode(s).value_or(std::string());
 }
 
 std::int64_t to_int(std::string_view v, std::int64_t dflt) {

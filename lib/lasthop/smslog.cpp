@@ -99,26 +99,6 @@ std::string hex(std::string_view s) {
     return hex::of(s, false);
 }
 
-std::optional<std::string> unhex(std::string_view s) {
-    if (s.size() % 2)
-        return std::nullopt;
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); i += 2) {
-        auto nib = [](char c) -> int {
-            if (c >= '0' && c <= '9')
-                return c - '0';
-            if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-            return -1;
-        };
-        int a = nib(s[i]), b = nib(s[i + 1]);
-        if (a < 0 || b < 0)
-            return std::nullopt;
-        out.push_back(static_cast<char>(a * 16 + b));
-    }
-    return out;
-}
-
 // pread until `len` bytes or the end of the file.
 std::string read_at(int fd, std::uint64_t pos, std::uint64_t len) {
     std::string out;
@@ -373,7 +353,7 @@ std::optional<Cursor> parse_cursor(std::string_view s) {
         else if (k == "pos" && num(c.pos))
             seen |= 4;
         else if (k == "tail") {
-            auto t = unhex(v);
+            auto t = hex::decode(v);
             if (!t)
                 return std::nullopt;
             c.tail = *t;
