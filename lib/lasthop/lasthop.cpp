@@ -324,10 +324,12 @@ unsigned allocate_mr(const Config& cfg, const std::string& queue) {
         else
             full[path] = now;
     }
-    // Always four bytes, written over the last value: no truncation, since ext4 flushes a file
-    // truncated to nothing when it is closed (auto_da_alloc), a disk write per message.
-    std::string out = fmt::format("{:03}\n", mr);
-    if (::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
+    // Written over the last value, and cut only past its end, never to nothing: ext4 writes a
+    // file truncated to nothing out when it is closed (auto_da_alloc), a disk write per message.
+    std::string out = fmt::format("{}\n", mr);
+    if (::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()) ||
+        (n > static_cast<ssize_t>(out.size()) &&
+         ::ftruncate(lock.fd(), static_cast<off_t>(out.size())) != 0))
         throw_errno(Exit::ioerr, path, errno);
     return mr;
 }

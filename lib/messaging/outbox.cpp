@@ -326,9 +326,11 @@ unsigned next_reference(const Config& cfg, const std::string& da, bool ref16) {
         last = rd() & 0xFFFFu;
     }
     unsigned next = (last + 1) & 0xFFFFu;
-    // Six bytes written over the last value, never truncated (see lasthop::allocate_mr).
-    std::string out = fmt::format("{:05}\n", next);
-    if (::pwrite(fd, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size())) {
+    // Written over the last value, cut only past its end (see lasthop::allocate_mr).
+    std::string out = fmt::format("{}\n", next);
+    if (::pwrite(fd, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()) ||
+        (n > static_cast<ssize_t>(out.size()) &&
+         ::ftruncate(fd, static_cast<off_t>(out.size())) != 0)) {
         throw_errno(Exit::ioerr, path, errno);
     }
     return ref16 ? next : (next & 0xFFu);

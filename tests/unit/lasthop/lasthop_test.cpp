@@ -227,9 +227,9 @@ TEST(LastHopStore, MrUniqueAmongUnconfirmedThenShared) {
     EXPECT_EQ((x + 1) & 0xFFu, y);
 }
 
-// The last mr given to a queue is kept as four bytes written over the previous ones (never
-// truncated: ext4 writes a file truncated to nothing out when it is closed); a file an older
-// build left ("7\n") is read and continued.
+// The last mr given to a queue is written over the previous one and cut only past its end,
+// never truncated to nothing (ext4 writes such a file out when it is closed): the same file,
+// always just the number.
 TEST(LastHopStore, MrFileWrittenInPlace) {
     Spool s;
     const std::string mdir = fs::join(lasthop::dir(s.cfg), "mr");
@@ -240,15 +240,18 @@ TEST(LastHopStore, MrFileWrittenInPlace) {
     struct stat before;
     ASSERT_EQ(::stat(path.c_str(), &before), 0);
     EXPECT_EQ(lasthop::allocate_mr(s.cfg, "600700800"), 8u);
-    EXPECT_EQ(fs::read_file(path, 64), "008\n");
+    EXPECT_EQ(fs::read_file(path, 64), "8\n");
     EXPECT_EQ(lasthop::allocate_mr(s.cfg, "600700800"), 9u);
-    EXPECT_EQ(fs::read_file(path, 64), "009\n");
+    EXPECT_EQ(fs::read_file(path, 64), "9\n");
     struct stat after;
     ASSERT_EQ(::stat(path.c_str(), &after), 0);
     EXPECT_EQ(after.st_ino, before.st_ino); // the same file, written over
+    unsigned last = 0;
     for (int k = 0; k < 300; ++k)
-        lasthop::allocate_mr(s.cfg, "600700800");
-    EXPECT_EQ(fs::read_file(path, 64).size(), 4u);
+        last = lasthop::allocate_mr(s.cfg, "600700800");
+    EXPECT_EQ(fs::read_file(path, 64), fmt::format("{}\n", last)); // shorter after 255 -> 0
+    ASSERT_EQ(::stat(path.c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino);
 }
 
 // 300 messages of the same length for one phone: mrs are shared; each one acknowledged is
