@@ -55,8 +55,11 @@ start)
   if [[ -e $dir/mariadbd.pid ]] && kill -0 "$(cat "$dir/mariadbd.pid")" 2>/dev/null; then
     die "a server already runs in $dir"
   fi
+  # A temporary folder of its own: mariadbd clears leftover #sql* files from its tmpdir as it
+  # starts, so servers sharing /tmp (tests run in parallel) delete each other's temporary tables.
+  mkdir -p "$dir/tmp"
   if [[ ! -d $dir/data/mysql ]]; then
-    "$install_db" --no-defaults "${as_user[@]}" --datadir="$dir/data" \
+    "$install_db" --no-defaults "${as_user[@]}" --datadir="$dir/data" --tmpdir="$dir/tmp" \
       --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
       >"$dir/install.log" 2>&1 || die "mariadb-install-db failed: $(tail -5 "$dir/install.log")"
   fi
@@ -68,7 +71,7 @@ start)
       continue
     fi
     rm -f "$sock" "$dir/mariadbd.pid"
-    "$mariadbd" --no-defaults "${as_user[@]}" --datadir="$dir/data" --socket="$sock" \
+    "$mariadbd" --no-defaults "${as_user[@]}" --datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$sock" \
       --pid-file="$dir/mariadbd.pid" --port="$port" --bind-address=127.0.0.1 \
       --skip-name-resolve --log-error="$dir/mariadbd.log" --innodb-buffer-pool-size=8M \
       --innodb-log-file-size=4M --key-buffer-size=1M --max-connections=20 \
