@@ -6,8 +6,11 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fmt/format.h>
@@ -352,6 +355,20 @@ void Client::fill(Clock::time_point until, std::string_view waiting_for) {
     }
 }
 
+Frame Client::next_frame(Clock::time_point until, std::string_view waiting_for) {
+    for (;;) {
+        std::optional<Frame> f;
+        try {
+            f = reader_.take_frame();
+        } catch (const Error& e) {
+            throw Error(Exit::unavailable, where(), fmt::format("protocol error: {}", e.reason()));
+        }
+        if (f)
+            return std::move(*f);
+        fill(until, waiting_for);
+    }
+}
+
 Frame Client::action(std::string_view name, const std::vector<Header>& headers) {
     if (fd_ < 0)
         throw Error(Exit::software, where(), "action before connect");
@@ -360,21 +377,36 @@ Frame Client::action(std::string_view name, const std::vector<Header>& headers) 
     send_all(format_action(name, id, headers), until);
     std::string waiting = fmt::format("the response to {}", name);
     for (;;) {
-        std::optional<Frame> f;
-        try {
-            f = reader_.take_frame();
-        } catch (const Error& e) {
-            throw Error(Exit::unavailable, where(), fmt::format("protocol error: {}", e.reason()));
-        }
-        if (!f) {
-            fill(until, waiting);
-            continue;
-        }
-        if (f->is_response() && f->value("ActionID") == id)
-            return std::move(*f);
+        Frame f = next_frame(until, waiting);
+        if (f.is_response() && f.value("ActionID") == id)
+            return f;
         // Events (FullyBooted, SuccessfulAuth, ...) and stray responses are not ours.
-        log::debug("{}: skipped {} {}", where(), f->is_event() ? "event" : "message",
-                   f->is_event() ? f->value("Event") : f->value("Response"));
+        log::debug("{}: skipped {} {}", where(), f.is_event() ? "event" : "message",
+                   f.is_event() ? f.value("Event") : f.value("Response"));
+    }
+}
+
+std::pair<Frame, std::vector<Frame>> Client::action_list(std::string_view name,
+                                                         const std::vector<Header>& headers) {
+    // The ActionID the response carries is the one the events carry.
+    Frame response = action(name, headers);
+    std::vector<Frame> events;
+    if (!text::iequals(response.value("EventList"), "start"))
+        return {std::move(response), std::move(events)};
+    std::string id = response.value("ActionID");
+    auto until = deadline();
+    std::string waiting = fmt::format("the events listed by {}", name);
+    for (;;) {
+        Frame f = next_frame(until, waiting);
+        if (!f.is_event() || f.value("ActionID") != id)
+            continue; // another action's, or an unsolicited event
+        if (text::iequals(f.value("EventList"), "Complete"))
+            return {std::move(response), std::move(events)};
+        if (events.size() >= max_list_events)
+            throw Error(Exit::unavailable, where(),
+                        fmt::format("protocol error: {} listed more than {} events", name,
+                                    max_list_events));
+        events.push_back(std::move(f));
     }
 }
 
@@ -528,6 +560,78 @@ SendResult send_message(const AmiConfig& cfg, const std::string& from, const std
         result.message = e.what();
     }
     return result;
+}
+
+// ---- contacts ----
+
+Reach reach_of(const Frame& response, const std::vector<Frame>& events) {
+    Reach r;
+    if (text::iequals(response.value("Response"), "Error")) {
+        auto msg = std::string(text::trim(response.value("Message")));
+        r.detail = msg;
+        r.state = text::istarts_with(msg, "Unable to retrieve endpoint")
+                      ? Reach::State::no_contact
+                      : Reach::State::unsupported;
+        return r;
+    }
+    bool reachable = false, unqualified = false, unreachable = false;
+    for (const auto& e : events) {
+        if (!text::iequals(e.value("Event"), "ContactStatusDetail"))
+            continue;
+        auto status = e.value("Status");
+        if (text::iequals(status, "Removed"))
+            continue;
+        if (!r.detail.empty())
+            r.detail += ", ";
+        r.detail += fmt::format("{} {}", text::shown(e.value("URI")), text::shown(status));
+        if (text::iequals(status, "Reachable")) {
+            reachable = true;
+            // QualifyFrequency: 10, QualifyTimeout: 3.000 (seconds, fractions)
+            double freq = 0, timeout = 0;
+            auto num = [](const std::string& v, double& out) {
+                auto t = text::trim(v);
+                auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+                if (ec != std::errc() || !(out >= 0 && out < 1e7))
+                    out = 0;
+            };
+            num(e.value("QualifyFrequency"), freq);
+            num(e.value("QualifyTimeout"), timeout);
+            auto round = static_cast<std::int64_t>(std::ceil(freq + timeout));
+            if (freq > 0)
+                r.round = std::max(r.round, round);
+        } else if (text::iequals(status, "Unreachable")) {
+            unreachable = true;
+        } else {
+            unqualified = true; // Unknown, NonQualified, or a status this version does not know
+        }
+    }
+    if (reachable)
+        r.state = Reach::State::reachable;
+    else if (unqualified)
+        r.state = Reach::State::unqualified;
+    else if (unreachable)
+        r.state = Reach::State::unreachable;
+    else
+        r.state = Reach::State::no_contact;
+    if (r.detail.empty())
+        r.detail = "no contact";
+    return r;
+}
+
+Reach contacts(const AmiConfig& cfg, std::string_view endpoint) {
+    Client c(cfg);
+    c.connect();
+    c.login();
+    auto [response, events] =
+        c.action_list("PJSIPShowEndpoint", {{"Endpoint", std::string(endpoint)}});
+    auto verdict = response.value("Response");
+    if (!text::iequals(verdict, "Success") && !text::iequals(verdict, "Error"))
+        throw Error(Exit::unavailable, fmt::format("AMI {}:{}", cfg.host, cfg.port),
+                    fmt::format("PJSIPShowEndpoint answered 'Response: {}', neither Success nor "
+                                "Error",
+                                text::shown(verdict)));
+    c.logoff();
+    return reach_of(response, events);
 }
 
 } // namespace sms::ami

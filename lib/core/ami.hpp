@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -120,6 +121,13 @@ public:
     // Sends an action with a fresh ActionID and returns the response carrying that ActionID;
     // events and other responses that arrive meanwhile are skipped.
     Frame action(std::string_view name, const std::vector<Header>& headers = {});
+    // An action whose answer is a list (Response: Success with EventList: start, then events
+    // carrying its ActionID up to the one with EventList: Complete): the response and those
+    // events, without the closing one. A response without EventList: start has no events.
+    // At most max_list_events events (more is a protocol error).
+    static constexpr std::size_t max_list_events = 4096;
+    std::pair<Frame, std::vector<Frame>> action_list(std::string_view name,
+                                                     const std::vector<Header>& headers = {});
     // Logoff, best effort (Asterisk closes the connection after Goodbye).
     void logoff() noexcept;
 
@@ -134,6 +142,38 @@ private:
     // Reads more bytes into the reader; throws on timeout or EOF.
     void fill(std::chrono::steady_clock::time_point deadline, std::string_view waiting_for);
     std::chrono::steady_clock::time_point deadline() const;
+    // The next frame, reading until `until`; protocol errors are Error(unavailable).
+    Frame next_frame(std::chrono::steady_clock::time_point until, std::string_view waiting_for);
 };
+
+// ---- what the manager knows of a SIP user's contacts ----
+
+// Whether a PJSIP endpoint can take a message now, as qualify (the AOR's qualify_frequency)
+// last found it. MessageSend answers Success to a registered phone that is switched off, so this
+// is asked first (SPEC 2.11, T).
+struct Reach {
+    enum class State {
+        reachable,   // a contact answered its last qualify
+        unqualified, // contacts without qualify (Unknown, NonQualified): reachability unknown
+        unreachable, // contacts, none answering qualify
+        no_contact,  // registered nowhere (or no such endpoint): MessageSend would refuse it
+        unsupported, // a manager without PJSIPShowEndpoint (chan_sip, old versions, no privilege)
+    } state = State::unsupported;
+    std::string detail; // the statuses seen, or the manager's message (for logs)
+    // The qualify round of the reachable contacts: qualify_frequency + qualify_timeout, rounded
+    // up (0 when unknown).
+    std::int64_t round = 0;
+};
+
+// Decides a Reach from the answer to PJSIPShowEndpoint (its response and its listed events).
+// Pure. A contact is counted from each ContactStatusDetail event (Status: Reachable,
+// Unreachable, Unknown, NonQualified; Removed is no contact): any Reachable wins, then any
+// without qualify, then Unreachable. Response: Error "Unable to retrieve endpoint" is no contact;
+// any other Error (Invalid/unknown command, Permission denied) is unsupported.
+Reach reach_of(const Frame& response, const std::vector<Frame>& events);
+
+// Logs in with [ami] and asks PJSIPShowEndpoint for `endpoint`. Throws Error(unavailable or
+// tempfail) when the manager cannot be reached or breaks the protocol (an outage: retry).
+Reach contacts(const AmiConfig& cfg, std::string_view endpoint);
 
 } // namespace sms::ami

@@ -619,3 +619,188 @@ TEST(SendMessage, TooManyPartsIsRefusedBeforeConnecting) {
     EXPECT_EQ(r.status, SendResult::Status::refused);
     EXPECT_EQ(r.exit, Exit::dataerr);
 }
+
+// ---- PJSIPShowEndpoint: the recorded exchanges of tests/data/pjsip (a real PJSIP Asterisk) ----
+
+namespace {
+
+// What Asterisk answered in the section of pjsip/c.txt whose "=== " title holds `title`: its
+// lines without the "# " lines of what was sent, CRLF, the recorded ActionID replaced by `id`.
+std::string recorded(std::string_view title, std::string_view id) {
+    std::ifstream in(std::string(SMS_TEST_DATA) + "/pjsip/c.txt");
+    std::string out, recorded_id;
+    bool inside = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("=== ")) {
+            if (inside)
+                break;
+            inside = line.find(title) != std::string::npos;
+            continue;
+        }
+        if (!inside || line.starts_with("#"))
+            continue;
+        if (line.starts_with("ActionID: ") && recorded_id.empty())
+            recorded_id = line.substr(10);
+        out += line + "\r\n";
+    }
+    EXPECT_FALSE(recorded_id.empty()) << title;
+    for (auto at = out.find(recorded_id); !recorded_id.empty() && at != std::string::npos;
+         at = out.find(recorded_id, at + id.size()))
+        out.replace(at, recorded_id.size(), id);
+    return out;
+}
+
+std::string replaced(std::string s, std::string_view from, std::string_view to) {
+    auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos)
+        s.replace(at, from.size(), to);
+    return s;
+}
+
+constexpr std::string_view endpoint_section = "AMI PJSIPShowEndpoint";
+constexpr std::string_view contact_status_event =
+    "Event: ContactStatus\r\nPrivilege: system,all\r\n"
+    "URI: sip:600700804@127.0.0.1:16004;transport=UDP\r\nContactStatus: Unreachable\r\n"
+    "AOR: 600700804\r\nEndpointName: 600700804\r\nRoundtripUsec: 0\r\n\r\n";
+
+// A manager answering PJSIPShowEndpoint with `answer(actionid)`, split so that an unsolicited
+// ContactStatus event and another action's list event arrive in the middle of the list.
+Reach ask(const std::function<std::string(std::string_view)>& answer, Frame* asked = nullptr) {
+    std::mutex m;
+    Frame seen;
+    Server srv([&](Conn& c) {
+        c.send(banner);
+        if (!plain_login(c))
+            return;
+        c.send(fully_booted);
+        auto f = c.read();
+        if (!f)
+            return;
+        {
+            std::lock_guard lock(m);
+            seen = *f;
+        }
+        std::string a = answer(f->value("ActionID"));
+        auto cut = a.find("Event: AorDetail");
+        if (cut == std::string::npos)
+            cut = a.size();
+        c.send(a.substr(0, cut));
+        c.send(contact_status_event);
+        c.send("Event: ContactStatusDetail\r\nActionID: not-yours\r\nStatus: Reachable\r\n\r\n");
+        c.send(a.substr(cut));
+        goodbye(c);
+    });
+    auto r = contacts(config_for(srv.port()), "600700804");
+    std::lock_guard lock(m);
+    if (asked)
+        *asked = seen;
+    return r;
+}
+
+} // namespace
+
+TEST(Contacts, RecordedUnreachableContact) {
+    Frame asked;
+    auto r = ask([](std::string_view id) { return recorded(endpoint_section, id); }, &asked);
+    EXPECT_EQ(asked.value("Action"), "PJSIPShowEndpoint");
+    EXPECT_EQ(asked.value("Endpoint"), "600700804");
+    EXPECT_EQ(r.state, Reach::State::unreachable) << r.detail;
+    EXPECT_EQ(r.detail, "sip:600700804@127.0.0.1:16004;transport=UDP Unreachable");
+    EXPECT_EQ(r.round, 0);
+}
+
+TEST(Contacts, ReachableContactGivesItsQualifyRound) {
+    auto r = ask([](std::string_view id) {
+        return replaced(replaced(recorded(endpoint_section, id), "Status: Unreachable\r\n",
+                                 "Status: Reachable\r\n"),
+                        "RoundtripUsec: N/A", "RoundtripUsec: 1134");
+    });
+    EXPECT_EQ(r.state, Reach::State::reachable) << r.detail;
+    EXPECT_EQ(r.round, 13); // qualify_frequency 10 + qualify_timeout 3.000
+}
+
+TEST(Contacts, NoContactEventIsNoContact) {
+    // The AOR of an endpoint that never registered: no ContactStatusDetail in the list.
+    auto r = ask([](std::string_view id) {
+        auto a = recorded(endpoint_section, id);
+        auto from = a.find("Event: ContactStatusDetail");
+        auto to = a.find("Event: EndpointDetailComplete");
+        EXPECT_TRUE(from != std::string::npos && to != std::string::npos);
+        return a.erase(from, to - from);
+    });
+    EXPECT_EQ(r.state, Reach::State::no_contact);
+}
+
+TEST(Contacts, WithoutQualifyIsUnqualified) {
+    auto r = ask([](std::string_view id) {
+        return replaced(replaced(recorded(endpoint_section, id), "Status: Unreachable\r\n",
+                                 "Status: NonQualified\r\n"),
+                        "QualifyFrequency: 10\r\nQualifyTimeout: 3.000",
+                        "QualifyFrequency: 0\r\nQualifyTimeout: 3.000");
+    });
+    EXPECT_EQ(r.state, Reach::State::unqualified);
+    EXPECT_EQ(r.round, 0);
+}
+
+TEST(Contacts, ManagerWithoutPjsipIsUnsupportedAndUnknownEndpointHasNoContact) {
+    auto r = ask([](std::string_view id) {
+        return fmt::format("Response: Error\r\nActionID: {}\r\nMessage: Invalid/unknown command: "
+                           "PJSIPShowEndpoint. Use Action: ListCommands to show available "
+                           "commands.\r\n\r\n",
+                           id);
+    });
+    EXPECT_EQ(r.state, Reach::State::unsupported);
+    EXPECT_TRUE(r.detail.starts_with("Invalid/unknown command")) << r.detail;
+    r = ask([](std::string_view id) {
+        return fmt::format("Response: Error\r\nActionID: {}\r\nMessage: Unable to retrieve "
+                           "endpoint 600700804\r\n\r\n",
+                           id);
+    });
+    EXPECT_EQ(r.state, Reach::State::no_contact);
+}
+
+TEST(Contacts, ListThatNeverCompletesIsAnOutage) {
+    Server srv([&](Conn& c) {
+        c.send(banner);
+        if (!plain_login(c))
+            return;
+        auto f = c.read();
+        if (!f)
+            return;
+        auto a = recorded(endpoint_section, f->value("ActionID"));
+        c.send(a.substr(0, a.find("Event: EndpointDetailComplete")));
+        c.drain();
+    });
+    auto cfg = config_for(srv.port());
+    cfg.timeout = 1;
+    try {
+        contacts(cfg, "600700804");
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::tempfail) << e.what();
+    }
+}
+
+TEST(ReachOf, ReachableWinsThenUnqualifiedThenUnreachable) {
+    auto contact = [](std::string_view status) {
+        Frame f;
+        f.headers = {{"Event", "ContactStatusDetail"},
+                     {"URI", "sip:1@h"},
+                     {"Status", std::string(status)},
+                     {"QualifyFrequency", "60"},
+                     {"QualifyTimeout", "2.5"}};
+        return f;
+    };
+    Frame ok;
+    ok.headers = {{"Response", "Success"}, {"EventList", "start"}};
+    EXPECT_EQ(reach_of(ok, {contact("Unreachable"), contact("Reachable")}).state,
+              Reach::State::reachable);
+    EXPECT_EQ(reach_of(ok, {contact("Unreachable"), contact("Reachable")}).round, 63);
+    EXPECT_EQ(reach_of(ok, {contact("Unreachable"), contact("Unknown")}).state,
+              Reach::State::unqualified);
+    EXPECT_EQ(reach_of(ok, {contact("Unreachable"), contact("Removed")}).state,
+              Reach::State::unreachable);
+    EXPECT_EQ(reach_of(ok, {contact("Removed")}).state, Reach::State::no_contact);
+    EXPECT_EQ(reach_of(ok, {}).state, Reach::State::no_contact);
+}
