@@ -72,15 +72,22 @@ check "missing database: error names the file ($(cat "$tmp/err"))" \
 check "missing database: not created" '[ ! -e "$tmp/none.db" ]'
 
 # Another process holding the write lock past the timeout: a temporary failure (75).
+# Bash unsets LOCK and LOCK_PID as soon as the coprocess ends (sqlite3 failing early, or the
+# .quit below), so its pid and pipes are kept in variables of their own.
 coproc LOCK { sqlite3 "$db"; }
-printf "BEGIN EXCLUSIVE;\nUPDATE PBXNumbers SET Extension = 'DAHDI/9' WHERE Account = '1000';\nSELECT 'locked';\n" >&"${LOCK[1]}"
-IFS= read -r -t 20 ready <&"${LOCK[0]}"
+lock_pid=$LOCK_PID
+exec {lock_in}>&"${LOCK[1]}" {lock_out}<&"${LOCK[0]}"
+printf "BEGIN EXCLUSIVE;\nUPDATE PBXNumbers SET Extension = 'DAHDI/9' WHERE Account = '1000';\nSELECT 'locked';\n" >&"$lock_in"
+IFS= read -r -t 60 ready <&"$lock_out"
 check "sqlite3 took the lock" '[ "${ready:-}" = locked ]'
 run 1000
 check "locked database: exit 75 (got $rc: $err)" '[ $rc -eq 75 ]'
 check "locked database: nothing on stdout" '[ -z "$out" ]'
-printf 'COMMIT;\n.quit\n' >&"${LOCK[1]}"
-wait "$LOCK_PID" 2>/dev/null
+printf 'COMMIT;\n.quit\n' >&"$lock_in"
+exec {lock_in}>&- {lock_out}<&-
+wait "$lock_pid" 2>/dev/null
+lock_rc=$?
+check "sqlite3 committed and quit (exit $lock_rc)" '[ $lock_rc -eq 0 ]'
 run 1000
 check "after the lock: the new channel (got '$out')" '[ "$out" = "C DAHDI/9" ]'
 
