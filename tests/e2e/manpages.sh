@@ -125,34 +125,48 @@ done
 
 # --- command lines shown in the pages and the README use only real options ----------------------
 # A line that runs one of the tools (at its start, or after "sudo -u asterisk", "$ " or "| "),
-# with its "\" continuation lines: every --option on it must be in that tool's --help.
-declare -A tool_options=()
+# with its "\" continuation lines: every --option on it must be in that tool's --help. One
+# process reads every page and the README (a process per line and tool took minutes).
 for page in $SMS_TOOL_PAGES; do
   tool=${page%.*}
-  tool_options[$tool]=" $("$tool" --help 2>/dev/null | long_options | tr '\n' ' ') "
-done
-check_command_lines() { # FILE LABEL
-  awk '
-    { line = $0 }
-    cont { buf = buf " " line; if (line !~ /\\$/) { print buf; cont = 0 }; next }
-    { buf = line; if (line ~ /\\$/) cont = 1; else print buf }
-  ' "$1" | while IFS= read -r l; do
-    for tool in "${!tool_options[@]}"; do
-      # A command, not prose: the tool's first argument is an option or a number.
-      rest=$(sed -nE "s/^([[:space:]$>|]*|.*[|;&] *)(sudo -u asterisk +)?$tool( ([-0-9].*))\$/\4/p" <<<"$l")
-      [[ -n $rest ]] || continue
-      for opt in $(long_options <<<"$rest"); do
-        [[ ${tool_options[$tool]} == *" $opt "* ]] || echo "$2: '$tool $opt' in: $l"
-      done
-    done
-  done
-}
+  echo "$tool" $("$tool" --help 2>/dev/null | long_options)
+done >"$tmp/tool-options"
+command_files=()
 for page in "${all_pages[@]}"; do
-  [[ -f $tmp/$page.txt ]] || continue
-  bad=$(check_command_lines "$tmp/$page.txt" "$page")
-  [[ -z $bad ]] || fail "an option the tool does not have:"$'\n'"$bad"
+  [[ -f $tmp/$page.txt ]] && command_files+=("$page=$tmp/$page.txt")
 done
-bad=$(check_command_lines "$SMS_SOURCE_DIR/README.md" README.md)
+command_files+=("README.md=$SMS_SOURCE_DIR/README.md")
+bad=$(python3 - "$tmp/tool-options" "${command_files[@]}" <<'PY'
+import re, sys
+
+long_option = re.compile(r"--[a-z][a-z0-9-]*[a-z0-9]")
+options = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    tool, *opts = line.split()
+    options[tool] = set(opts)
+# A command, not prose: the tool's first argument is an option or a number.
+commands = {tool: re.compile(r"^(?:[\s$>|]*|.*[|;&] *)(?:sudo -u asterisk +)?" + re.escape(tool) + r" ([-0-9].*)$")
+            for tool in options}
+for arg in sys.argv[2:]:
+    label, path = arg.split("=", 1)
+    lines, buf = [], None
+    for line in open(path, encoding="utf-8").read().split("\n"):
+        buf = line if buf is None else buf + " " + line
+        if not line.endswith("\\"):
+            lines.append(buf)
+            buf = None
+    if buf is not None:
+        lines.append(buf)
+    for l in lines:
+        for tool in sorted(options):
+            m = commands[tool].match(l)
+            if not m:
+                continue
+            for opt in sorted(set(long_option.findall(m.group(1)))):
+                if opt not in options[tool]:
+                    print(f"{label}: '{tool} {opt}' in: {l}")
+PY
+) || fail "the command-line check did not run"
 [[ -z $bad ]] || fail "an option the tool does not have:"$'\n'"$bad"
 
 # --- README and ARCHITECTURE point at files that exist ------------------------------------------
