@@ -1,29 +1,46 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package sms-suite needs to build, test, document and benchmark.
+# Installs the Debian 12 packages sms-suite needs, in groups:
+#   (no argument)  everything: building, running, testing, fuzzing and the man pages (CI, test.sh)
+#   --tools        only what building and running the tools needs (demo.sh)
+#   --bench        everything, and the peers the benchmark compares against (bench.sh)
 # Idempotent and non-interactive; run as root (or through sudo).
 set -euo pipefail
 
-packages=(
-  # toolchain
-  build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-dev
-  # libraries
-  libcli11-dev libfmt-dev libgtest-dev libgmock-dev
+# Building the tools: compiler, build system and the libraries they link.
+build=(
+  build-essential cmake ninja-build pkg-config
+  libcli11-dev libfmt-dev
   libsqlite3-dev default-libmysqlclient-dev libicu-dev
-  libtiff-dev libfreetype-dev fonts-dejavu-core libmagick++-dev libpng-dev
+  libtiff-dev libfreetype-dev libmagick++-dev libpng-dev
+  libespeak-ng-dev libswresample-dev libavutil-dev
+)
+# Running them: fonts and voices they load, and python3 for demo.sh's decoding.
+run=(
+  fonts-dejavu-core espeak-ng-data python3
   # fax fallback fonts: CJK (5 MB) and black-and-white symbols and emoji (3 MB), outline fonts
   fonts-wqy-microhei fonts-symbola
-  libespeak-ng-dev espeak-ng-data libswresample-dev libavutil-dev
-  # test peers: real servers, decoders and players
-  mariadb-server mariadb-client libspandsp-dev libtiff-tools sox espeak-ng
-  sqlite3 file python3
-  # man pages
-  mandoc pandoc man-db
 )
+# Testing: the unit-test framework and the real peers: servers, decoders and players.
+test=(
+  git libgtest-dev libgmock-dev
+  mariadb-server mariadb-client libspandsp-dev libtiff-tools sox espeak-ng
+  sqlite3 file
+)
+# The man pages (rendered and checked), fuzzing (clang's libFuzzer) and formatting.
+docs=(mandoc pandoc man-db)
+dev=(clang clang-format libclang-rt-dev)
+# The peers the benchmark compares against (SPEC 7); not needed for the tests.
+bench=(paps ghostscript ffmpeg time hyperfine)
 
-if [[ ${1:-} == --bench ]]; then
-  # peers the benchmark compares against (SPEC 7); not needed for the tests
-  packages+=(paps ghostscript ffmpeg time hyperfine)
-fi
+case ${1:-} in
+  "") packages=("${build[@]}" "${run[@]}" "${test[@]}" "${docs[@]}" "${dev[@]}") ;;
+  --tools) packages=("${build[@]}" "${run[@]}") ;;
+  --bench) packages=("${build[@]}" "${run[@]}" "${test[@]}" "${docs[@]}" "${dev[@]}" "${bench[@]}") ;;
+  *)
+    echo "usage: $0 [--tools | --bench]" >&2
+    exit 64
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
