@@ -205,7 +205,7 @@ def locked_directory_waits_once_per_run():
         assert rc == 75, (rc, err)
         objs = jsonl(out)
         assert [o["outcome"] for o in objs[:-1]] == ["retry"] * 20, objs
-        assert took < 6, took  # [directory] timeout = 1: one wait, not twenty
+        assert took < 15, took  # [directory] timeout = 1: one wait, not twenty (20 s)
         assert s.files("sms/morx") == sorted(names)
         rc, out, err = s.run("--json")
         assert rc == 0 and jsonl(out)[-1]["summary"]["routed"] == 20, (rc, err)

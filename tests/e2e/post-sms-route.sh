@@ -16,7 +16,10 @@ INSERT INTO PBXNumbers VALUES ('48600700800', 'S', 'DAHDI/1'), ('48500100200', '
 SQL
 "$fake" "$tmp/port" "$tmp/ami.log" success &
 srv=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+# The manager writes its port once it listens: a generous deadline, for a busy machine.
+deadline=$((SECONDS + 60))
+until [ -s "$tmp/port" ] || ((SECONDS > deadline)); do sleep 0.05; done
+[ -s "$tmp/port" ] || { echo "FAIL: the fake manager did not start in 60 s"; exit 1; }
 cat >"$tmp/sms.conf" <<CONF
 [general]
 spool_dir = $tmp/spool

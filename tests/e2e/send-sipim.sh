@@ -13,7 +13,10 @@ start_server() {
   rm -f "$tmp/port" "$tmp/log"
   "$fake" "$tmp/port" "$tmp/log" "$1" &
   srv=$!
-  for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+  # The manager writes its port once it listens: a generous deadline, for a busy machine.
+  deadline=$((SECONDS + 60))
+  until [ -s "$tmp/port" ] || ((SECONDS > deadline)); do sleep 0.05; done
+  [ -s "$tmp/port" ] || { echo "FAIL: the fake manager did not start in 60 s"; exit 1; }
   cat >"$tmp/sms.conf" <<CONF
 [ami]
 host = 127.0.0.1

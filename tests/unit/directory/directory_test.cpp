@@ -637,9 +637,10 @@ TEST_F(MariaDb, OneConnectionServesEveryLookup) {
     EXPECT_EQ(after - before, 2) << "one for the directory, one for this check";
 }
 
-// SIGSTOP takes effect some time after kill() returns: wait until every thread is stopped.
+// SIGSTOP takes effect some time after kill() returns: wait until every thread is stopped (up
+// to 60 s: a busy machine may take its time).
 bool wait_stopped(pid_t pid) {
-    for (int i = 0; i < 500; ++i) {
+    for (int i = 0; i < 6000; ++i) {
         bool all = true;
         std::error_code ec;
         for (const auto& task :

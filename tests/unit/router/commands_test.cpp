@@ -96,5 +96,5 @@ TEST(Commands, TimeLimitHoldsAfterTheProgramClosedItsOutput) {
     auto took = std::chrono::steady_clock::now() - start;
     EXPECT_FALSE(r.ok) << r.detail;
     EXPECT_NE(r.detail.find("killed"), std::string::npos) << r.detail;
-    EXPECT_LT(took, std::chrono::seconds(5));
+    EXPECT_LT(took, std::chrono::seconds(20)); // not the program's 30 s
 }
