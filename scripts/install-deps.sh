@@ -14,16 +14,16 @@ build=(
   libtiff-dev libfreetype-dev libmagick++-dev libpng-dev
   libespeak-ng-dev libswresample-dev libavutil-dev
 )
-# Running them: fonts and voices they load, and python3 for demo.sh's decoding.
+# Running them: fonts and voices they load; python3 and tiffinfo for what demo.sh shows.
 run=(
-  fonts-dejavu-core espeak-ng-data python3
+  fonts-dejavu-core espeak-ng-data python3 libtiff-tools
   # fax fallback fonts: CJK (5 MB) and black-and-white symbols and emoji (3 MB), outline fonts
   fonts-wqy-microhei fonts-symbola
 )
 # Testing: the unit-test framework and the real peers: servers, decoders and players.
 test=(
   git libgtest-dev libgmock-dev
-  mariadb-server mariadb-client libspandsp-dev libtiff-tools sox espeak-ng
+  mariadb-server mariadb-client libspandsp-dev sox espeak-ng
   sqlite3 file
 )
 # The man pages (rendered and checked), fuzzing (clang's libFuzzer) and formatting.
