@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <random>
@@ -172,19 +174,24 @@ std::string item_lines(const Item& it, std::string_view prefix, bool with_body) 
                     "{0}first={5}\n{0}next={6}\n{0}deadline={7}\n",
                     prefix, it.kind, it.id, it.queue, it.attempts, it.first, it.next, it.deadline);
     for (const auto& [k, v] : it.fields)
-        if (with_body || (k != "body" && k != "logtext"))
+        if (with_body || (k != "body" && k != "logtext" && k != "logcut"))
             out += fmt::format("{}{}={}\n", prefix, k, one_line(v));
     return out;
 }
 
-// What app_sms logs of the queue file `body`'s text (see sms_item), hex; empty when it does
-// not read.
-std::string logtext_of(const std::string& body) {
+// What app_sms logs of a text: the render (hex) and whether a NUL cut it ("1": no newline).
+void set_logtext(Item& it, const std::u16string& units) {
+    it.fields["logtext"] = hex(smslog::render(units));
+    it.fields["logcut"] = smslog::cut_by_nul(units) ? "1" : "0";
+}
+
+// The same for the queue file `body` (see sms_item); nothing when it does not read.
+void set_logtext(Item& it, const std::string& body) {
     try {
         spool::Message m = spool::parse(body);
-        return hex(smslog::render(utf8::to_utf16(utf8::decode(m.text, true).value_or(U""))));
+        set_logtext(it, utf8::to_utf16(utf8::decode(m.text, true).value_or(U"")));
     } catch (const Error&) {
-        return {};
+        it.fields["logtext"].clear();
     }
 }
 
@@ -206,7 +213,7 @@ std::optional<Item> parse(std::string_view text) {
         if (sms && text.front() != ';') {
             // The rest is the queue file.
             it.fields["body"] = hex(text);
-            it.fields["logtext"] = logtext_of(std::string(text));
+            set_logtext(it, std::string(text));
             break;
         }
         auto nl = text.find('\n');
@@ -362,8 +369,9 @@ Item sms_item(const Config& cfg, const spool::Message& m, const std::string& que
     it.fields["channel"] = channel;
     it.fields["mr"] = std::to_string(mr);
     it.fields["units"] = std::to_string(units.size());
-    it.fields["logtext"] = hex(smslog::render(units));
+    set_logtext(it, units);
     it.fields["notify"] = notify;
+    it.fields["queued"] = std::to_string(now);
     if (m.srr)
         it.fields["srr"] = std::to_string(*m.srr);
     it.fields["mark"] = fmt::format("{}:{}", mark.ino, mark.pos);
@@ -371,8 +379,25 @@ Item sms_item(const Config& cfg, const spool::Message& m, const std::string& que
     return it;
 }
 
-bool matches(const Item& item, const smslog::Record& r, std::uint64_t current_ino) {
-    if (r.dir != 'O' || r.mode != 'S' || !r.mr || r.queue != item.queue)
+std::optional<std::int64_t> local_time(const std::string& t) {
+    struct tm tm {};
+    int n = 0;
+    if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+        static_cast<std::size_t>(n) != t.size())
+        return std::nullopt;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_isdst = -1;
+    const std::time_t e = std::mktime(&tm);
+    if (e == static_cast<std::time_t>(-1))
+        return std::nullopt;
+    return static_cast<std::int64_t>(e);
+}
+
+bool matches(const Item& item, const smslog::Record& r, std::uint64_t current_ino, bool privacy) {
+    // Only a line app_sms began, a delivery line of the centre (O, mode S) with the mr.
+    if (!r.anchored || r.dir != 'O' || r.mode != 'S' || !r.mr || r.queue != item.queue)
         return false;
     if (static_cast<std::int64_t>(*r.mr) != item.get_int("mr", -1))
         return false;
@@ -380,10 +405,14 @@ bool matches(const Item& item, const smslog::Record& r, std::uint64_t current_in
         return false;
     if (!smslog::after(r, parse_mark(item.get("mark")), current_ino))
         return false;
-    const std::string expected = unhex(item.get("logtext"));
-    if (r.udl && static_cast<std::int64_t>(*r.udl) == item.get_int("units", -1))
-        return true;
-    return r.text == expected || (r.cut && !r.text.empty() && expected.starts_with(r.text));
+    // Written after this attempt's queue file (app_sms writes the line when the call ends).
+    const auto when = local_time(r.time);
+    if (!when || *when < item.get_int("queued", item.first))
+        return false;
+    // In the form the call used: the length with the privacy option, else the whole text.
+    if (privacy)
+        return r.udl && static_cast<std::int64_t>(*r.udl) == item.get_int("units", -1);
+    return r.text == unhex(item.get("logtext")) && r.cut == (item.get("logcut") == "1");
 }
 
 const char* to_string(Outcome o) {
@@ -544,6 +573,7 @@ void Settler::failed(const Item& it, const std::string& why) {
     std::string body = with_mr(unhex(it.get("body")), mr);
     next.fields["body"] = hex(body);
     next.fields["mark"] = fmt::format("{}:{}", mark_now_.ino, mark_now_.pos);
+    next.fields["queued"] = std::to_string(now_);
     next.fields.erase("gone");
     fs::PlannedFile q;
     q.dir = cfg_.mttx_dir();
@@ -635,9 +665,15 @@ Settled Settler::run() {
             cursor = *c;
     } catch (const Error&) {
     }
+    // What the suite's own lines will hold: the reader steps over their raw line feeds and
+    // finds the line glued after a NUL in them, and nowhere else.
+    std::vector<smslog::Expected> expected;
+    for (const auto& it : items)
+        expected.push_back({it.queue, it.get("oa"), it.get("da"), unhex(it.get("logtext")),
+                            it.get("logcut") == "1"});
     smslog::ReadResult rr;
     if (need_log) {
-        rr = smslog::read_new(cfg_.sms.log, cursor);
+        rr = smslog::read_new(cfg_.sms.log, cursor, expected);
         if (!rr.readable) {
             out_.log_readable = false;
             out_.log_error = rr.error;
@@ -660,24 +696,49 @@ Settled Settler::run() {
     for (std::size_t k = 0; k < items.size(); ++k)
         by_mr.emplace(std::make_pair(items[k].queue, items[k].get("mr")), k);
     std::map<std::size_t, smslog::Record> found;
+    std::map<std::size_t, std::string> contradicted;    // item -> the lines that disagree
     std::map<std::string, std::set<std::size_t>> twins; // key -> every candidate of its lines
     std::set<std::string> ambiguous;
+    const bool privacy = cfg_.sms.privacy;
     for (const auto& r : rr.records) {
+        if (r.dir == 'I' && r.mode == 'S' && !r.udl && !out_.received_texts)
+            out_.received_texts = fmt::format("{} ({}, from {})", cfg_.sms.log, r.time, r.oa);
         if (r.dir != 'O' || r.mode != 'S' || !r.mr)
             continue;
         auto [b, e] = by_mr.equal_range({r.queue, std::to_string(*r.mr)});
+        if (!r.anchored) {
+            // Where app_sms did not begin a line: maybe a sender's text. Never counted.
+            if (b != e)
+                out_.notes.push_back(fmt::format(
+                    "{}: ignored a line at byte {} that names queue {} mr {}: it is not where "
+                    "app_sms begins a line (it may be the text of a message)",
+                    cfg_.sms.log, r.offset, r.queue, *r.mr));
+            continue;
+        }
         std::vector<std::size_t> cands;
         for (auto i = b; i != e; ++i)
-            if (!waiting[i->second] && !found.count(i->second) &&
-                matches(items[i->second], r, rr.current_ino))
+            if (!waiting[i->second] && matches(items[i->second], r, rr.current_ino, privacy))
                 cands.push_back(i->second);
         if (cands.empty())
             continue;
-        found.emplace(cands.front(), r);
-        const std::string key = twin_key(items[cands.front()]);
+        // A second line for a message: when they disagree, one of them is not app_sms's own.
+        auto fresh = std::find_if(cands.begin(), cands.end(),
+                                  [&](std::size_t c) { return !found.count(c); });
+        if (fresh == cands.end()) {
+            const auto& first = found.at(cands.front());
+            if (first.status != r.status) {
+                auto& why = contradicted[cands.front()];
+                if (why.empty())
+                    why = fmt::format("{} at {}", first.status, first.time);
+                why += fmt::format(", {} at {}", r.status, r.time);
+            }
+            continue;
+        }
+        found.emplace(*fresh, r);
+        const std::string key = twin_key(items[*fresh]);
         twins[key].insert(cands.begin(), cands.end());
         for (std::size_t c : cands)
-            if (items[c].get("logtext") != items[cands.front()].get("logtext"))
+            if (items[c].get("logtext") != items[*fresh].get("logtext"))
                 ambiguous.insert(key);
     }
     // Twins are settled together: all acknowledged, or the acknowledged ones sent again (which
@@ -714,7 +775,11 @@ Settled Settler::run() {
                                                     "in app_sms's log yet"));
                     continue;
                 }
-                if (r.status == 'Y' && v != verdict.end() && v->second == Twins::resend)
+                if (auto c = contradicted.find(k); c != contradicted.end())
+                    failed(it, fmt::format("app_sms's log holds lines for it that disagree ({}): "
+                                           "one of them may be the text of a message",
+                                           c->second));
+                else if (r.status == 'Y' && v != verdict.end() && v->second == Twins::resend)
                     failed(it, fmt::format("app_sms logged Y at {} for one of several messages "
                                            "with the same mr, addresses and length, and not "
                                            "for all: which arrived cannot be told",
@@ -823,6 +888,16 @@ std::string report(const Settled& s, bool as_json) {
         if (as_json)
             fmt::print("{{\"lasthop_log\":{{\"readable\":false,\"error\":{}}}}}\n",
                        json(s.log_error));
+    }
+    if (s.received_texts) {
+        log::warning("last hop: app_sms's log holds the texts of received messages, first {}: "
+                     "anyone who sends the SMS centre a text can write lines into it; give the "
+                     "centre's SMS() the option n (SMS(${{CALLERID(num)}},san)) so that it logs "
+                     "lengths only",
+                     *s.received_texts);
+        if (as_json)
+            fmt::print("{{\"lasthop_log\":{{\"received_texts\":true,\"first\":{}}}}}\n",
+                       json(*s.received_texts));
     }
     for (const auto& e : s.events) {
         auto level = e.outcome == Outcome::given_up    ? log::Level::error

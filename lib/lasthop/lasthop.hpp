@@ -29,8 +29,9 @@ namespace sms::lasthop {
 // S fields: file (the queue file in sms/mttx/), oa, da, channel, mr, units (UCS-2 units of the
 // text), logtext (the text as app_sms logs it, hex), notify (who is told of a failure or
 // receipt; empty for the suite's own notices), srr, mark (where app_sms's log ended when it was
-// queued: "ino:pos"), gone (when the queue file was first seen taken), body (the queue file,
-// hex).
+// queued: "ino:pos"), queued (when this attempt's queue file was written: no line of the log
+// older than that is about it), gone (when the queue file was first seen taken), body (the
+// queue file, hex), logcut ("1" when a NUL in the text cuts app_sms's line).
 // An item's file is "key=value" lines; an SMS item's file is its queue file itself, the item's
 // lines before it as comments (";key=value": app_sms skips them), body and logtext read from
 // the message: outbox writes that content to the queue file too, and the journal makes the
@@ -86,9 +87,12 @@ Item sms_item(const Config& cfg, const spool::Message& m, const std::string& que
               const std::string& file, const std::string& channel, const std::string& notify,
               const std::string& body, smslog::Mark mark, std::int64_t now);
 
-// Whether log record `r` reports the SMS of `item` (queue, mr, addresses, the text or with the
-// privacy option its length, and written after the item's mark).
-bool matches(const Item& item, const smslog::Record& r, std::uint64_t current_ino);
+// Whether log record `r` can be app_sms's own record of the SMS of `item`: anchored (where
+// app_sms began a line), a centre delivery line (O, mode S) with the item's queue, mr and
+// addresses, after the item's mark, its time not before this attempt was queued, and in the
+// form the call used: with `privacy` (option n) the length, else the whole text (cut where
+// the item's own NUL cuts it).
+bool matches(const Item& item, const smslog::Record& r, std::uint64_t current_ino, bool privacy);
 
 // ---- Settling ---------------------------------------------------------------------------
 
@@ -107,7 +111,10 @@ struct Event {
 struct Settled {
     bool skipped = false; // another run is settling
     bool log_readable = true;
-    std::string log_error;          // said once per run
+    std::string log_error; // said once per run
+    // The log holds received texts (xIS lines with a text, an SMS centre without option n):
+    // where and from whom the first was. Such a log is open to forgery; said once per run.
+    std::optional<std::string> received_texts;
     std::vector<std::string> notes; // rotation, truncation
     std::vector<Event> events;      // settled items (and, on a dry run, waiting ones)
 };
@@ -133,8 +140,8 @@ Settled settle(const Config& cfg, journal::Journal* journal, const Notify& notif
 // Says what settle did: one log line per event (syslog), the unreadable log once, and with
 // `json` one object per event on stdout (sms-process --json: "outcome" is delivered, requeued,
 // redialled, given_up or waiting, with a "lasthop" object) and {"lasthop_log":...} when the log
-// cannot be read. Returns a summary for the run's closing line ("last hop: delivered 1,
-// requeued 0, redialled 0, given up 0"), empty when nothing was settled.
+// cannot be read or holds received texts. Returns a summary for the run's closing line ("last hop:
+// delivered 1, requeued 0, redialled 0, given up 0"), empty when nothing was settled.
 std::string report(const Settled& s, bool json);
 std::string event_json(const Event& e);
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_map>
 
 namespace sms::smslog {
 
@@ -50,49 +51,32 @@ std::size_t head_at(std::string_view d, std::size_t i) {
     return p + 1 - i;
 }
 
-// The next head at or after `from` within [from, end): its position, or npos.
-std::size_t find_head(std::string_view d, std::size_t from, std::size_t end) {
-    for (std::size_t i = from; i + 24 <= end; ++i) {
-        if (d[i + 10] == 'T' && d[i + 4] == '-' && head_at(d, i))
-            return i;
-    }
-    return std::string_view::npos;
+// Whether `t` is the privacy form alone: "udl=" and digits (app_sms's option n).
+bool udl_form(std::string_view t) {
+    if (!t.starts_with("udl=") || t.size() < 5 || t.size() > 9)
+        return false;
+    for (char c : t.substr(4))
+        if (!digit(c))
+            return false;
+    return true;
 }
 
-std::string field(std::string_view& rest) {
-    auto sp = rest.find(' ');
-    std::string f(rest.substr(0, sp));
-    rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
-    return f == "-" ? std::string() : f;
+// The three fields after a head (queue, oa, da) within [p, line_end): where the text begins,
+// or npos when the line has fewer than three blanks (no record app_sms wrote).
+std::size_t fields(std::string_view d, std::size_t p, std::size_t line_end,
+                   std::string_view (&out)[3]) {
+    for (auto& f : out) {
+        auto sp = d.find(' ', p);
+        if (sp == std::string_view::npos || sp >= line_end)
+            return std::string_view::npos;
+        f = d.substr(p, sp - p);
+        p = sp + 1;
+    }
+    return p;
 }
 
-Record make(std::string_view d, std::size_t i, std::size_t head, std::string_view body, bool cut,
-            std::uint64_t base, std::uint64_t ino) {
-    Record r;
-    r.time = std::string(d.substr(i, 19));
-    r.status = d[i + 20];
-    r.dir = d[i + 21];
-    r.mode = d[i + 22];
-    if (head == 26)
-        r.mr = hexval(d[i + 23]) * 16 + hexval(d[i + 24]);
-    r.queue = field(body);
-    r.oa = field(body);
-    r.da = field(body);
-    r.text = std::string(body);
-    if (r.text.starts_with("udl=") && r.text.size() > 4 && r.text.size() <= 9) {
-        unsigned n = 0;
-        bool ok = true;
-        for (char c : std::string_view(r.text).substr(4)) {
-            ok = ok && digit(c);
-            n = n * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (ok)
-            r.udl = n;
-    }
-    r.cut = cut;
-    r.offset = base + i;
-    r.ino = ino;
-    return r;
+std::string dash(std::string_view f) {
+    return f == "-" ? std::string() : std::string(f);
 }
 
 std::string hex(std::string_view s) {
@@ -118,31 +102,29 @@ std::string read_at(int fd, std::uint64_t pos, std::uint64_t len) {
 
 // Reads [pos, end of whole lines) of an open file; returns the records and sets `consumed`.
 void read_lines(int fd, std::uint64_t pos, std::uint64_t size, std::uint64_t ino,
-                std::uint64_t max_bytes, ReadResult& rr, std::uint64_t& consumed) {
+                const std::vector<Expected>& expected, std::uint64_t max_bytes, ReadResult& rr,
+                std::uint64_t& consumed) {
     consumed = 0;
     if (size <= pos)
         return;
     std::string data = read_at(fd, pos, std::min(size - pos, max_bytes));
-    // app_sms writes each line with one write(): what follows the last line feed is a whole
-    // record cut by a NUL (no newline written), unless it is not even a record's head and three
-    // fields yet (a line being written by someone else): that is left for next time.
+    // app_sms writes each line with one write(): what follows the last line feed is taken now
+    // only when it is the suite's own text cut by a NUL (no newline written, the next line will
+    // be glued on); anything else there is left for next time (a line being written, or a
+    // sender's text cut by a NUL, whose glued successor then cannot be told from its text).
+    auto records = parse(data, pos, ino, expected);
     auto nl = data.rfind('\n');
-    std::size_t rest = nl == std::string::npos ? 0 : nl + 1;
-    std::size_t head = head_at(data, rest);
-    bool whole_tail = false;
-    if (head) {
-        int blanks = 0;
-        for (std::size_t i = rest + head; i < data.size() && blanks < 3; ++i)
-            blanks += data[i] == ' ';
-        whole_tail = blanks == 3;
-    }
-    if (!whole_tail) {
+    if (!data.empty() && data.back() != '\n' && !records.empty() && records.back().own &&
+        records.back().cut && records.back().offset + records.back().size == pos + data.size()) {
+        consumed = data.size();
+    } else {
         if (nl == std::string::npos)
             return; // no whole line yet
         data.resize(nl + 1);
+        records = parse(data, pos, ino, expected);
+        consumed = data.size();
     }
-    consumed = data.size();
-    for (auto& r : parse(data, pos, ino))
+    for (auto& r : records)
         rr.records.push_back(std::move(r));
 }
 
@@ -181,49 +163,82 @@ std::string find_rotated(const std::string& path, const Cursor& c) {
 
 } // namespace
 
-std::vector<Record> parse(std::string_view d, std::uint64_t base, std::uint64_t ino) {
+std::vector<Record> parse(std::string_view d, std::uint64_t base, std::uint64_t ino,
+                          const std::vector<Expected>& expected) {
     std::vector<Record> out;
+    std::unordered_multimap<std::string_view, const Expected*> by_queue;
+    for (const auto& e : expected)
+        by_queue.emplace(e.queue, &e);
     std::size_t i = 0;
-    // A leading line that is no record: the rest of a broken line read earlier; skip it.
-    if (!head_at(d, 0)) {
-        auto nl = d.find('\n');
-        i = nl == std::string_view::npos ? d.size() : nl + 1;
-    }
+    bool sure = true; // app_sms began a line at i
     while (i < d.size()) {
-        std::size_t head = head_at(d, i);
-        if (!head) {
-            auto nl = d.find('\n', i);
-            i = nl == std::string_view::npos ? d.size() : nl + 1;
+        auto nl = d.find('\n', i);
+        const std::size_t line_end = nl == std::string_view::npos ? d.size() : nl;
+        const std::size_t head = head_at(d, i);
+        std::string_view f[3];
+        const std::size_t text = head ? fields(d, i + head, line_end, f) : std::string_view::npos;
+        if (text == std::string_view::npos) {
+            // No record: the rest of a text broken by a raw line feed, or foreign. What comes
+            // next may still be a sender's text.
+            i = line_end + 1;
+            sure = false;
             continue;
         }
-        // The record runs to the line feed before the next head that starts a line, or to a
-        // head glued on in mid-line (after a NUL the newline was never written).
-        std::size_t body = i + head;
-        std::size_t end = d.size();
-        bool cut = false;
-        std::size_t p = body;
-        for (;;) {
-            auto nl = d.find('\n', p);
-            std::size_t line_end = nl == std::string_view::npos ? d.size() : nl;
-            auto glued = find_head(d, p, line_end);
-            if (glued != std::string_view::npos) {
-                end = glued;
-                cut = true;
-                break;
+        Record r;
+        r.time = std::string(d.substr(i, 19));
+        r.status = d[i + 20];
+        r.dir = d[i + 21];
+        r.mode = d[i + 22];
+        if (head == 26)
+            r.mr = hexval(d[i + 23]) * 16 + hexval(d[i + 24]);
+        r.queue = dash(f[0]);
+        r.oa = dash(f[1]);
+        r.da = dash(f[2]);
+        r.anchored = sure;
+        r.offset = base + i;
+        r.ino = ino;
+        // The suite's own line: its whole text is known, raw line feeds and NUL cut included.
+        const Expected* own = nullptr;
+        std::size_t end = 0;
+        for (auto [b, en] = by_queue.equal_range(f[0]); b != en; ++b) {
+            const Expected& e = *b->second;
+            const bool centre = r.dir == 'O' && r.mode == 'S' && e.da == r.da;
+            const bool phone = r.dir == 'I' && r.mode == 'M' && f[2] == "-";
+            if (!(centre || phone) || e.queue != r.queue || e.oa != r.oa ||
+                !d.substr(text).starts_with(e.text))
+                continue;
+            const std::size_t at = text + e.text.size();
+            const bool fits =
+                e.cut ? at == d.size() || head_at(d, at) != 0 : at < d.size() && d[at] == '\n';
+            if (fits && (!own || e.text.size() > own->text.size())) {
+                own = &e;
+                end = at;
             }
-            if (nl == std::string_view::npos) {
-                end = d.size();
-                break;
-            }
-            if (nl + 1 >= d.size() || head_at(d, nl + 1)) {
-                end = nl; // the record's own newline
-                break;
-            }
-            p = nl + 1; // a raw LF inside the text: the record goes on
         }
-        std::string_view rec_body = d.substr(body, end - body);
-        out.push_back(make(d, i, head, rec_body, cut, base, ino));
-        i = cut ? end : end + 1;
+        bool next_sure;
+        if (own) {
+            r.own = true;
+            r.cut = own->cut;
+            r.text = own->text;
+            r.size = end - (r.offset - base);
+            i = own->cut ? end : end + 1;
+            next_sure = sure;
+        } else {
+            r.text = std::string(d.substr(text, line_end - text));
+            r.size = line_end - (r.offset - base);
+            i = line_end + 1;
+            // A text could have gone on after a raw line feed: only the privacy form surely
+            // ended at this one.
+            next_sure = sure && udl_form(r.text);
+        }
+        if (udl_form(r.text)) {
+            unsigned n = 0;
+            for (char c : std::string_view(r.text).substr(4))
+                n = n * 10 + static_cast<unsigned>(c - '0');
+            r.udl = n;
+        }
+        out.push_back(std::move(r));
+        sure = next_sure;
     }
     return out;
 }
@@ -248,7 +263,15 @@ std::string render(const std::u16string& units) {
     return out;
 }
 
-ReadResult read_new(const std::string& path, const Cursor& from, std::uint64_t max_bytes) {
+bool cut_by_nul(const std::u16string& units) {
+    for (char16_t u : units)
+        if (u > 0xFF && (u & 0xFF) == 0)
+            return true;
+    return false;
+}
+
+ReadResult read_new(const std::string& path, const Cursor& from,
+                    const std::vector<Expected>& expected, std::uint64_t max_bytes) {
     ReadResult rr;
     rr.next = from;
     fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
@@ -286,7 +309,7 @@ ReadResult read_new(const std::string& path, const Cursor& from, std::uint64_t m
         if (ofd && ::fstat(ofd.get(), &ost) == 0) {
             std::uint64_t consumed = 0;
             std::uint64_t opos = static_cast<std::uint64_t>(ost.st_size) < from.pos ? 0 : from.pos;
-            read_lines(ofd.get(), opos, static_cast<std::uint64_t>(ost.st_size), from.ino,
+            read_lines(ofd.get(), opos, static_cast<std::uint64_t>(ost.st_size), from.ino, expected,
                        max_bytes, rr, consumed);
             rr.notes.push_back(fmt::format("{} was rotated: read the rest of {}", path, old));
         } else {
@@ -297,7 +320,7 @@ ReadResult read_new(const std::string& path, const Cursor& from, std::uint64_t m
         }
     }
     std::uint64_t consumed = 0;
-    read_lines(fd.get(), start, size, ino, max_bytes, rr, consumed);
+    read_lines(fd.get(), start, size, ino, expected, max_bytes, rr, consumed);
     rr.next = cursor_at(fd.get(), st, start + consumed);
     return rr;
 }

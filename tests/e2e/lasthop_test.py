@@ -53,6 +53,7 @@ class AppSms:
         self.s = spool
         self.log = log
         self.sent = {}  # text -> outcomes in order
+        self.stamp = ""  # the time of the last line written
 
     def call(self, queue, outcome=lambda text: "Y", answer=True):
         name = f"smsq.mttx.{queue}.1"
@@ -75,7 +76,8 @@ class AppSms:
                 st = outcome(m["text"])
                 self.sent.setdefault(m["text"], []).append(st)
                 mr = "%02X" % (int(m["mr"]) & 0xFF) if "mr" in m else ""
-                head = f"2026-12-02T17:54:11 {st}OS{mr} {queue} {m['oa']} {m['da']} ".encode()
+                self.stamp = time.strftime("%Y-%m-%dT%H:%M:%S")  # local time, as app_sms
+                head = f"{self.stamp} {st}OS{mr} {queue} {m['oa']} {m['da']} ".encode()
                 if privacy:
                     body, cut = f"udl={len(m['text'].encode('utf-16-be')) // 2}".encode(), False
                 else:
@@ -227,7 +229,7 @@ def receipt_when_the_sender_asked():
         assert sorted(e["outcome"] for e in lasthop(out)) == ["delivered", "delivered"], out
         (r,) = s.queue()
         assert r["da"] == SENDER and r["oa"] == "9000", r
-        assert r["text"] == f"Delivered to {PHONE} at 17:54.", r
+        assert r["text"] == f"Delivered to {PHONE} at {app.stamp[11:16]}.", r
     finally:
         s.cleanup()
 

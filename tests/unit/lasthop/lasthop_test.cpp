@@ -4,11 +4,13 @@
 #include "core/fsutil.hpp"
 #include "core/journal.hpp"
 #include "core/spool.hpp"
+#include "core/utf8.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/smslog.hpp"
 #include "tempdir.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -47,6 +49,8 @@ struct Spool {
         return std::vector<fs::PlannedFile>{f};
     };
     Spool() {
+        ::setenv("TZ", "UTC", 1); // app_sms's lines are in local time
+        ::tzset();
         cfg.general.spool_dir = tmp.path;
         cfg.sms.log = tmp.path + "/log/sms";
         fs::make_dirs(tmp.path + "/log");
@@ -90,8 +94,15 @@ struct Spool {
             for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
                 text.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
         }
-        std::string line = fmt::format("2026-12-02T17:54:11 {}OS{:02X} {} {} {} {}\n", status,
-                                       *m.mr & 0xFF, "48500100250", m.oa, m.da, text);
+        // Written a second after the queue file: app_sms logs when the call ends.
+        const std::time_t when = static_cast<std::time_t>(it.get_int("queued", it.first) + 1);
+        char stamp[32];
+        struct tm tm {};
+        ::gmtime_r(&when, &tm);
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        std::string line =
+            fmt::format("{} {}OS{:02X} {} {} {} {}{}", stamp, status, *m.mr & 0xFF, "48500100250",
+                        m.oa, m.da, text, it.get("logcut") == "1" ? "" : "\n");
         fs::Fd fd(::open(cfg.sms.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644));
         fs::write_all(fd.get(), line, cfg.sms.log);
     }
@@ -329,34 +340,47 @@ TEST(LastHopStore, PauseGrows) {
     EXPECT_EQ(lasthop::pause_after(cfg, 20), 3600);
 }
 
-TEST(LastHopMatch, QueueMrAddressesTextOrLengthAndMark) {
+TEST(LastHopMatch, QueueMrAddressesFormTimeAndMark) {
     Spool s;
     auto it = s.queue("Zażółć €"); // UCS-2 after no transliteration here: 8 units
     const unsigned mr = static_cast<unsigned>(it.get_int("mr"));
-    auto rec = [&](std::string flags_text) {
-        auto r = smslog::parse(fmt::format("2026-12-02T17:54:11 YOS{:02X} 48500100250 600 "
-                                           "48500100250 {}\n",
-                                           mr, flags_text));
+    auto rec = [&](std::string flags_text, std::string time = "2026-12-02T17:54:11") {
+        auto r = smslog::parse(
+            fmt::format("{} YOS{:02X} 48500100250 600 48500100250 {}\n", time, mr, flags_text));
         return r.at(0);
     };
-    EXPECT_TRUE(lasthop::matches(it, rec("udl=8"), 0));
-    EXPECT_FALSE(lasthop::matches(it, rec("udl=9"), 0));
-    EXPECT_TRUE(lasthop::matches(it, rec("Za|\xF3\x42\x07 \xAC"), 0));
-    EXPECT_FALSE(lasthop::matches(it, rec("Zazolc"), 0));
+    // The form the call used: the length with the privacy option, the text without.
+    EXPECT_TRUE(lasthop::matches(it, rec("udl=8"), 0, true));
+    EXPECT_FALSE(lasthop::matches(it, rec("udl=8"), 0, false));
+    EXPECT_FALSE(lasthop::matches(it, rec("udl=9"), 0, true));
+    EXPECT_TRUE(lasthop::matches(it, rec("Za|\xF3\x42\x07 \xAC"), 0, false));
+    EXPECT_FALSE(lasthop::matches(it, rec("Za|\xF3\x42\x07 \xAC"), 0, true));
+    EXPECT_FALSE(lasthop::matches(it, rec("Zazolc"), 0, false));
+    EXPECT_FALSE(lasthop::matches(it, rec("Za|\xF3"), 0, false)); // a prefix is not the text
     auto other = smslog::parse(
         fmt::format("2026-12-02T17:54:11 YOS{:02X} 48500100250 601 48500100250 udl=8\n", mr));
-    EXPECT_FALSE(lasthop::matches(it, other.at(0), 0)); // another sender
+    EXPECT_FALSE(lasthop::matches(it, other.at(0), 0, true)); // another sender
     auto phone = smslog::parse("2026-12-02T17:54:11 YIM 48500100250 600 - udl=8\n");
-    EXPECT_FALSE(lasthop::matches(it, phone.at(0), 0));
+    EXPECT_FALSE(lasthop::matches(it, phone.at(0), 0, true));
+    auto received = smslog::parse(
+        fmt::format("2026-12-02T17:54:11 YIS{:02X} 48500100250 600 48500100250 udl=8\n", mr));
+    EXPECT_FALSE(lasthop::matches(it, received.at(0), 0, true)); // not a delivery line
+    // Written before the message was queued (17:53:20): not its line, whatever else fits.
+    EXPECT_FALSE(lasthop::matches(it, rec("udl=8", "2026-12-02T17:53:19"), 0, true));
+    EXPECT_TRUE(lasthop::matches(it, rec("udl=8", "2026-12-02T17:53:20"), 0, true));
+    // Not where app_sms begins a line: never.
+    auto r0 = rec("udl=8");
+    r0.anchored = false;
+    EXPECT_FALSE(lasthop::matches(it, r0, 0, true));
     // A line before the item's mark (an older message with the same mr) is not its line.
     lasthop::Item later = it;
     later.fields["mark"] = "42:1000";
     auto r = rec("udl=8");
     r.ino = 42;
     r.offset = 999;
-    EXPECT_FALSE(lasthop::matches(later, r, 42));
+    EXPECT_FALSE(lasthop::matches(later, r, 42, true));
     r.offset = 1000;
-    EXPECT_TRUE(lasthop::matches(later, r, 42));
+    EXPECT_TRUE(lasthop::matches(later, r, 42, true));
 }
 
 TEST(LastHopSettle, DeliveredIsForgottenAndReceiptOnlyWhenAsked) {
@@ -364,13 +388,13 @@ TEST(LastHopSettle, DeliveredIsForgottenAndReceiptOnlyWhenAsked) {
     auto a = s.queue("first");
     auto b = s.queue("second, with a status report asked", t0, "600", 1);
     s.take(a, 'Y');
-    s.take(b, 'Y', false);
+    s.take(b, 'Y');
     auto r = s.settle();
     EXPECT_TRUE(r.log_readable);
     EXPECT_EQ(outcomes(r), (std::vector<O>{O::delivered, O::delivered}));
     EXPECT_TRUE(lasthop::list(s.cfg).empty());
     ASSERT_EQ(s.told.size(), 1u);
-    EXPECT_EQ(s.told[0], "600|Delivered to 48500100250 at 17:54.");
+    EXPECT_EQ(s.told[0], "600|Delivered to 48500100250 at 17:53.");
     EXPECT_EQ(fs::list_regular(s.tmp.path + "/notices").size(), 1u);
     // Read again: nothing more happens.
     EXPECT_TRUE(s.settle().events.empty());
@@ -547,4 +571,315 @@ TEST(LastHopSettle, OtherRunSettlingIsSkipped) {
     auto r = s.settle();
     EXPECT_TRUE(r.skipped);
     EXPECT_EQ(lasthop::list(s.cfg).size(), 1u);
+}
+
+// ---- Forgery: no text anyone sends settles or unsettles another message ------------------
+// The victims are the recorded queue files (tests/data/lasthop/mttx-before), the genuine lines
+// the ones Asterisk wrote for them, and the forgeries those same lines put into texts the way
+// app_sms writes a received text (smslog::render: raw low bytes, a raw LF for U+xx0A, the line
+// ended by a NUL for U+xx00).
+
+namespace {
+
+std::string fixture(const std::string& name) {
+    return fs::read_file(std::string(SMS_TEST_DATA) + "/lasthop/" + name);
+}
+
+// The recorded line of `log` holding `what`, with its newline.
+std::string real_line(const std::string& log, const std::string& what) {
+    std::string d = fixture(log);
+    auto at = d.find(what);
+    EXPECT_NE(at, std::string::npos) << what;
+    auto b = d.rfind('\n', at);
+    b = b == std::string::npos ? 0 : b + 1;
+    return d.substr(b, d.find('\n', at) + 1 - b);
+}
+
+struct Forgery : Spool {
+    // A recorded queue file queued by the suite: its item and queue file, the fixture's mr.
+    lasthop::Item queue_real(const std::string& name, std::int64_t now = t0) {
+        std::string body = fixture("mttx-before/" + name);
+        if (body.find("scts=") == std::string::npos)
+            body += "scts=2026-12-02T17:50:00\n";
+        spool::Message m = spool::parse(body, name);
+        const std::string q = name.substr(0, name.find('.'));
+        if (!m.mr) { // the suite always writes one
+            m.mr = static_cast<int>(lasthop::allocate_mr(cfg, q));
+            body += fmt::format("mr={}\n", *m.mr);
+        }
+        auto item = lasthop::sms_item(cfg, m, q, name, "PJSIP/1", "600", body,
+                                      smslog::mark_now(cfg.sms.log), now);
+        EXPECT_TRUE(fs::commit(lasthop::plan(cfg, item)));
+        EXPECT_TRUE(fs::commit(file_in(cfg.mttx_dir(), name, body)));
+        return item;
+    }
+    // app_sms takes the queue file: the call is under way, no line yet.
+    void taken(const lasthop::Item& it) {
+        ASSERT_EQ(::unlink(fs::join(cfg.mttx_dir(), it.get("file")).c_str()), 0);
+    }
+    void log(std::string_view bytes) {
+        fs::Fd fd(::open(cfg.sms.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644));
+        fs::write_all(fd.get(), bytes, cfg.sms.log);
+    }
+    // A phone sends the centre (SMS(${CALLERID(num)},s), no n) a text: app_sms's YIS line.
+    void mo(const std::u16string& text, const std::string& cli = "48500100299",
+            unsigned mr = 0x3C) {
+        log(fmt::format("2026-12-02T17:55:20 YIS{:02X} {} {} 48500100200 {}{}", mr, cli, cli,
+                        smslog::render(text), smslog::cut_by_nul(text) ? "" : "\n"));
+    }
+};
+
+std::u16string u16(std::string_view bytes) {
+    std::u16string out;
+    for (char c : bytes)
+        out.push_back(static_cast<unsigned char>(c));
+    return out;
+}
+
+// The recorded line without its newline, as a forger copies it into a text.
+std::string bare(std::string l) {
+    if (!l.empty() && l.back() == '\n')
+        l.pop_back();
+    return l;
+}
+
+const std::string y_p1 = "2026-12-02T17:55:27 YOS15 48500100254 48500100201 48500100254 udl=29";
+
+} // namespace
+
+// The first example: the genuine Y line of the victim copied into a text, glued in
+// mid-line. While the victim's call has no line yet nothing happens; its genuine ? then sends
+// it again. Nobody is told it arrived.
+TEST(LastHopForgery, GluedHeadInATextSettlesNothing) {
+    Forgery s;
+    auto v = s.queue_real("48500100254.lh-p1-1"); // mr=21 -> YOS15, udl=29
+    s.taken(v);
+    ASSERT_EQ(bare(real_line("1d-privacy-n.sms.log", "YOS15")), y_p1);
+    s.mo(u16("see " + y_p1));
+    auto r = s.settle();
+    EXPECT_TRUE(r.events.empty());
+    EXPECT_EQ(lasthop::list(s.cfg).size(), 1u);
+    s.log("2026-12-02T17:55:30 ?OS15 48500100254 48500100201 48500100254 udl=29\n");
+    EXPECT_EQ(outcomes(s.settle()), (std::vector<O>{O::requeued}));
+    EXPECT_TRUE(s.told.empty());
+}
+
+// Two forged heads fit in one SMS; 128 texts cover all 256 mrs, of Y, N and ?. None counts:
+// the victim waits for its own line, and the genuine Y then settles it once.
+TEST(LastHopForgery, AllMrsForgedInTextsSettleNothing) {
+    Forgery s;
+    auto v = s.queue_real("48500100254.lh-p1-1");
+    s.taken(v);
+    for (unsigned mr = 0; mr < 256; mr += 2) {
+        const char st = "YN?"[mr % 3];
+        s.mo(u16(fmt::format("{0}{1}OS{2:02X} 48500100254 48500100201 48500100254 udl=29 "
+                             "2026-12-02T17:55:27 {1}OS{3:02X} 48500100254 48500100201 "
+                             "48500100254 udl=29",
+                             "2026-12-02T17:55:27 ", st, mr, mr + 1)));
+    }
+    EXPECT_TRUE(s.settle().events.empty());
+    s.log(real_line("1d-privacy-n.sms.log", "YOS15"));
+    auto r = s.settle();
+    EXPECT_EQ(outcomes(r), (std::vector<O>{O::delivered}));
+    EXPECT_TRUE(lasthop::list(s.cfg).empty());
+}
+
+// A unit U+xx0A writes a raw LF: the forged head begins a physical line. A line after a text
+// (which may go on after a raw LF) is not where app_sms surely began one: a Y, an N or a ?
+// there settles nothing, and the genuine line after it still counts.
+TEST(LastHopForgery, HeadAfterARawLineFeedSettlesNothing) {
+    for (char st : {'Y', 'N', '?'}) {
+        Forgery s;
+        auto v = s.queue_real("48500100254.lh-p1-1");
+        s.taken(v);
+        std::u16string text = u"see";
+        text.push_back(u'\u040A'); // Serbian Nje: its low byte is a line feed
+        text += u16(y_p1);
+        text[3 + 1 + 20] = static_cast<char16_t>(st); // the status of the forged head
+        s.mo(text);
+        std::string logged = fs::read_file(s.cfg.sms.log);
+        ASSERT_NE(logged.find("\n2026-12-02T17:55:27 " + std::string(1, st) + "OS15"),
+                  std::string::npos)
+            << logged; // the forged head really is at the start of a line
+        auto r = s.settle();
+        EXPECT_TRUE(r.events.empty()) << st;
+        // The notes say a line naming the victim was ignored.
+        EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+            return n.find("ignored") != std::string::npos;
+        }));
+        s.log(real_line("1d-privacy-n.sms.log", "YOS15"));
+        EXPECT_EQ(outcomes(s.settle()), (std::vector<O>{O::delivered})) << st;
+        EXPECT_TRUE(s.told.empty());
+    }
+}
+
+// A forged N before the genuine Y (the duplicate), in a sender's text the suite
+// delivered (privacy off): stepped over, the message is delivered once and not queued again.
+TEST(LastHopForgery, ForgedNackBeforeTheGenuineLineIsIgnored) {
+    Forgery s;
+    s.cfg.sms.privacy = false;
+    auto v = s.queue_real("48500100250.lh-a1-1"); // mr=07
+    s.taken(v);
+    std::string forged = bare(real_line("1a-mr.sms.log", "YOS07"));
+    forged[20] = 'N';
+    spool::Message m;
+    m.oa = "48500100266";
+    m.da = "48500100253";
+    m.scts = "2026-12-02T17:50:00";
+    m.mr = 9;
+    m.text = "x\xD0\x8A" + forged; // U+040A: a raw LF before the forged head
+    spool::WriteStyle st;
+    st.text = spool::TextStyle::ucs2;
+    const std::string body = spool::serialize(m, st);
+    auto mal = lasthop::sms_item(s.cfg, m, "48500100253", "48500100253.mal", "PJSIP/2", "", body,
+                                 smslog::mark_now(s.cfg.sms.log), t0);
+    ASSERT_TRUE(fs::commit(lasthop::plan(s.cfg, mal)));
+    s.log(fmt::format("2026-12-02T17:54:00 YOS09 48500100253 48500100266 48500100253 {}\n",
+                      smslog::render(utf8::to_utf16(*utf8::decode(m.text)))));
+    s.log(real_line("1a-mr.sms.log", "YOS07"));
+    auto r = s.settle();
+    EXPECT_EQ(outcomes(r), (std::vector<O>{O::delivered, O::delivered}));
+    EXPECT_EQ(s.mttx().size(), 0u); // nothing queued again
+}
+
+// The same forged N in a text a phone sent a centre that logs texts: the genuine Y written
+// right after that text cannot be told from more of it either. Nothing counts; the message
+// goes again after the "taken, no line" pause: a duplicate, never a false failure.
+TEST(LastHopForgery, CentreLoggingTextsCostsADuplicateNotALoss) {
+    Forgery s;
+    auto v = s.queue_real("48500100254.lh-p1-1");
+    s.taken(v);
+    std::u16string text = u"x";
+    text.push_back(u'\u040A');
+    std::string forged = y_p1;
+    forged[20] = 'N';
+    text += u16(forged);
+    s.mo(text);
+    s.log(real_line("1d-privacy-n.sms.log", "YOS15"));
+    auto r = s.settle();
+    EXPECT_TRUE(r.events.empty());
+    EXPECT_TRUE(r.received_texts);
+    auto later = s.settle(t0 + 5 + 601);
+    EXPECT_EQ(outcomes(later), (std::vector<O>{O::requeued}));
+    EXPECT_TRUE(s.told.empty());
+}
+
+// A text ended by a NUL (U+xx00) glues the next line on. A sender's text is not predicted, so
+// the genuine line glued after it cannot be told from text: it is not counted, and the message
+// goes again once the "taken, no line" pause is over (a duplicate, never a loss).
+TEST(LastHopForgery, LineGluedAfterASendersNulIsNotTrusted) {
+    Forgery s;
+    auto v = s.queue_real("48500100254.lh-p1-1");
+    s.taken(v);
+    s.mo(u"hi \xD83D\xDE00 there"); // the emoji's low surrogate U+DE00 writes the NUL
+    s.log(real_line("1d-privacy-n.sms.log", "YOS15"));
+    std::string logged = fs::read_file(s.cfg.sms.log);
+    ASSERT_NE(logged.find("hi =2026-12-02T17:55:27 YOS15"), std::string::npos) << logged;
+    EXPECT_TRUE(s.settle().events.empty());
+    EXPECT_EQ(outcomes(s.settle(t0 + 5 + 601)), (std::vector<O>{O::requeued}));
+}
+
+// The suite's own text cut by a NUL: predicted, so the genuine line glued after it counts
+// (the recorded 1a3 log, privacy off): both messages delivered.
+TEST(LastHopForgery, LineGluedAfterTheSuitesOwnNulCounts) {
+    Forgery s;
+    s.cfg.sms.privacy = false;
+    auto a = s.queue_real("48500100253.lh-a3-1"); // "Emoji 😀 then more text"
+    auto b = s.queue_real("48500100253.lh-a3-2"); // "Serbian Њива then more text"
+    // The recording has no mr; the suite always writes one: the same lines with it.
+    std::string d = fixture("1a3-log-nul-and-lf.sms.log");
+    auto put_mr = [&](const std::string& after_text, const lasthop::Item& it) {
+        auto at = d.find("YOS 48500100253 48500100201 48500100253 " + after_text);
+        ASSERT_NE(at, std::string::npos);
+        d.replace(at, 4, fmt::format("YOS{:02X} ", it.get_int("mr")));
+    };
+    put_mr("Emoji", a);
+    put_mr("Serbian", b);
+    s.taken(a);
+    s.taken(b);
+    s.log(d);
+    auto r = s.settle();
+    EXPECT_EQ(outcomes(r), (std::vector<O>{O::delivered, O::delivered}));
+}
+
+// Privacy off: the suite's own delivery line carries a text a sender chose. A raw LF in it
+// and a forged head for another message: the suite knows its whole text, steps over it, and
+// the forged head settles nothing.
+TEST(LastHopForgery, PrivacyOffForgeryInsideTheSuitesOwnText) {
+    Forgery s;
+    s.cfg.sms.privacy = false;
+    auto v = s.queue_real("48500100250.lh-a1-1"); // "First message, carries mr=07"
+    s.taken(v);
+    // Mallory's message to 48500100253: "x", U+040A, then the victim's genuine line.
+    spool::Message m;
+    m.oa = "48500100266";
+    m.da = "48500100253";
+    m.scts = "2026-12-02T17:50:00";
+    m.dcs = 8;
+    m.mr = 9;
+    const std::string victim = bare(real_line("1a-mr.sms.log", "YOS07"));
+    m.text = "x\xD0\x8A" + victim; // U+040A in UTF-8
+    spool::WriteStyle st;
+    st.text = spool::TextStyle::ucs2;
+    std::string body = spool::serialize(m, st);
+    auto mal = lasthop::sms_item(s.cfg, m, "48500100253", "48500100253.mal", "PJSIP/2", "", body,
+                                 smslog::mark_now(s.cfg.sms.log), t0);
+    ASSERT_TRUE(fs::commit(lasthop::plan(s.cfg, mal)));
+    std::string own = fmt::format("2026-12-02T17:55:00 YOS09 48500100253 48500100266 "
+                                  "48500100253 {}\n",
+                                  smslog::render(utf8::to_utf16(*utf8::decode(m.text))));
+    ASSERT_NE(own.find("\n" + victim), std::string::npos); // a line that looks genuine
+    s.log(own);
+    auto r = s.settle();
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0].item, mal.name());
+    EXPECT_EQ(r.events[0].outcome, O::delivered);
+    EXPECT_EQ(lasthop::list(s.cfg).size(), 1u); // the victim still waits for its own line
+    // In the privacy form its line does not count either: the call used the text.
+    s.log("2026-12-02T17:55:30 YOS07 48500100250 48500100201 48500100250 udl=28\n");
+    EXPECT_TRUE(s.settle().events.empty());
+    s.log(real_line("1a-mr.sms.log", "YOS07"));
+    EXPECT_EQ(outcomes(s.settle()), (std::vector<O>{O::delivered}));
+}
+
+// Lines at the start of a line that are still not the centre's delivery line of the message:
+// received (I), phone mode (M), older than the take. None counts.
+TEST(LastHopForgery, WrongDirectionModeOrTimeDoNotCount) {
+    Forgery s;
+    auto v = s.queue_real("48500100254.lh-p1-1", t0); // queued 17:53:20
+    s.taken(v);
+    s.log("2026-12-02T17:55:27 YIS15 48500100254 48500100201 48500100254 udl=29\n");
+    s.log("2026-12-02T17:55:27 YOM15 48500100254 48500100201 48500100254 udl=29\n");
+    s.log("2026-12-02T17:53:19 YOS15 48500100254 48500100201 48500100254 udl=29\n");
+    EXPECT_TRUE(s.settle().events.empty());
+    s.log(real_line("1d-privacy-n.sms.log", "YOS15"));
+    EXPECT_EQ(outcomes(s.settle()), (std::vector<O>{O::delivered}));
+}
+
+// Two lines for one message that disagree: one of them is not app_sms's own: sent again.
+TEST(LastHopForgery, ContradictingLinesSendAgain) {
+    Forgery s;
+    auto v = s.queue_real("48500100254.lh-p1-1");
+    s.taken(v);
+    s.log(real_line("1d-privacy-n.sms.log", "YOS15"));
+    s.log("2026-12-02T17:55:28 NOS15 48500100254 48500100201 48500100254 udl=29\n");
+    auto r = s.settle();
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0].outcome, O::requeued);
+    EXPECT_NE(r.events[0].detail.find("disagree"), std::string::npos) << r.events[0].detail;
+    EXPECT_TRUE(s.told.empty());
+}
+
+// A log that holds received texts is said once per run; one with lengths only is not.
+TEST(LastHopForgery, LogHoldingReceivedTextsIsNoticed) {
+    Forgery s;
+    auto v = s.queue_real("48500100254.lh-p1-1");
+    s.taken(v);
+    s.log("2026-12-02T17:55:20 YIS3C 48500100299 48500100299 48500100200 udl=12\n");
+    EXPECT_FALSE(s.settle().received_texts);
+    s.mo(u"hello there");
+    s.mo(u"and again");
+    auto r = s.settle();
+    ASSERT_TRUE(r.received_texts);
+    EXPECT_NE(r.received_texts->find("48500100299"), std::string::npos);
 }

@@ -22,8 +22,52 @@ std::string data(const std::string& name) {
     return fs::read_file(std::string(SMS_TEST_DATA) + "/lasthop/" + name);
 }
 
+// The fixture's queue file as a message: its text as UTF-16 units, and the mr app_sms logs.
+struct QueueFile {
+    std::string name, queue;
+    spool::Message m;
+    std::u16string units;
+    std::optional<unsigned> mr;
+};
+
+std::vector<QueueFile> queue_files() {
+    const std::string dir = std::string(SMS_TEST_DATA) + "/lasthop/mttx-before";
+    std::vector<QueueFile> out;
+    for (const auto& name : fs::list_regular(dir)) {
+        QueueFile q;
+        q.name = name;
+        q.queue = name.substr(0, name.find('.'));
+        std::string content = fs::read_file(fs::join(dir, name));
+        if (auto at = content.find("mr="); at != std::string::npos)
+            q.mr = static_cast<unsigned>(std::atoi(content.c_str() + at + 3)) & 0xFFu;
+        std::string without_mr;
+        for (std::size_t pos = 0; pos < content.size();) {
+            auto nl = content.find('\n', pos);
+            std::string l = content.substr(pos, nl - pos + 1);
+            pos = nl + 1;
+            if (!l.starts_with("mr="))
+                without_mr += l;
+        }
+        if (without_mr.find("scts=") == std::string::npos)
+            without_mr += "scts=2026-12-02T17:54:10\n";
+        q.m = spool::parse(without_mr, name);
+        q.units = utf8::to_utf16(*utf8::decode(q.m.text, true));
+        out.push_back(std::move(q));
+    }
+    return out;
+}
+
+// What the suite predicts of its own lines: every recorded queue file's fields and text.
+std::vector<smslog::Expected> expected() {
+    std::vector<smslog::Expected> e;
+    for (const auto& q : queue_files())
+        e.push_back(
+            {q.queue, q.m.oa, q.m.da, smslog::render(q.units), smslog::cut_by_nul(q.units)});
+    return e;
+}
+
 std::vector<Record> parse_file(const std::string& name) {
-    return smslog::parse(data(name));
+    return smslog::parse(data(name), 0, 0, expected());
 }
 
 // "YOS07" and so on: the flags as the log shows them.
@@ -105,6 +149,20 @@ TEST(SmsLog, NulGluesLinesAndRawLineFeedBreaksOne) {
     EXPECT_EQ(smslog::render(utf8::to_utf16(*utf8::decode("Emoji 😀 then more text"))), "Emoji =");
     EXPECT_EQ(smslog::render(utf8::to_utf16(*utf8::decode("Serbian Њива then more text"))),
               "Serbian \n820 then more text");
+    for (const auto& rec : r)
+        EXPECT_TRUE(rec.anchored && rec.own);
+    // Without knowing what was sent, neither can be told from a sender's text: the glued heads
+    // are text of the first line, the broken line ends at its raw LF, and the line after the
+    // rest of it is not where app_sms surely began one.
+    auto plain = smslog::parse(data("1a3-log-nul-and-lf.sms.log"));
+    ASSERT_EQ(plain.size(), 2u);
+    EXPECT_EQ(flags(plain[0]), "YIM");
+    EXPECT_TRUE(plain[0].anchored);
+    EXPECT_NE(plain[0].text.find("YOS 48500100253"), std::string::npos);
+    EXPECT_FALSE(plain[0].cut);
+    EXPECT_EQ(flags(plain[1]), "YOS");
+    EXPECT_EQ(plain[1].text, "Serbian ");
+    EXPECT_FALSE(plain[1].anchored);
 }
 
 TEST(SmsLog, CutCalls) {
@@ -151,39 +209,22 @@ TEST(SmsLog, EveryQueueFileMatchesItsLine) {
                                                  {"48500100254", "1d-privacy-n"},
                                                  {"48500100255", "1c-nack"},
                                                  {"48500100256", "1b2-cut-during-ack"}};
-    const std::string dir = std::string(SMS_TEST_DATA) + "/lasthop/mttx-before";
     int matched = 0, files = 0;
-    for (const auto& name : fs::list_regular(dir)) {
+    for (const auto& q : queue_files()) {
         ++files;
-        std::string content = fs::read_file(fs::join(dir, name));
-        std::optional<unsigned> mr;
-        if (auto at = content.find("mr="); at != std::string::npos)
-            mr = static_cast<unsigned>(std::atoi(content.c_str() + at + 3)) & 0xFFu;
-        std::string without_mr;
-        for (std::size_t pos = 0; pos < content.size();) {
-            auto nl = content.find('\n', pos);
-            std::string l = content.substr(pos, nl - pos + 1);
-            pos = nl + 1;
-            if (!l.starts_with("mr="))
-                without_mr += l;
-        }
-        if (without_mr.find("scts=") == std::string::npos)
-            without_mr += "scts=2026-12-02T17:54:10\n";
-        spool::Message m = spool::parse(without_mr, name);
-        auto units = utf8::to_utf16(*utf8::decode(m.text, true));
-        std::string queue = name.substr(0, name.find('.'));
         int found = 0;
-        for (const auto& r : parse_file(log_of.at(queue) + ".sms.log")) {
-            if (r.dir != 'O' || r.queue != queue || r.mr != mr)
+        for (const auto& r : parse_file(log_of.at(q.queue) + ".sms.log")) {
+            if (r.dir != 'O' || r.queue != q.queue || r.mr != q.mr)
                 continue;
-            bool same = r.udl ? *r.udl == units.size() : r.text == smslog::render(units);
+            EXPECT_TRUE(r.anchored) << q.name;
+            bool same = r.udl ? *r.udl == q.units.size() : r.text == smslog::render(q.units);
             if (same)
                 ++found;
         }
-        if (name == "48500100251.lh-b1-1") {
-            EXPECT_EQ(found, 0) << name << ": never read, no line";
+        if (q.name == "48500100251.lh-b1-1") {
+            EXPECT_EQ(found, 0) << q.name << ": never read, no line";
         } else {
-            EXPECT_EQ(found, 1) << name;
+            EXPECT_EQ(found, 1) << q.name;
             matched += found;
         }
     }
@@ -196,9 +237,12 @@ TEST(SmsLog, BrokenAndForeignLines) {
     std::string d = "820 then more text\nnot a record\n" + line("YOS07", "ok") + "2026-12-02T1";
     auto r = smslog::parse(d, 100, 7);
     ASSERT_EQ(r.size(), 1u);
-    EXPECT_EQ(r[0].text, "ok\n2026-12-02T1"); // parse is given whole lines by read_new
+    EXPECT_EQ(r[0].text, "ok");
+    EXPECT_FALSE(r[0].anchored); // after lines that may be the rest of a text
     EXPECT_EQ(r[0].offset, 100u + 32u);
     EXPECT_EQ(r[0].ino, 7u);
+    // Fewer than three fields after the head: no line app_sms wrote.
+    EXPECT_TRUE(smslog::parse("2026-12-02T17:54:10 YOS07 q a\n").empty());
     EXPECT_TRUE(smslog::parse("").empty());
     EXPECT_TRUE(smslog::parse("2026-12-02T17:54:10 XOS q a b t\n").empty());
 }
@@ -235,15 +279,21 @@ TEST(SmsLog, ReadsIncrementallyWholeLinesOnly) {
     auto d = smslog::read_new(path, c.next);
     EXPECT_TRUE(d.records.empty());
     EXPECT_TRUE(d.notes.empty());
-    // The last line cut by a NUL (no newline) is a whole record all the same.
+    // The last line cut by a NUL (no newline): taken when it is the suite's own text, cut
+    // where the suite knows it is; the next line, glued on, then begins where reading goes on.
     append(path, "2026-12-02T17:54:10 YOS04 48500100250 48500100201 48500100250 Emoji =");
-    auto e = smslog::read_new(path, d.next);
+    std::vector<smslog::Expected> own = {
+        {"48500100250", "48500100201", "48500100250", "Emoji =", true}};
+    EXPECT_TRUE(smslog::read_new(path, d.next).records.empty()); // not predicted: left
+    auto e = smslog::read_new(path, d.next, own);
     ASSERT_EQ(e.records.size(), 1u);
     EXPECT_EQ(e.records[0].text, "Emoji =");
+    EXPECT_TRUE(e.records[0].cut);
     append(path, line("YOS05", "five"));
-    auto f = smslog::read_new(path, e.next);
+    auto f = smslog::read_new(path, e.next, own);
     ASSERT_EQ(f.records.size(), 1u);
     EXPECT_EQ(*f.records[0].mr, 5u);
+    EXPECT_TRUE(f.records[0].anchored);
 }
 
 TEST(SmsLog, RotationByRenameReadsTheRestOfTheOldFile) {
