@@ -147,6 +147,11 @@ def syntax_labels_and_applications():
     assert deliver[0][4] == "${SMS_QUEUE},${SMS_OPTIONS}", deliver[0]
     h = [l for l in deliver if l[0] == "h"]
     assert h and h[0][3] == "System" and h[0][4].split()[0] == "sms-process", h
+    # The SMS centre logs received texts privately (option n): the log sms-process trusts holds
+    # no text a phone chose.
+    (centre,) = [l for l in contexts["sms-centre"] if l[3] == "SMS"]
+    queue, options = centre[4].split(",")
+    assert queue == "${CALLERID(num)}" and set(options) == set("san"), centre
 
 
 @test
