@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cmake --install into a temporary prefix puts exactly the expected files in the usual places:
-# the binaries in bin/, the man pages in share/man/manN/, README, ARCHITECTURE and the examples
-# in share/doc/sms-suite/; and what is installed works from there.
+# the binaries in bin/, the man pages gzipped in share/man/manN/, README, ARCHITECTURE and the
+# examples in share/doc/sms-suite/, the systemd units in lib/systemd/system/ naming the installed
+# binary; and what is installed works from there.
 set -uo pipefail
 
 : "${SMS_BUILD_DIR:?}" "${SMS_SOURCE_DIR:?}" "${SMS_TOOL_PAGES:?}"
@@ -31,14 +32,16 @@ trap 'rm -rf "$prefix" "$expected"' EXIT
   done
   if [[ ${SMS_MAN_BUILT:-0} == 1 ]]; then
     for page in $SMS_TOOL_PAGES sms-suite.conf.5 sms-suite.7; do
-      echo "share/man/man${page##*.}/$page"
+      echo "share/man/man${page##*.}/$page.gz"
     done
   else
     echo "note: man pages not built (no pandoc): not expected" >&2
   fi
   echo "$docdir/README.md"
   echo "$docdir/ARCHITECTURE.md"
-  (cd "$SMS_SOURCE_DIR/examples" && find . -type f | sed "s|^\./|$docdir/examples/|")
+  (cd "$SMS_SOURCE_DIR/examples" && find . -type f -not -path './systemd/*' |
+    sed "s|^\./|$docdir/examples/|")
+  (cd "$SMS_SOURCE_DIR/examples/systemd" && find . -type f | sed "s|^\./|lib/systemd/system/|")
 } | sort >"$expected"
 
 installed=$(cd "$prefix" && find . -type f -o -type l | sed 's|^\./||' | sort)
@@ -57,9 +60,15 @@ fi
 
 # The examples an administrator is told about are among them.
 for f in sms-suite.conf extensions.conf schema-sqlite.sql schema-mysql.sql directory-sample.sql \
-  crontab systemd/sms-process.service systemd/sms-process.path \
-  systemd/sms-process-sweep.service systemd/sms-process-sweep.timer; do
+  crontab; do
   [[ -f $prefix/$docdir/examples/$f ]] || fail "example $f not installed"
+done
+for f in sms-process.service sms-process.path sms-process-sweep.service sms-process-sweep.timer; do
+  [[ -f $prefix/lib/systemd/system/$f ]] || fail "unit $f not installed"
+done
+for f in "$prefix"/share/man/man*/*.gz; do
+  [[ -e $f ]] || continue
+  gzip -t "$f" 2>/dev/null || fail "${f#"$prefix"/}: not gzip"
 done
 for f in README.md ARCHITECTURE.md; do
   [[ -s $prefix/$docdir/$f ]] || fail "$f is empty"
@@ -83,12 +92,17 @@ if [[ ${SMS_MAN_BUILT:-0} == 1 ]] && command -v man >/dev/null; then
     [[ $where == "$prefix"/* ]] || fail "man $sec $name found $where, not the installed page"
   done
 fi
+# Each installed service runs the installed binary, not the examples' /usr/local/bin.
+for f in "$prefix"/lib/systemd/system/*.service; do
+  [[ -e $f ]] || continue
+  exec=$(sed -n 's/^ExecStart=//p' "$f")
+  [[ $exec == "$prefix/bin/"* && -x ${exec%% *} ]] ||
+    fail "${f#"$prefix"/}: ExecStart=$exec is not an installed binary"
+done
 # The installed systemd units are well-formed (when systemd-analyze is there to say so).
 if command -v systemd-analyze >/dev/null; then
   units=$(mktemp -d)
-  cp "$prefix/$docdir/examples/systemd/"* "$units/"
-  # verify needs the binary named in ExecStart: point it at the installed one.
-  sed -i "s|/usr/local/bin/|$prefix/bin/|g" "$units"/*
+  cp "$prefix/lib/systemd/system/"* "$units/"
   # Warnings (an unknown key, say) do not change its exit status: any line about our units
   # counts. Lines about nothing of ours (a container without a system manager) are only noted.
   out=$(cd "$units" && systemd-analyze verify --man=no ./*.service ./*.path ./*.timer 2>&1)
