@@ -3,6 +3,7 @@
 #   (no argument)  everything: building, running, testing, fuzzing and the man pages (CI, test.sh)
 #   --tools        only what building and running the tools needs (demo.sh)
 #   --bench        everything, and the peers the benchmark compares against (bench.sh)
+#   --package      building the tools, their man pages and the Debian package (package.sh)
 # Idempotent and non-interactive; run as root (or through sudo).
 set -euo pipefail
 
@@ -29,15 +30,21 @@ test=(
 # The man pages (rendered and checked), fuzzing (clang's libFuzzer) and formatting.
 docs=(mandoc pandoc man-db)
 dev=(clang clang-format libclang-rt-dev)
+# The Debian package (package.sh, whose test runs lintian); systemd-analyze verifies the units.
+package=(dpkg-dev lintian systemd)
 # The peers the benchmark compares against (SPEC 7); not needed for the tests.
 bench=(paps ghostscript ffmpeg time hyperfine)
 
 case ${1:-} in
-  "") packages=("${build[@]}" "${run[@]}" "${test[@]}" "${docs[@]}" "${dev[@]}") ;;
+  "") packages=("${build[@]}" "${run[@]}" "${test[@]}" "${docs[@]}" "${dev[@]}" "${package[@]}") ;;
   --tools) packages=("${build[@]}" "${run[@]}") ;;
-  --bench) packages=("${build[@]}" "${run[@]}" "${test[@]}" "${docs[@]}" "${dev[@]}" "${bench[@]}") ;;
+  --bench)
+    packages=("${build[@]}" "${run[@]}" "${test[@]}" "${docs[@]}" "${dev[@]}" "${package[@]}"
+      "${bench[@]}")
+    ;;
+  --package) packages=("${build[@]}" "${run[@]}" "${docs[@]}" "${package[@]}") ;;
   *)
-    echo "usage: $0 [--tools | --bench]" >&2
+    echo "usage: $0 [--tools | --bench | --package]" >&2
     exit 64
     ;;
 esac
