@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/journal.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/spool.hpp"
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <map>
+#include <set>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -532,6 +534,14 @@ std::vector<Item> list(const Config& cfg, std::int64_t now) {
     list_dead(cfg.bad_dir(), "bad", out);
     list_outgoing(cfg, now, out);
     list_lasthop(cfg, now, out);
+    // One row per delivery: a call file the last hop tracks is shown with its lasthop item.
+    std::set<std::string> tracked;
+    for (const auto& i : out)
+        if (i.state == "lasthop")
+            tracked.insert(i.files.begin(), i.files.end());
+    std::erase_if(out, [&](const Item& i) {
+        return i.state == "call" && tracked.count(i.files.front()) != 0;
+    });
     std::stable_sort(out.begin(), out.end(), [](const Item& a, const Item& b) {
         int ra = state_rank(a.state), rb = state_rank(b.state);
         if (ra != rb)
@@ -731,7 +741,111 @@ std::string retry(const Config& cfg, const Item& it, std::int64_t now) {
     return done;
 }
 
+namespace {
+
+// The settle lock both last-hop settlers take, tried for up to two seconds.
+std::optional<fs::Lock> lock_settling(const Config& cfg, const std::string& id) {
+    const std::string dir = lasthop::dir(cfg);
+    if (!fs::is_dir(dir))
+        return std::nullopt; // nothing was ever remembered
+    for (int i = 0; i < 20; ++i) {
+        if (auto l = fs::Lock::try_acquire(fs::join(dir, "settle.lock")))
+            return l;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    throw Error(Exit::tempfail, id, "a running sms-process is settling deliveries; try again");
+}
+
+// The phone's delivery call in outgoing/ when no message but `except` waits for it in
+// sms/mttx/ and Asterisk has not started it: it would dial for nothing.
+std::optional<std::string> idle_call(const Config& cfg, const std::string& queue,
+                                     const std::string& except) {
+    if (fs::is_dir(cfg.mttx_dir()))
+        for (const auto& name : fs::list_regular(cfg.mttx_dir()))
+            if (name != except && name.starts_with(queue + "."))
+                return std::nullopt;
+    const std::string call = fs::join(cfg.outgoing_dir(), "smsq.mttx." + queue + ".1");
+    std::string text;
+    try {
+        text = fs::read_file(call, 1 << 20);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    if (text.find("StartRetry:") != std::string::npos)
+        return std::nullopt;
+    return call;
+}
+
+// Every file of a delivery the suite still holds: the queue file and its last-hop item (one
+// link of the same file), or a fax or voice record with its TIFF or WAV, its call file while
+// Asterisk has not started it, and its results. A call Asterisk is placing is refused.
+std::vector<std::string> traces(const Config& cfg, const Item& it) {
+    std::vector<std::string> paths;
+    if (it.state == "queued") {
+        const std::string& q = it.files.front();
+        lock_file(q, it.id); // still there, not taken by app_sms meanwhile
+        paths.push_back(q);
+        for (const auto& h : lasthop::list(cfg))
+            if (h.kind == 'S' && h.get("file") == base_name(q))
+                paths.push_back(fs::join(lasthop::dir(cfg), h.name()));
+        if (auto call =
+                idle_call(cfg, base_name(q).substr(0, base_name(q).find('.')), base_name(q)))
+            paths.push_back(*call);
+        return paths;
+    }
+    if (it.service == 'S') { // a last-hop SMS taken by app_sms: its item
+        paths = it.files;
+        for (const auto& h : lasthop::list(cfg))
+            if (h.kind == 'S' && fs::join(lasthop::dir(cfg), h.name()) == paths.front())
+                if (auto call = idle_call(cfg, h.queue, ""))
+                    paths.push_back(*call);
+        return paths;
+    }
+    // A fax or voice record: record, TIFF or WAV, then the call file when one waits.
+    paths = it.files;
+    if (paths.size() > 2) {
+        std::string call;
+        try {
+            call = fs::read_file(paths[2], 1 << 20);
+        } catch (const Error&) {
+        }
+        if (call.find("StartRetry:") != std::string::npos)
+            throw Error(Exit::tempfail, it.id,
+                        fmt::format("{}: Asterisk is placing this call; try again when it ended",
+                                    paths[2]));
+    }
+    const std::string stem = base_name(paths.front());
+    const std::string results = lasthop_call::results_dir(cfg);
+    for (const auto& name :
+         fs::is_dir(results) ? fs::list_regular(results) : std::vector<std::string>{})
+        if (name.starts_with(stem + "."))
+            paths.push_back(fs::join(results, name));
+    return paths;
+}
+
+} // namespace
+
 std::string remove(const Config& cfg, const Item& it) {
+    if (it.state == "queued" || it.state == "lasthop") {
+        // Every trace in one journal transaction, under the settlers' lock: a run killed at any
+        // instant leaves all of it or none, and no settler re-queues what is being deleted.
+        auto settling = lock_settling(cfg, it.id);
+        const auto paths = traces(cfg, it);
+        std::vector<journal::Input> inputs;
+        for (const auto& p : paths)
+            inputs.push_back({p, ""});
+        journal::Journal j(fs::join(work_dir(cfg), "journal"));
+        j.stage(fmt::format("delete.{}", it.id), {}, inputs);
+        j.commit_all();
+        std::string done = fmt::format(
+            "{}: deleted {} {} ({} -> {}: {})", it.id, it.state,
+            paths.size() == 1 ? paths.front()
+                              : fmt::format("{} ({} files)", paths.front(), paths.size()),
+            it.from.empty() ? "-" : it.from, it.to.empty() ? "-" : it.to,
+            it.reason.empty() ? "-" : one_line(it.reason));
+        log::notice("{}", done);
+        return done;
+    }
     std::optional<fs::Lock> big;
     if (it.state == "held")
         big = lock_reassembly(cfg, it.id);

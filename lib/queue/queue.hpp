@@ -13,6 +13,7 @@
 //   queued   a message in sms/mttx/ for a phone, and whether its delivery call is pending in
 //            outgoing/ (without one, the router's next sweep queues it)
 //   call     a fax, voice or other call file waiting in outgoing/: next attempt, retries left
+//            (one the last hop tracks is shown in its lasthop item instead: one row a delivery)
 //   lasthop  (extension point) deliveries awaiting the far end's confirmation, listed by the
 //            last-hop modules (list_lasthop in queue.cpp)
 #pragma once
@@ -87,7 +88,12 @@ bool retryable(const Item& item);
 // reassembly_timeout, so the next run routes it at once, as incomplete); a message waiting for
 // retry has its clock reset; a call is made due now. Returns what was done (one line).
 std::string retry(const Config& cfg, const Item& item, std::int64_t now);
-// delete: the item's files (and .why and retry records) removed.
+// delete: the item's files (and .why and retry records) removed. A delivery the suite still
+// holds (a queued SMS, a last-hop item) goes with every trace of it in one journal transaction,
+// under the last-hop settlers' lock: the queue file and its last-hop item, the phone's delivery
+// call when it waits for nothing else; a fax or voice record with its TIFF or WAV, call file
+// and results. A call Asterisk is placing (StartRetry in its call file), or a run settling
+// deliveries: Error(tempfail), nothing changed.
 std::string remove(const Config& cfg, const Item& item);
 
 // ---- sms-queue as a whole -------------------------------------------------------------------

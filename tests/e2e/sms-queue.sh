@@ -165,6 +165,14 @@ assert objs[1][\"summary\"][\"lasthop\"] == 1, objs[1]
 " <<<"$out"'
 run q show "$(q -s lasthop | head -1 | cut -d' ' -f1)"
 check "show of a lasthop item ($rc)" '[ $rc -eq 0 ] && grep -q "lasthop" <<<"$out"'
+# Deleted, each with every trace: not sent again by any later run, shown nowhere.
+run q delete -y "$(q -s lasthop | head -1 | cut -d' ' -f1)"
+check "delete of a taken SMS ($rc: $err)" '[ $rc -eq 0 ] && ! ls "$spool/sms/.sms-suite/lasthop" | grep -q "^S\.600700800"'
+run q delete -y "$(q -s queued | head -1 | cut -d' ' -f1)"
+check "delete of a queued SMS removes its last-hop item ($rc: $err)" '[ $rc -eq 0 ] && ! ls "$spool/sms/.sms-suite/lasthop" | grep -q "^S\."'
+sms-process --config "$conf" >/dev/null 2>&1
+run q
+check "deleted SMS shown nowhere, nothing queued again ($out)" '! grep -q "60070080[01]" <<<"$out" && [ -z "$(ls "$spool/sms/mttx")" ]'
 
 # --- retry and delete while sms-process routes: nothing lost, nothing twice ---
 rm -rf "$spool"; mkdir -p "$morx/failed" "$spool/sms/mttx" "$spool/outgoing"

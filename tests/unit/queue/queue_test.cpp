@@ -2,6 +2,9 @@
 // IDs, filters and formats, and retry/delete under the router's locks.
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/spool.hpp"
+#include "lasthop/lasthop.hpp"
+#include "lasthop/lasthop_call.hpp"
 #include "queue/queue.hpp"
 #include "tempdir.hpp"
 
@@ -192,3 +195,111 @@ TEST_F(Queue, ListingAndShowingWriteNothing) {
 }
 
 } // namespace
+
+// ---- deliveries the last hop tracks: one row each, deleted with every trace ---------------
+
+namespace {
+
+// Everything under the spool whose name or content holds `needle`.
+std::vector<std::string> traces_of(const std::string& root, const std::string& needle) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+        if (!e.is_regular_file())
+            continue;
+        std::string p = e.path().string();
+        std::ifstream f(p);
+        std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (p.find(needle) != std::string::npos || content.find(needle) != std::string::npos)
+            out.push_back(p);
+    }
+    return out;
+}
+
+// An SMS as outbox queues it: its last-hop item is a second link of the queue file.
+lasthop::Item queue_sms(const Config& cfg, const std::string& name, const std::string& text) {
+    std::string body = message("9001", "600700800", text) + "mr=7\n";
+    spool::Message m = spool::parse(body, name);
+    auto item = lasthop::sms_item(cfg, m, "600700800", name, "PJSIP/600700800", "9001", body,
+                                  smslog::Mark{}, now);
+    EXPECT_TRUE(fs::commit(lasthop::plan(cfg, item)));
+    write(cfg.mttx_dir() + "/" + name, body);
+    return item;
+}
+
+} // namespace
+
+TEST_F(Queue, DeleteOfAQueuedSmsRemovesItsLastHopItemToo) {
+    queue_sms(cfg, "600700800.d-1", "delete me");
+    auto items = queue::list(cfg, now);
+    const auto* row = &items.front();
+    int rows = 0;
+    for (const auto& it : items)
+        if (it.to == "600700800") {
+            ++rows;
+            row = &it;
+        }
+    ASSERT_EQ(rows, 1); // queued, not also lasthop
+    EXPECT_EQ(row->state, "queued");
+    ASSERT_FALSE(traces_of(dir.path, "delete me").empty());
+    queue::remove(cfg, *row);
+    EXPECT_TRUE(traces_of(dir.path, "delete me").empty());
+    EXPECT_TRUE(lasthop::list(cfg).empty()); // nothing left to send again
+    for (const auto& it : queue::list(cfg, now))
+        EXPECT_NE(it.to, "600700800") << it.state;
+}
+
+TEST_F(Queue, DeleteOfATakenSmsForgetsIt) {
+    queue_sms(cfg, "600700800.d-2", "taken then deleted");
+    ::unlink((cfg.mttx_dir() + "/600700800.d-2").c_str()); // app_sms read it
+    auto items = queue::list(cfg, now);
+    queue::remove(cfg, by_state(items, "lasthop"));
+    EXPECT_TRUE(lasthop::list(cfg).empty());
+    EXPECT_TRUE(traces_of(dir.path, "taken then deleted").empty());
+}
+
+TEST_F(Queue, FaxWaitingInOutgoingIsOneItemAndDeletedWhole) {
+    lasthop_call::Record r;
+    r.stem = "fax-d-3";
+    r.service = 'F';
+    r.oa = "9001";
+    r.da = "600700801";
+    r.channel = "PJSIP/600700801";
+    r.file = dir.path + "/sms/fax/fax-d-3.tiff";
+    write(r.file, "II*\0 a tiff");
+    r.first = now;
+    for (auto& f : lasthop_call::plan_first(cfg, r, now - 10))
+        ASSERT_TRUE(fs::commit(f));
+    write(lasthop_call::results_dir(cfg) + "/fax-d-3.0", "stale\n");
+    auto items = queue::list(cfg, now);
+    int rows = 0;
+    const queue::Item* row = nullptr;
+    for (const auto& it : items)
+        for (const auto& f : it.files)
+            if (f.find("fax-d-3") != std::string::npos) {
+                ++rows;
+                row = &it;
+                break;
+            }
+    ASSERT_EQ(rows, 1); // lasthop, not also a call row
+    EXPECT_EQ(row->state, "lasthop");
+    // Asterisk placing its call: refused, nothing changed.
+    const std::string call = row->files.at(2);
+    std::string text = fs::read_file(call);
+    write(call, text + "StartRetry: 1 1 (1)\n", now + 600);
+    try {
+        queue::remove(cfg, *row);
+        ADD_FAILURE() << "deleted a call in progress";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::tempfail) << e.what();
+    }
+    EXPECT_EQ(traces_of(dir.path, "fax-d-3").size(), 4u);
+    write(call, text, now - 10);
+    // A run settling deliveries: refused too.
+    {
+        auto lock = fs::Lock::acquire(lasthop::dir(cfg) + "/settle.lock");
+        EXPECT_THROW(queue::remove(cfg, *row), Error);
+    }
+    queue::remove(cfg, *row);
+    EXPECT_TRUE(traces_of(dir.path, "fax-d-3").empty());
+    EXPECT_TRUE(lasthop_call::list(cfg, now).empty());
+}
