@@ -26,6 +26,8 @@ test=(
   git libgtest-dev libgmock-dev
   mariadb-server mariadb-client libspandsp-dev sox espeak-ng
   sqlite3 file
+  # the mail server of the e-mail tests (scripts/exim-test-setup.sh configures it)
+  exim4-daemon-light
 )
 # The man pages (rendered and checked), fuzzing (clang's libFuzzer) and formatting.
 docs=(mandoc pandoc man-db)

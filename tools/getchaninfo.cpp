@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
              "and set MSG_CHAN_OPT");
     app.positional("NUMBER", opts.number,
                    "The number to look up (with --agi: the variable holding it)");
-    app.footer("Prints the service letter (S F V C T N) and the channel, e.g. 'S PJSIP/1000'; "
+    app.footer("Prints the service letter (S F V C T E N) and the channel, e.g. 'S PJSIP/1000'; "
                "'U' and exit 1 for an unknown number; exit 69 or 75 when the directory cannot "
                "answer. With --agi it sets MSG_CHAN_OPT (the letter, U unknown, X when the "
                "directory could not answer) "

@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
     app.add_version(sms::directory::library_versions);
     sms::directory_admin::Options opts;
     app.option("--service", opts.service,
-               "set: the service letter (S F V C T N); list: only numbers with this service")
+               "set: the service letter (S F V C T E N); list: only numbers with this service")
         .type_name("L");
     app.option("--channel", opts.channel,
                "set: the channel Asterisk dials, TECH/resource (e.g. PJSIP/1000, DAHDI/1)")

@@ -1,6 +1,7 @@
 // The Asterisk-style INI reader and the typed settings of SPEC 5.
 #include "core/config.hpp"
 
+#include "core/address.hpp"
 #include "core/callfile.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -338,6 +339,23 @@ const std::vector<Key>& keys() {
 
         {"sip", "hold_time", integer(&C::sip, &SipConfig::hold_time, 0, 365 * 86400)},
         {"sip", "tell_held", boolean(&C::sip, &SipConfig::tell_held)},
+
+        {"mail", "sendmail", text(&C::mail, &MailConfig::sendmail)},
+        {"mail", "from",
+         [](Config& c, std::string_view v) {
+             v = text::trim(v);
+             if (auto p = address::problem(v); !v.empty() && !p.empty())
+                 throw BadValue{p};
+             c.mail.from = std::string(v);
+         }},
+        {"mail", "domain",
+         [](Config& c, std::string_view v) {
+             v = text::trim(v);
+             if (auto p = address::domain_problem(v); !v.empty() && !p.empty())
+                 throw BadValue{p};
+             c.mail.domain = std::string(v);
+         }},
+        {"mail", "max_size", integer(&C::mail, &MailConfig::max_size, 1024, 1 << 30)},
     };
     return k;
 }
@@ -550,6 +568,7 @@ void check_named_files(const Config& c) {
     for (const auto& f : c.fax.fallback_fonts)
         check_named(f, "[fax] fallback_fonts font");
     check_named(c.fax.logo, "[fax] logo");
+    check_named(c.mail.sendmail, "[mail] sendmail program");
 }
 
 Config load_config(const std::string& path) {

@@ -150,6 +150,14 @@ struct SipConfig {
     bool tell_held = false; // tell the sender at once that it waits
 };
 
+// [mail]: service E (SPEC 2.14): e-mail through the local mail server, and sms-mail-in.
+struct MailConfig {
+    std::string sendmail = "/usr/sbin/sendmail"; // run as `sendmail -t -oi`, no shell
+    std::string from;                            // From: address; empty: sms-suite@<host name>
+    std::string domain;                          // Reply-To: <number>@domain; empty: no Reply-To
+    int max_size = 1048576;                      // bytes of a mail sms-mail-in reads
+};
+
 struct CommandsConfig {
     std::vector<std::string> numbers = {"1000"};
     int timeout = 5; // seconds
@@ -187,6 +195,7 @@ struct Config {
     CommandsConfig commands;
     DeliveryConfig delivery;
     SipConfig sip;
+    MailConfig mail;
     TextsConfig texts;
     std::string source; // the file it came from, empty for built-in defaults
 

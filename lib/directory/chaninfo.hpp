@@ -16,7 +16,7 @@ struct Options {
 };
 
 // The AGI variables the dialplan reads (examples/extensions.conf).
-inline constexpr const char* service_variable = "MSG_CHAN_OPT"; // S F V C T N, U unknown
+inline constexpr const char* service_variable = "MSG_CHAN_OPT"; // S F V C T E N, U unknown
 inline constexpr const char* channel_variable = "MSG_CHAN";     // the channel, "" unless found
 // MSG_CHAN_OPT when no answer could be had (the directory is unreachable or locked, the lookup
 // failed, the configuration cannot be read): never N, which means the subscriber disabled

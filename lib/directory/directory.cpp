@@ -1,6 +1,7 @@
 // The subscriber directory's common part: checks of names and cells, backend choice, versions.
 #include "directory/directory.hpp"
 
+#include "core/address.hpp"
 #include "core/error.hpp"
 #include "core/spool.hpp"
 
@@ -72,6 +73,7 @@ char parse_service(std::string_view cell) {
     case 'V':
     case 'C':
     case 'T':
+    case 'E':
     case 'N':
         return c;
     default:
@@ -85,7 +87,7 @@ Lookup from_row(std::string_view number, std::string_view service_cell,
     char service = parse_service(service_cell);
     if (service == 0) {
         r.status = Lookup::Status::unavailable;
-        r.why = fmt::format("{}: number {}: bad service letter '{}' (one of S F V C T N)", where,
+        r.why = fmt::format("{}: number {}: bad service letter '{}' (one of S F V C T E N)", where,
                             printable(number), printable(service_cell));
         return r;
     }
@@ -115,6 +117,10 @@ std::string number_problem(std::string_view number) {
 }
 
 std::string channel_problem(std::string_view channel, char service) {
+    if (service == 'E') {
+        auto p = address::problem(channel);
+        return p.empty() ? p : "channel of an E subscriber (an e-mail address): " + p;
+    }
     if (channel.empty()) {
         if (service == 'S' || service == 'F' || service == 'V')
             return fmt::format("service {} needs a channel to dial (e.g. PJSIP/1000)", service);

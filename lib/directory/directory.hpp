@@ -13,8 +13,8 @@
 namespace sms::directory {
 
 struct Entry {
-    char service = 'N'; // S F V C T N
-    std::string channel;
+    char service = 'N';  // S F V C T E N
+    std::string channel; // for E: the e-mail address
 };
 
 // The three answers a lookup can give. "unavailable" is never "not found": the router keeps a
@@ -57,7 +57,7 @@ std::unique_ptr<Directory> open_mysql(const DirectoryConfig& cfg);
 // a lookup's input is ever pasted into SQL.
 bool valid_identifier(std::string_view name);
 
-// The service letter a directory cell holds ("S", " s ", ...: one of S F V C T N, either case,
+// The service letter a directory cell holds ("S", " s ", ...: one of S F V C T E N, either case,
 // blanks around ignored), upper-cased; 0 when the cell holds anything else. The backends report
 // a bad cell as "unavailable" (a fault to fix in the table), never as a guessed service.
 char parse_service(std::string_view cell);
@@ -74,10 +74,11 @@ Lookup from_row(std::string_view number, std::string_view service_cell,
 // A number as the router looks it up: digits with an optional leading '+', at most 20 digits
 // (spool::valid_number, the rule for oa=/da=).
 std::string number_problem(std::string_view number);
-// A channel (blanks around it already trimmed) for `service`: empty only for services that dial
-// nothing (C T N); else TECH/resource (TECH letters, digits, '_' or '-'; a resource), no control
-// characters (a call file is line-based) and no ',' or '&' (Dial() and the call file's Channel
-// would read them as separators). `service` 0: the shape alone, empty allowed.
+// A channel (blanks around it already trimmed) for `service`: for E an e-mail address
+// (address::problem, the one rule for the router's read and sms-directory's write); empty only
+// for services that dial nothing (C T N); else TECH/resource (TECH letters, digits, '_' or '-'; a
+// resource), no control characters (a call file is line-based) and no ',' or '&' (Dial() and the
+// call file's Channel would read them as separators). `service` 0: the shape alone, empty allowed.
 std::string channel_problem(std::string_view channel, char service = 0);
 
 // ---- Writing (sms-directory). Rows as their cells are stored, checked or not: listing shows a

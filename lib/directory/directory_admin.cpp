@@ -158,7 +158,7 @@ int do_list(const Config& cfg, const Options& o, std::FILE* out) {
         filter = directory::parse_service(*o.service);
         if (filter == 0)
             throw Error(Exit::usage, "--service",
-                        fmt::format("'{}' is not a service letter (S F V C T N)", *o.service));
+                        fmt::format("'{}' is not a service letter (S F V C T E N)", *o.service));
     }
     auto rows = directory::open_store(cfg.directory)->rows();
     std::size_t width = 0;
@@ -314,7 +314,7 @@ std::string check_row(Row& row) {
         return "number: " + p;
     char service = directory::parse_service(row.service);
     if (service == 0 || trim(row.service).size() != 1)
-        return fmt::format("service: '{}' is not a service letter (S F V C T N)", row.service);
+        return fmt::format("service: '{}' is not a service letter (S F V C T E N)", row.service);
     row.service = std::string(1, service);
     if (auto p = directory::channel_problem(row.channel, service); !p.empty())
         return p; // "channel ...": names its field

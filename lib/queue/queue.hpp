@@ -37,7 +37,7 @@ struct Item {
     std::int64_t next = 0;          // when something happens next; 0: nothing by itself
     std::uint64_t size = 0;         // bytes, all files
     std::string from, to;           // "" when unknown
-    char service = 0;               // S F V C T N; 0 when unknown
+    char service = 0;               // S F V C T E N; 0 when unknown
     std::string reason;             // one line; "" when none is known
     // held: "1,2/4" parts there of total; queued: "call pending" or "no call";
     // call: "<n> retries left"

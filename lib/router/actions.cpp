@@ -36,6 +36,9 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
         case Action::Kind::send_sip:
             add(deliver_sip(u, a, detail));
             break;
+        case Action::Kind::send_mail:
+            deliver_mail(u, a);
+            break;
         case Action::Kind::notice:
             add(answer(a.reply, u.stem + ".notice", detail));
             break;
@@ -108,6 +111,27 @@ std::vector<fs::PlannedFile> Runner::deliver_sip(const Unit& u, const Action& a,
     }
     journal_->mark(u.stem, "sent");
     return files;
+}
+
+// An e-mail through the local mail server (SPEC 2.14): its exit status is the last hop. Sent at
+// most once per message (the journal's marker; a run killed between the mail server's answer and
+// the marker sends it again: a duplicate rather than a loss).
+void Runner::deliver_mail(const Unit& u, const Action& a) {
+    if (journal_->marked(u.stem, "mailed"))
+        return;
+    auto m = mail::for_sms(cfg_, a.from, a.channel, a.text, u.message.scts, u.stem, now_s());
+    std::string bytes;
+    try {
+        bytes = mail::compose(m);
+    } catch (const Error& e) {
+        throw Permanent{e.what()};
+    }
+    auto res = mail::send(cfg_.mail.sendmail, bytes);
+    if (res.status == mail::Sent::Status::retry)
+        throw Temporary{fmt::format("mail server: {}", res.detail)};
+    if (res.status == mail::Sent::Status::refused)
+        throw Permanent{res.detail};
+    journal_->mark(u.stem, "mailed");
 }
 
 // Runs sms2fax or sms2voice on the message's text and returns the file it wrote. Kept whole

@@ -16,6 +16,7 @@
 #include "directory/directory.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call.hpp"
+#include "messaging/mail.hpp"
 #include "messaging/outbox.hpp"
 #include "messaging/send.hpp"
 #include "router/commands.hpp"
@@ -233,6 +234,7 @@ private:
     std::vector<fs::PlannedFile> render_and_call(const Unit& u, const Action& a,
                                                  std::string& detail);
     std::vector<fs::PlannedFile> deliver_sip(const Unit& u, const Action& a, std::string& detail);
+    void deliver_mail(const Unit& u, const Action& a);
     int summarize();
 };
 

@@ -156,6 +156,10 @@ Decision decide(const Config& cfg, const Input& in) {
         d.detail = fmt::format("SIP message sent to {}{}", m.da, marked);
         break;
     }
+    case 'E':
+        deliver(Action::Kind::send_mail,
+                fmt::format("mail sent to {} for {}{}", in.receiver.entry.channel, m.da, marked));
+        break;
     case 'N':
         notice(cfg.texts.disabled, fmt::format("{} has disabled messaging; sender told", m.da));
         break;

@@ -29,6 +29,7 @@ struct Action {
         render_voice, // sms2voice, then the Playback call
         run_command,  // the command service; its answer goes back by `reply`
         send_sip,     // AMI MessageSend; when Asterisk refuses, `reply` tells the sender
+        send_mail,    // an e-mail to `channel` (the address) through sendmail (SPEC 2.14)
         notice,       // `reply` only
     } kind = Kind::notice;
     std::string from;

@@ -160,6 +160,26 @@ TEST(Config, ErrorsNameFileLineAndKey) {
     EXPECT_EQ(config_error(std::string("[general]\n\0\n", 12)).exit(), Exit::config);
 }
 
+TEST(Config, MailKeys) {
+    Config d = parse_config("", "empty");
+    EXPECT_EQ(d.mail.sendmail, "/usr/sbin/sendmail");
+    EXPECT_EQ(d.mail.from, ""); // sms-suite@<host name> when mailing
+    EXPECT_EQ(d.mail.domain, "");
+    EXPECT_EQ(d.mail.max_size, 1048576);
+    Config c = parse_config("[mail]\nsendmail = /usr/lib/sendmail\nfrom = sms@pbx.example.org\n"
+                            "domain = sms.example.org\nmax_size = 65536\n",
+                            "m.conf");
+    EXPECT_EQ(c.mail.sendmail, "/usr/lib/sendmail");
+    EXPECT_EQ(c.mail.from, "sms@pbx.example.org");
+    EXPECT_EQ(c.mail.domain, "sms.example.org");
+    EXPECT_EQ(c.mail.max_size, 65536);
+    auto e = config_error("[mail]\nfrom = SMS Gateway <sms@pbx>\n");
+    EXPECT_EQ(e.subject(), "t.conf:2: from");
+    EXPECT_EQ(config_error("[mail]\ndomain = sms example.org\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[mail]\ndomain = @example.org\n").exit(), Exit::config);
+    EXPECT_EQ(config_error("[mail]\nmax_size = 10\n").exit(), Exit::config);
+}
+
 TEST(Config, DuplicatesAreErrorsNamingBothLines) {
     auto e = config_error("[general]\nmax_parts = 4\n[fax]\ndir = /a\n[General]\n");
     EXPECT_EQ(e.exit(), Exit::config);

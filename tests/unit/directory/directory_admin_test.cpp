@@ -43,6 +43,14 @@ TEST(DirectoryAdmin, RowsAreCheckedWithTheRoutersRules) {
         EXPECT_EQ(problem("1", "S", bad).rfind("channel", 0), 0u) << bad;
     for (char s : std::string("SFV"))
         EXPECT_NE(problem("1", std::string(1, s), ""), "") << s << " dials: needs a channel";
+    // E: the channel is an e-mail address, checked by the rule the router reads with.
+    Row e{"600700801", "e", " Alice@Example.org "};
+    EXPECT_EQ(check_row(e), "");
+    EXPECT_EQ(e, (Row{"600700801", "E", "Alice@Example.org"}));
+    for (const char* bad : {"", "PJSIP/1", "alice", "a b@example.org", "a@b.c\nBcc: d@e.f"}) {
+        EXPECT_EQ(problem("1", "E", bad).rfind("channel", 0), 0u) << bad;
+        EXPECT_FALSE(directory::from_row("1", "E", bad, "t").found()) << bad;
+    }
 }
 
 TEST(DirectoryAdmin, TheRouterRefusesWhatTheEditorRefuses) {

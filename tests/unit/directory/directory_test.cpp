@@ -700,6 +700,7 @@ TEST(Directory, ServiceCells) {
     EXPECT_EQ(directory::parse_service("S"), 'S');
     EXPECT_EQ(directory::parse_service(" t\t"), 'T');
     EXPECT_EQ(directory::parse_service("n"), 'N');
+    EXPECT_EQ(directory::parse_service(" e "), 'E');
     EXPECT_EQ(directory::parse_service(""), 0);
     EXPECT_EQ(directory::parse_service("U"), 0);
     EXPECT_EQ(directory::parse_service("SF"), 0);
@@ -713,6 +714,28 @@ TEST(Directory, ChannelWithControlCharactersIsBadData) {
     EXPECT_EQ(r.status, Lookup::Status::unavailable);
     EXPECT_NE(r.why.find("\\x0a"), std::string::npos) << r.why;
     EXPECT_FOUND(directory::from_row("1", "s", "  PJSIP/1 ", "t"), 'S', "PJSIP/1");
+}
+
+// Service E: the Extension is an e-mail address, checked by the one rule the router reads with and
+// sms-directory writes with (channel_problem -> address::problem).
+TEST(Directory, MailSubscriberHasAnAddressNotAChannel) {
+    EXPECT_FOUND(directory::from_row("1", "E", " alice.b+sms@mail.example.org ", "t"), 'E',
+                 "alice.b+sms@mail.example.org");
+    EXPECT_FOUND(directory::from_row("1", "e", "bob@localhost", "t"), 'E', "bob@localhost");
+    for (const char* bad :
+         {"", "PJSIP/1000", "alice", "alice@", "@example.org", "a b@example.org",
+          "alice@example..org", ".alice@example.org", "al..ice@example.org",
+          "\"alice\"@example.org", "Alice <alice@example.org>", "alice@-example.org",
+          "alice@example.org\nBcc: eve@example.org", "alice@ex_ample.org", "zażółć@example.org"}) {
+        Lookup r = directory::from_row("1", "E", bad, "t");
+        EXPECT_EQ(r.status, Lookup::Status::unavailable) << bad;
+        EXPECT_FALSE(directory::channel_problem(bad, 'E').empty()) << bad;
+        EXPECT_EQ(r.why.find('\n'), std::string::npos) << r.why;
+    }
+    EXPECT_FALSE(directory::channel_problem(std::string(65, 'a') + "@example.org", 'E').empty());
+    EXPECT_TRUE(directory::channel_problem(std::string(64, 'a') + "@example.org", 'E').empty());
+    // An address is no channel for the services that dial.
+    EXPECT_FALSE(directory::channel_problem("alice@example.org", 'S').empty());
 }
 
 TEST(Directory, VersionsNameBothLibraries) {

@@ -67,6 +67,20 @@ TEST(Router, FaxAndVoiceAreRendered) {
     EXPECT_EQ(v.actions[0].kind, Action::Kind::render_voice);
 }
 
+TEST(Router, MailSubscriberGetsAnEmailAtTheirAddress) {
+    auto m = msg("600700800", "Zażółć\nBcc: x@example.org");
+    auto d = router::decide(cfg, {m, found('E', "alice@example.org"), std::nullopt});
+    EXPECT_EQ(d.outcome, Outcome::routed);
+    EXPECT_EQ(d.service, 'E');
+    ASSERT_EQ(d.actions.size(), 1u);
+    EXPECT_EQ(d.actions[0].kind, Action::Kind::send_mail);
+    EXPECT_EQ(d.actions[0].channel, "alice@example.org");
+    EXPECT_EQ(d.actions[0].from, "500100200");
+    EXPECT_EQ(d.actions[0].text, m.text); // the text goes only into the body, as it is
+    EXPECT_NE(d.detail.find("alice@example.org"), std::string::npos);
+    EXPECT_FALSE(router::needs_sender(cfg, m, found('E', "alice@example.org")));
+}
+
 TEST(Router, CommandAnswersBySendersOwnService) {
     auto m = msg("1000", "HELP");
     EXPECT_TRUE(router::needs_sender(cfg, m, not_found())); // listed in [commands] numbers
