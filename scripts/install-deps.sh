@@ -14,6 +14,8 @@ build=(
   libsqlite3-dev default-libmysqlclient-dev libicu-dev
   libtiff-dev libfreetype-dev libmagick++-dev libpng-dev
   libespeak-ng-dev libswresample-dev libavutil-dev
+  # sms-mail-in's MIME parser (GMime 3; linked by sms-mail-in alone)
+  libgmime-3.0-dev
 )
 # Running them: fonts and voices they load; python3 and tiffinfo for what demo.sh shows.
 run=(

@@ -13,6 +13,7 @@ enum class Exit : int {
     usage = 64,       // EX_USAGE: bad command line
     dataerr = 65,     // EX_DATAERR: bad input data
     noinput = 66,     // EX_NOINPUT: an input file is missing or unreadable
+    nouser = 67,      // EX_NOUSER: sms-mail-in: unknown recipient number or sender
     unavailable = 69, // EX_UNAVAILABLE: a service (directory, Asterisk) is unavailable
     software = 70,    // EX_SOFTWARE: internal error
     oserr = 71,       // EX_OSERR: a system call failed

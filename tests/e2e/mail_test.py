@@ -233,5 +233,180 @@ def a_run_killed_after_the_mail_server_took_it_loses_nothing():
         s.cleanup()
 
 
+@test
+def only_sms_mail_in_loads_gmime():
+    def needed(tool):
+        p = subprocess.run(["readelf", "-d", os.path.join(os.environ.get("SMS_BIN_DIR",
+                                                                         "build/tools"), tool)],
+                           capture_output=True, text=True, check=True)
+        return [line.split("[")[1].rstrip("]") for line in p.stdout.splitlines()
+                if "(NEEDED)" in line]
+    assert any("gmime" in n for n in needed("sms-mail-in")), needed("sms-mail-in")
+    for tool in ("sms-process", "post-sms", "getchaninfo", "sms-directory"):
+        libs = needed(tool)
+        assert not any("gmime" in n or "glib" in n or "gobject" in n for n in libs), (tool, libs)
+
+
+# ---- sms-mail-in ----------------------------------------------------------------------------
+
+PIPE_HOME = "/var/lib/sms-suite-test/mail"  # where /etc/aliases pipes to (exim-test-setup.sh)
+PIPED_PHONE = "48600700990"                 # an alias of exim-test-setup.sh, an S phone here
+
+
+def mail_bytes(frm, to, body, headers=""):
+    return (f"From: {frm}\nTo: {to}\nSubject: Re: SMS\nMIME-Version: 1.0\n"
+            f"Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"
+            f"{headers}\n{body}").encode()
+
+
+def mail_in(s, data, *args, env=None):
+    p = subprocess.run([os.path.join(os.environ.get("SMS_BIN_DIR", "build/tools"), "sms-mail-in"),
+                        "--config", s.conf, *args], input=data, capture_output=True,
+                       env=env, timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+@test
+def mail_in_posts_a_reply_from_the_subscriber_and_it_routes_to_the_phone():
+    s = ucs2(spool())
+    try:
+        body = ("Tak, o 10:00. Zażółć 😀\n\nOn Mon, 7 Dec 2026, 48500100200 wrote:\n> Spotkanie?\n"
+                "-- \nAlicja\n")
+        env = dict(os.environ, RECIPIENT=f"{PHONE}@pbx.example.org")
+        rc, out, err = mail_in(s, mail_bytes(f"Alicja <{MAILBOX1.upper()}@LOCALHOST>",
+                                             "someone@example.org", body), env=env)
+        assert rc == 0, (rc, err)
+        [name] = s.files("sms/morx")
+        assert out.strip() == os.path.join(s.morx, name)
+        rc, out, err = s.run()
+        assert rc == 0, err
+        [q] = s.queue()
+        assert q["oa"] == MAILER and q["da"] == PHONE, q
+        assert q["text"] == "Tak, o 10:00. Zażółć 😀", q
+    finally:
+        s.cleanup()
+
+
+@test
+def mail_in_refuses_an_unknown_sender_or_number_writing_nothing():
+    s = spool()
+    try:
+        for frm, to, want in [("eve@example.org", f"{PHONE}@h", "not the address of an E"),
+                              (f"{MAILBOX1}@localhost", "48999999999@h", "does not exist"),
+                              (f"{MAILBOX1}@localhost", "alice@h", "no number in")]:
+            rc, out, err = mail_in(s, mail_bytes(frm, to, "hello\n"), env={})
+            assert rc == 67, (rc, err)
+            assert want in err and err.count("\n") == 1, err
+            assert s.files("sms/morx") == [] and out == ""
+        rc, out, err = mail_in(s, mail_bytes(f"{MAILBOX1}@localhost", f"{PHONE}@h",
+                                             "> only a quote\n-- \nsig\n"), env={})
+        assert rc == 65 and "no text" in err, (rc, err)
+        assert s.files("sms/morx") == []
+    finally:
+        s.cleanup()
+
+
+@test
+def mail_in_refuses_a_5_mb_mail_at_once():
+    s = spool()
+    try:
+        p = subprocess.Popen([os.path.join(os.environ.get("SMS_BIN_DIR", "build/tools"),
+                                           "sms-mail-in"), "--config", s.conf, "--to", PHONE],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        head = mail_bytes(f"{MAILBOX1}@localhost", f"{PHONE}@h", "")
+        chunk = b"x" * 65536 + b"\n"
+        sent = 0
+        try:
+            p.stdin.write(head)
+            while sent < 5 * 1024 * 1024:
+                p.stdin.write(chunk)
+                sent += len(chunk)
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass
+        # stdin is still open: a tool that waited for the end of the mail would hang here.
+        rc = p.wait(timeout=60)
+        err = p.stderr.read().decode()
+        p.stdin = None
+        assert rc == 65, (rc, err)
+        assert "max_size" in err and err.count("\n") == 1, err
+        assert s.files("sms/morx") == []
+    finally:
+        s.cleanup()
+
+
+@test
+def mail_in_keeps_the_mail_queued_through_a_directory_outage():
+    s = spool()
+    try:
+        os.rename(s.db, s.db + ".away")
+        rc, out, err = mail_in(s, mail_bytes(f"{MAILBOX1}@localhost", f"{PHONE}@h", "hi\n"),
+                               env={})
+        assert rc == 75, (rc, err)
+        assert s.files("sms/morx") == []
+        os.rename(s.db + ".away", s.db)
+        rc, out, err = mail_in(s, mail_bytes(f"{MAILBOX1}@localhost", f"{PHONE}@h", "hi\n"),
+                               env={})
+        assert rc == 0, (rc, err)
+        # A configuration that cannot be read keeps the mail queued too (75, not 78).
+        p = subprocess.run([os.path.join(os.environ.get("SMS_BIN_DIR", "build/tools"),
+                                         "sms-mail-in"), "--config", "/nonexistent/sms.conf"],
+                           input=b"x", capture_output=True, timeout=60)
+        assert p.returncode == 75, p
+        assert b"/nonexistent/sms.conf" in p.stderr, p.stderr
+    finally:
+        s.cleanup()
+
+
+@test
+def a_mail_piped_by_the_real_mail_server_reaches_the_phone():
+    setup_exim()
+    with Lock():
+        directory = [
+            (PIPED_PHONE, "S", "PJSIP/48600700990"),
+            (MAILER, "E", f"{MAILBOX1}@localhost"),
+        ]
+        s = ucs2(Spool(directory=directory))
+        try:
+            # The pipe runs as the pipe user: the spool is theirs, the rest readable.
+            os.chmod(s.root, 0o755)
+            os.chmod(s.db, 0o644)
+            subprocess.run(["chown", "-R", "sms-mail-pipe", s.spool], check=True)
+            os.makedirs(PIPE_HOME, exist_ok=True)
+            binary = os.path.join(os.environ.get("SMS_BIN_DIR", "build/tools"), "sms-mail-in")
+            tmp = os.path.join(PIPE_HOME, ".sms-mail-in")
+            subprocess.run(["cp", binary, tmp], check=True)
+            os.chmod(tmp, 0o755)
+            os.rename(tmp, os.path.join(PIPE_HOME, "sms-mail-in"))
+            with open(s.conf) as f:
+                conf = f.read()
+            with open(os.path.join(PIPE_HOME, "sms-suite.conf"), "w") as f:
+                f.write(conf)
+            os.chmod(os.path.join(PIPE_HOME, "sms-suite.conf"), 0o644)
+            msg = (f"From: Alicja <{MAILBOX1}@localhost>\nTo: {PIPED_PHONE}@localhost\n"
+                   "Subject: Re: SMS from 48600700990\nMIME-Version: 1.0\n"
+                   "Content-Type: multipart/alternative; boundary=zz\n\n--zz\n"
+                   "Content-Type: text/plain; charset=UTF-8\n"
+                   "Content-Transfer-Encoding: quoted-printable\n\n"
+                   "Dzi=C4=99kuj=C4=99, b=C4=99d=C4=99 o 10:00 =F0=9F=98=80\n\n"
+                   "> Spotkanie?\n--zz\nContent-Type: text/html; charset=UTF-8\n\n"
+                   "<p>HTML</p>\n--zz--\n")
+            p = subprocess.run([SENDMAIL, "-t", "-oi"], input=msg.encode(), capture_output=True)
+            assert p.returncode == 0, p.stderr
+            end = time.time() + 60
+            while not s.files("sms/morx") and time.time() < end:
+                time.sleep(0.2)
+            exim_queue_empty()
+            names = s.files("sms/morx")
+            assert len(names) == 1, (names, open("/var/log/exim4/mainlog").read()[-2000:])
+            rc, out, err = s.run()
+            assert rc == 0, err
+            [q] = s.queue()
+            assert q["oa"] == MAILER and q["da"] == PIPED_PHONE, q
+            assert q["text"] == "Dziękuję, będę o 10:00 😀", q
+        finally:
+            s.cleanup()
+
+
 if __name__ == "__main__":
     main()
