@@ -278,6 +278,19 @@ std::vector<fs::PlannedFile> Runner::answer(const router::Reply& r, const std::s
         journal_->mark(stem, "sip");
         return {};
     }
+    case router::Reply::Via::mail: {
+        // Once per answer (the journal's marker), as a message for an E subscriber is mailed.
+        if (journal_->marked(stem, "mail"))
+            return {};
+        auto m = mail::for_sms(cfg_, r.from, r.channel, r.text, "", stem, now_s());
+        auto res = mail::send(cfg_.mail.sendmail, mail::compose(m));
+        if (res.status == mail::Sent::Status::retry)
+            throw Temporary{fmt::format("mail server: {}", res.detail)};
+        if (res.status == mail::Sent::Status::refused)
+            detail += fmt::format("; the answer by mail was refused ({})", res.detail);
+        journal_->mark(stem, "mail");
+        return {};
+    }
     case router::Reply::Via::none:
         detail += fmt::format("; cannot answer: {}", r.why_none);
         return {};

@@ -67,6 +67,10 @@ Reply answer(const Config& cfg, const std::string& from, const std::string& send
     case 'T':
         r.via = Reply::Via::sip;
         break;
+    case 'E': // an e-mail subscriber (whose mail sms-mail-in posted) is answered by mail
+        r.via = Reply::Via::mail;
+        r.channel = lookup->entry.channel;
+        break;
     default:
         r.why_none = fmt::format("sender {} has service {}, which cannot be answered", sender,
                                  lookup->entry.service);

@@ -14,10 +14,10 @@ namespace sms::router {
 
 // How an answer (a notice, a command's reply) reaches the sender: by its own service.
 struct Reply {
-    enum class Via { sms, sip, none } via = Via::none;
+    enum class Via { sms, sip, mail, none } via = Via::none;
     std::string from;    // the number the answer comes from
     std::string to;      // the sender
-    std::string channel; // for sms: the sender's phone channel
+    std::string channel; // for sms: the sender's phone channel; for mail: the address
     std::string text;
     std::string why_none; // when via == none: why it cannot be answered
 };

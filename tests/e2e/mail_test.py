@@ -234,6 +234,38 @@ def a_run_killed_after_the_mail_server_took_it_loses_nothing():
 
 
 @test
+def an_e_subscriber_is_answered_by_mail():
+    # A command's reply and a notice go back to an E sender as mail, once.
+    s = spool()
+    try:
+        got = os.path.join(s.root, "got")
+        os.mkdir(got)
+        w = wrapper(s, "sendmail-capture", f'cat >"{got}/$$"')
+        s.write_conf(f"[mail]\nsendmail = {w}\n")
+        rc, out, err = mail_in(s, mail_bytes(f"{MAILBOX1}@localhost", "1000@h", "ECHO Cześć 😀\n"),
+                               env={})
+        assert rc == 0, (rc, err)
+        s.message(MAILER, "48999999999", "anyone?")
+        rc, out, err = s.run()
+        assert rc == 0, err
+        assert s.files("sms/morx") == []
+        mails = sorted((email.message_from_binary_file(open(os.path.join(got, f), "rb"),
+                                                       policy=email.policy.default)
+                        for f in os.listdir(got)), key=lambda m: str(m["Subject"]))
+        assert len(mails) == 2, [m.as_string() for m in mails]
+        assert all(m["To"].addresses[0].addr_spec == f"{MAILBOX1}@localhost" for m in mails)
+        assert mails[0]["Subject"] == "SMS from 1000", mails[0]["Subject"]
+        assert "Cześć 😀" in mails[0].get_content(), mails[0].get_content()
+        assert mails[1]["Subject"] == "SMS from 9000", mails[1]["Subject"]
+        assert mails[1].get_content() == ("Cannot deliver SMS to 48999999999. "
+                                          "Number does not exist.\n"), mails[1].get_content()
+        s.run()
+        assert len(os.listdir(got)) == 2
+    finally:
+        s.cleanup()
+
+
+@test
 def only_sms_mail_in_loads_gmime():
     def needed(tool):
         p = subprocess.run(["readelf", "-d", os.path.join(os.environ.get("SMS_BIN_DIR",

@@ -96,6 +96,9 @@ TEST(Router, CommandAnswersBySendersOwnService) {
 
     auto sip = router::decide(cfg, {m, found('C', "x"), found('T', "PJSIP/500")});
     EXPECT_EQ(sip.actions[0].reply.via, Reply::Via::sip);
+    auto mail = router::decide(cfg, {m, found('C', "x"), found('E', "alice@example.org")});
+    EXPECT_EQ(mail.actions[0].reply.via, Reply::Via::mail);
+    EXPECT_EQ(mail.actions[0].reply.channel, "alice@example.org");
     auto fax = router::decide(cfg, {m, found('C', "x"), found('F', "DAHDI/2")});
     EXPECT_EQ(fax.actions[0].reply.via, Reply::Via::none);
     EXPECT_NE(fax.actions[0].reply.why_none.find("cannot be answered"), std::string::npos);
