@@ -109,10 +109,11 @@ join() { # join ITEM...: the non-empty items, comma-separated
   for item; do [[ -z $item ]] || list+=${list:+, }$item; done
   echo "$list"
 }
-# Not libraries: sms2fax's default font, and its fallbacks for CJK text and symbols.
+# Not libraries: sms2fax's default font, and its fallbacks for CJK text and symbols; the mail
+# server that service E hands its e-mails to ([mail] sendmail).
 depends=$(join "$(field Depends)" fonts-dejavu-core)
 recommends=$(join "$(field Recommends)" fonts-wqy-microhei fonts-symbola)
-suggests=$(field Suggests)
+suggests=$(join "$(field Suggests)" "default-mta | mail-transport-agent")
 
 installed_size=$(du -s -k --apparent-size "$root" | cut -f1)
 mkdir -p "$root/DEBIAN"
@@ -131,13 +132,16 @@ mkdir -p "$root/DEBIAN"
   sed 's/^/ /; s/^ $/ ./' <<EOF
 Every short message that reaches the PBX goes to the service its receiver
 chose: an SMS to a landline SMS phone (the FSK protocol of app_sms), a fax,
-a spoken voice call, a command service, or a SIP MESSAGE. Small command-line
-tools chained from the dialplan, from cron or from the systemd units; a
-SQLite or MySQL/MariaDB subscriber directory; no message lost or duplicated.
+a spoken voice call, a command service, a SIP MESSAGE or an e-mail (and
+e-mails back as SMS). Small command-line tools chained from the dialplan,
+from cron, from the systemd units or from the mail server; a SQLite or
+MySQL/MariaDB subscriber directory; no message lost or duplicated.
 
 Loaded only when needed, from /usr/lib/sms-suite:
 ${on_demand}The fonts: DejaVu Sans Mono draws fax texts; WenQuanYi Micro Hei and
-Symbola draw the characters it lacks (CJK, symbols, emoji).
+Symbola draw the characters it lacks (CJK, symbols, emoji). A local mail
+server (sendmail) delivers the messages of subscribers whose service is
+e-mail.
 EOF
 } >"$root/DEBIAN/control"
 echo /etc/asterisk/sms-suite.conf >"$root/DEBIAN/conffiles"
