@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -97,6 +98,19 @@ std::vector<std::string> inputs_of(const std::string& manifest) {
         if (f[0] == "in" && f.size() == 3)
             out.push_back(std::move(f[1]));
     return out;
+}
+
+// An output that must not replace, moved into place: false when its target exists already.
+// Tried first, not looked at first: a temporary that is gone (ENOENT, and only then looked
+// at, as the target's folder may be what is missing) was moved by an earlier attempt.
+bool move_noreplace(const std::string& staged, const std::string& target) {
+    if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
+        return true;
+    if (errno == EEXIST)
+        return false;
+    if (errno == ENOENT && ::access(staged.c_str(), F_OK) != 0 && errno == ENOENT)
+        return true;                             // moved already
+    return fs::rename_noreplace(staged, target); // another error, or no RENAME_NOREPLACE here
 }
 
 } // namespace
@@ -406,9 +420,7 @@ std::string Journal::apply(const std::string& manifest) {
                 if (f[2] == "1") {
                     if (::rename(staged.c_str(), target.c_str()) != 0 && errno != ENOENT)
                         throw_errno(Exit::cantcreat, target, errno);
-                } else if (::access(staged.c_str(), F_OK) != 0) {
-                    return; // moved already
-                } else if (!fs::rename_noreplace(staged, target)) {
+                } else if (!move_noreplace(staged, target)) {
                     ::unlink(staged.c_str()); // already there (a pending delivery call): keep it
                 }
             });

@@ -121,8 +121,12 @@ std::string format_scts(std::int64_t unix_time) {
                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-std::optional<std::int64_t> parse_scts(std::string_view s) {
-    // YYYY-MM-DDTHH:MM:SS
+namespace {
+
+// The fields of a YYYY-MM-DDTHH:MM:SS time stamp, checked; nullopt when it is not one. No
+// mktime() here: it looks at /etc/localtime on every call (two system calls per routed message
+// when a message file is only checked, on reading and on writing).
+std::optional<std::tm> scts_fields(std::string_view s) {
     if (s.size() != 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
         s[16] != ':')
         return std::nullopt;
@@ -148,7 +152,16 @@ std::optional<std::int64_t> parse_scts(std::string_view s) {
     tm.tm_min = mi;
     tm.tm_sec = se;
     tm.tm_isdst = -1;
-    std::time_t t = std::mktime(&tm);
+    return tm;
+}
+
+} // namespace
+
+std::optional<std::int64_t> parse_scts(std::string_view s) {
+    auto tm = scts_fields(s);
+    if (!tm)
+        return std::nullopt;
+    std::time_t t = std::mktime(&*tm);
     if (t == static_cast<std::time_t>(-1))
         return std::nullopt;
     return static_cast<std::int64_t>(t);
@@ -282,7 +295,7 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
                 throw at(fmt::format("{}= is not a number: '{}'", key, value));
             (key == "oa" ? m.oa : m.da) = std::string(value);
         } else if (key == "scts") {
-            if (!parse_scts(value))
+            if (!scts_fields(value))
                 throw at(fmt::format("scts= is not YYYY-MM-DDTHH:MM:SS: '{}'", value));
             m.scts = std::string(value);
             have_scts = true;
@@ -327,7 +340,7 @@ std::string serialize(const Message& m, const WriteStyle& style) {
         throw bad("oa", fmt::format("not a number: '{}'", m.oa));
     if (style.with_da && !m.da.empty() && !valid_number(m.da))
         throw bad("da", fmt::format("not a number: '{}'", m.da));
-    if (!m.scts.empty() && !parse_scts(m.scts))
+    if (!m.scts.empty() && !scts_fields(m.scts))
         throw bad("scts", fmt::format("not YYYY-MM-DDTHH:MM:SS: '{}'", m.scts));
     auto cps = utf8::decode(m.text);
     if (!cps)

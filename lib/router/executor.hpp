@@ -64,6 +64,7 @@ struct InputFile {
     std::string unreadable;  // why it cannot be read at all (left in place)
     bool unfinished = false; // looks unfinished and is younger than incomplete_grace: left alone
     bool busy = false;       // a part whose lock another process held past the wait
+    bool moved = false;      // quarantined: no longer in sms/morx/
     std::optional<std::string> joined; // the part completing a set: the whole text (--json)
 
     bool is_part() const { return message && message->concat().has_value(); }

@@ -322,6 +322,7 @@ void Runner::quarantine(InputFile& f) {
         std::string target;
         try {
             target = fs::move_into(f.path, cfg_.bad_dir(), stem_of(f.name));
+            f.moved = true;
             // Why, beside it (NAME.why), for an administrator without syslog and for sms-queue.
             fs::WriteOptions w;
             w.replace = true;
@@ -459,8 +460,8 @@ void Runner::maybe_commit(bool force) {
     auto done = journal_->take_done();
     std::set<std::string_view> gone(done.begin(), done.end());
     std::erase_if(files_, [&](const auto& f) { return gone.count(f->path) > 0; });
-    // And those moved away meanwhile (quarantined), few.
-    std::erase_if(files_, [](const auto& f) { return !fs::exists(f->path); });
+    // And those quarantined meanwhile (known: no look at each file kept).
+    std::erase_if(files_, [](const auto& f) { return f->moved; });
 }
 
 // The last hop (lasthop): each SMS handed to app_sms is confirmed, queued again or given up by
