@@ -287,16 +287,15 @@ std::int64_t pause_after(const Config& cfg, int attempts) {
     return std::min<std::int64_t>(p, 3600);
 }
 
-unsigned allocate_mr(const Config& cfg, const std::string& queue) {
-    const std::string d = dir(cfg);
-    const std::string mdir = fs::join(d, "mr");
-    fs::make_dirs(mdir, 0755);
-    const std::string path = fs::join(mdir, queue);
-    fs::Lock lock = fs::Lock::acquire(path);
+namespace {
+
+// The last mr given to a queue, from its counter (locked, open on `fd`); its length in `size`.
+std::int64_t read_mr(int fd, const std::string& path, ssize_t& size) {
     char buf[16];
-    ssize_t n = ::pread(lock.fd(), buf, sizeof buf, 0);
+    ssize_t n = ::pread(fd, buf, sizeof buf, 0);
     if (n < 0)
         throw_errno(Exit::ioerr, path, errno);
+    size = n;
     std::int64_t last =
         to_int(std::string_view(buf, static_cast<std::size_t>(n))
                    .substr(0, n > 0 && buf[n - 1] == '\n' ? static_cast<std::size_t>(n - 1)
@@ -306,6 +305,29 @@ unsigned allocate_mr(const Config& cfg, const std::string& queue) {
         std::random_device rd;
         last = rd() & 0xFF;
     }
+    return last;
+}
+
+// Written over the last value, and cut only past its end, never to nothing: ext4 writes a file
+// truncated to nothing out when it is closed (auto_da_alloc), a disk write per message.
+void write_mr(int fd, const std::string& path, unsigned mr, ssize_t old_size) {
+    std::string out = fmt::format("{}\n", mr);
+    if (::pwrite(fd, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()) ||
+        (old_size > static_cast<ssize_t>(out.size()) &&
+         ::ftruncate(fd, static_cast<off_t>(out.size())) != 0))
+        throw_errno(Exit::ioerr, path, errno);
+}
+
+} // namespace
+
+unsigned allocate_mr(const Config& cfg, const std::string& queue) {
+    const std::string d = dir(cfg);
+    const std::string mdir = fs::join(d, "mr");
+    fs::make_dirs(mdir, 0755);
+    const std::string path = fs::join(mdir, queue);
+    fs::Lock lock = fs::Lock::acquire(path);
+    ssize_t n = 0;
+    const std::int64_t last = read_mr(lock.fd(), path, n);
     // The next free value after the last one given; with all 256 in use (a phone that took
     // nothing for a long time, or hundreds of messages queued at once), the next value anyway:
     // its item is named apart (sms_item_id) and settle() tells such twins apart or sends them
@@ -331,14 +353,108 @@ unsigned allocate_mr(const Config& cfg, const std::string& queue) {
         else
             full[path] = now;
     }
-    // Written over the last value, and cut only past its end, never to nothing: ext4 writes a
-    // file truncated to nothing out when it is closed (auto_da_alloc), a disk write per message.
-    std::string out = fmt::format("{}\n", mr);
-    if (::pwrite(lock.fd(), out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()) ||
-        (n > static_cast<ssize_t>(out.size()) &&
-         ::ftruncate(lock.fd(), static_cast<off_t>(out.size())) != 0))
-        throw_errno(Exit::ioerr, path, errno);
+    write_mr(lock.fd(), path, mr, n);
     return mr;
+}
+
+struct MrCounters::Held {
+    fs::Lock lock;
+    std::string path;
+    ssize_t size = 0;     // of the counter as read
+    unsigned last = 0;    // the last value given
+    bool changed = false; // a value given since it was read
+};
+
+MrCounters::MrCounters(const Config& cfg)
+    : cfg_(cfg) {}
+
+MrCounters::~MrCounters() {
+    try {
+        release();
+    } catch (const Error& e) {
+        log::warning("mr counter: {}", e.what());
+    }
+}
+
+void MrCounters::release() {
+    // Each counter written before its lock goes; all locks go even when a write fails.
+    std::optional<Error> failed;
+    for (auto& [queue, h] : held_) {
+        try {
+            if (h.changed)
+                write_mr(h.lock.fd(), h.path, h.last, h.size);
+        } catch (const Error& e) {
+            if (!failed)
+                failed = e;
+        }
+    }
+    held_.clear();
+    in_use_.clear();
+    listed_ = false;
+    if (failed)
+        throw *failed;
+}
+
+// The items in place: "S.<queue>.<mr>" (with a shared mr, ".<file>" after it).
+void MrCounters::list() {
+    listed_ = true;
+    for (const auto& name : fs::list_regular(dir(cfg_))) {
+        if (!name.starts_with("S.") || name.size() < 7)
+            continue;
+        auto dot = name.find('.', 2);
+        if (dot == std::string::npos || dot + 4 > name.size() ||
+            (dot + 4 < name.size() && name[dot + 4] != '.'))
+            continue;
+        unsigned mr = 0;
+        auto [p, ec] = std::from_chars(name.data() + dot + 1, name.data() + dot + 4, mr);
+        if (ec != std::errc() || p != name.data() + dot + 4 || mr > 255)
+            continue;
+        auto& used = in_use_[name.substr(2, dot - 2)];
+        used[mr] = true;
+    }
+}
+
+std::pair<unsigned, std::string> MrCounters::allocate(const std::string& queue,
+                                                      const std::string& file) {
+    auto it = held_.find(queue);
+    if (it == held_.end()) {
+        const std::string mdir = fs::join(dir(cfg_), "mr");
+        if (!dir_made_)
+            fs::make_dirs(mdir, 0755);
+        dir_made_ = true;
+        std::string path = fs::join(mdir, queue);
+        std::optional<fs::Lock> lock;
+        if (!held_.empty())
+            lock = fs::Lock::try_acquire(path);
+        if (!lock) {
+            release(); // never wait while holding another counter
+            lock = fs::Lock::acquire(path);
+        }
+        Held h{std::move(*lock), path};
+        h.last = static_cast<unsigned>(read_mr(h.lock.fd(), path, h.size)) & 0xFFu;
+        it = held_.emplace(queue, std::move(h)).first;
+    }
+    if (!listed_)
+        list();
+    Held& h = it->second;
+    auto& used = in_use_[queue];
+    // The next free value after the last one given; with all 256 in use, the next value anyway,
+    // its item named apart (see allocate_mr).
+    unsigned mr = (h.last + 1) & 0xFFu;
+    for (unsigned k = 1; k <= 256; ++k) {
+        unsigned candidate = (h.last + k) & 0xFFu;
+        if (!used[candidate]) {
+            mr = candidate;
+            break;
+        }
+    }
+    std::string id = fmt::format("{}.{:03}", queue, mr);
+    if (used[mr])
+        id += "." + file; // the mr is shared: the queue file's name is unique
+    used[mr] = true;
+    h.last = mr;
+    h.changed = true;
+    return {mr, id};
 }
 
 std::string sms_item_id(const Config& cfg, const std::string& queue, unsigned mr,
@@ -351,11 +467,11 @@ std::string sms_item_id(const Config& cfg, const std::string& queue, unsigned mr
 
 Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,
               const std::string& file, const std::string& channel, const std::string& notify,
-              const std::string& body, smslog::Mark mark, std::int64_t now) {
+              const std::string& body, smslog::Mark mark, std::int64_t now, const std::string& id) {
     Item it;
     it.kind = 'S';
     const unsigned mr = static_cast<unsigned>(m.mr.value_or(0)) & 0xFFu;
-    it.id = sms_item_id(cfg, queue, mr, file);
+    it.id = id.empty() ? sms_item_id(cfg, queue, mr, file) : id;
     it.queue = queue;
     it.attempts = 1;
     it.first = now;

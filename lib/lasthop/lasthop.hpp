@@ -9,6 +9,7 @@
 #include "core/spool.hpp"
 #include "lasthop/smslog.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -77,15 +78,47 @@ std::int64_t pause_after(const Config& cfg, int attempts);
 // length), and sends again a twin it cannot tell from one that failed.
 unsigned allocate_mr(const Config& cfg, const std::string& queue);
 
+// allocate_mr for a run that queues many messages in batches (the router): each queue's counter
+// is locked and read at its first message of the batch and held until release(), which writes
+// it back and unlocks (call it before the batch is committed: a batch committed is never
+// discarded, so its values must be counted by then). Values in use are the items found by one
+// listing per batch, and those given in this batch (whose items are not in place yet). A lock
+// is waited for only while no other is held: two runs that take queues in another order never
+// wait for each other. Not for a process that calls allocate_mr meanwhile (the lock would wait
+// for itself).
+class MrCounters {
+public:
+    explicit MrCounters(const Config& cfg);
+    ~MrCounters();
+    MrCounters(const MrCounters&) = delete;
+    MrCounters& operator=(const MrCounters&) = delete;
+
+    // The mr for a new message of `queue`, and its item's id (as sms_item_id: the queue file's
+    // name `file` added when the mr is shared).
+    std::pair<unsigned, std::string> allocate(const std::string& queue, const std::string& file);
+    void release();
+
+private:
+    struct Held;
+    const Config& cfg_;
+    bool dir_made_ = false;
+    std::map<std::string, Held> held_;
+    std::map<std::string, std::array<bool, 256>> in_use_; // by queue, from the listing
+    bool listed_ = false;
+    void list();
+};
+
 // The item's id: "<queue>.<mr>" (3 digits), or with a shared mr "<queue>.<mr>.<file>", the
 // queue file's name making it unique.
 std::string sms_item_id(const Config& cfg, const std::string& queue, unsigned mr,
                         const std::string& file);
 
-// Builds the item for a message whose queue file content is `body` (mr already in it).
+// Builds the item for a message whose queue file content is `body` (mr already in it). `id`:
+// the item's id when the caller has it (MrCounters::allocate), else sms_item_id's.
 Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,
               const std::string& file, const std::string& channel, const std::string& notify,
-              const std::string& body, smslog::Mark mark, std::int64_t now);
+              const std::string& body, smslog::Mark mark, std::int64_t now,
+              const std::string& id = "");
 
 // Whether log record `r` can be app_sms's own record of the SMS of `item`: anchored (where
 // app_sms began a line), a centre delivery line (O, mode S) with the item's queue, mr and

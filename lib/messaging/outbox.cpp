@@ -192,8 +192,15 @@ std::vector<Part> split(const Config& cfg, const Request& req) {
     return parts;
 }
 
+void Batch::close() {
+    mark.reset();
+    call_pending.clear();
+    mr.release();
+}
+
 std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
-                                  const std::vector<Part>& parts, const std::string& stem) {
+                                  const std::vector<Part>& parts, const std::string& stem,
+                                  Batch* batch) {
     if (!(req.unknown_sender && req.oa.empty()))
         check_number("oa", req.oa);
     check_number("da", req.da);
@@ -207,7 +214,15 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
     style.text = spool::TextStyle::ucs2; // ud= lines are misread by current app_sms
     style.with_da = true;
     // Where app_sms's log ends now: the lines about these messages come after it.
-    const smslog::Mark mark = req.track ? smslog::mark_now(cfg.sms.log) : smslog::Mark{};
+    // (Once per batch: the batch's files appear together, after it.)
+    smslog::Mark mark;
+    if (req.track && batch) {
+        if (!batch->mark)
+            batch->mark = smslog::mark_now(cfg.sms.log);
+        mark = *batch->mark;
+    } else if (req.track) {
+        mark = smslog::mark_now(cfg.sms.log);
+    }
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     for (const Part& p : parts) {
         spool::Message m;
@@ -230,9 +245,16 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
             files.push_back(std::move(f));
             continue;
         }
-        m.mr = static_cast<int>(lasthop::allocate_mr(cfg, queue));
+        std::string id;
+        if (batch) {
+            auto [mr, given] = batch->mr.allocate(queue, f.name);
+            m.mr = static_cast<int>(mr);
+            id = std::move(given);
+        } else {
+            m.mr = static_cast<int>(lasthop::allocate_mr(cfg, queue));
+        }
         const auto item = lasthop::sms_item(cfg, m, queue, f.name, req.channel, req.notify,
-                                            spool::serialize(m, style), mark, now);
+                                            spool::serialize(m, style), mark, now, id);
         // The queue file carries its item in comment lines, so that the item's file is the
         // queue file again: the journal links it instead of writing a second file.
         fs::PlannedFile record = lasthop::plan(cfg, item);
@@ -247,7 +269,18 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
         // same way whether or not this message happens to need a new call.
         callfile::CallFile c = callfile::sms_delivery(cfg, req.channel, queue);
         fs::PlannedFile call = callfile::plan(cfg.general.spool_dir, call_file_name(queue), c);
-        if (!call_pending(cfg, req.da)) {
+        // Looked at once per batch: a call that ends meanwhile is the sweep's, as one that
+        // ends just after a lone message looked.
+        bool pending = false;
+        if (!batch) {
+            pending = call_pending(cfg, req.da);
+        } else if (auto it = batch->call_pending.find(queue); it != batch->call_pending.end()) {
+            pending = it->second;
+        } else {
+            pending = call_pending(cfg, req.da);
+            batch->call_pending.emplace(queue, pending);
+        }
+        if (!pending) {
             files.push_back(std::move(call));
         }
     }

@@ -3,7 +3,9 @@
 
 #include "core/config.hpp"
 #include "core/fsutil.hpp"
+#include "lasthop/lasthop.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,8 +55,25 @@ std::vector<Part> split(const Config& cfg, const Request& req);
 // Deterministic for a given stem: the same names every time (contents differ only in scts when
 // req.scts is empty, and in mr with req.track). With req.track, each queue file is preceded by
 // its last-hop item (lasthop::sms_item), so the item is in place before app_sms can read it.
+// What a run queueing many messages keeps from one to the next within one batch of its journal
+// (whose files are put in place together), never longer: the mr counters it holds, where
+// app_sms's log ended at the batch's first message, and whether each queue's delivery call was
+// pending when the batch first looked. close() before the batch is committed.
+class Batch {
+public:
+    explicit Batch(const Config& cfg)
+        : mr(cfg) {}
+    void close();
+
+    lasthop::MrCounters mr;
+    std::optional<smslog::Mark> mark;
+    std::map<std::string, bool, std::less<>> call_pending; // by queue
+};
+
+// `batch`: a run's open batch (nullptr: a message alone, looked up and counted afresh).
 std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
-                                  const std::vector<Part>& parts, const std::string& stem);
+                                  const std::vector<Part>& parts, const std::string& stem,
+                                  Batch* batch = nullptr);
 
 // app_sms's queue name for a number: it turns every character but letters and digits into '-'
 // ("+4850" -> "-4850"), and reads only queue files named "<queue>.<anything>".

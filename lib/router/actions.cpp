@@ -16,6 +16,10 @@ std::vector<fs::PlannedFile> Runner::carry_out(const Unit& u, const router::Deci
     };
     const std::string& scts = u.message.scts;
     for (const auto& a : d.actions) {
+        // A counter is not held through what may take seconds (rendering, a command, the
+        // manager): other runs queueing for the same phone would wait for it.
+        if (batch_ && a.kind != Action::Kind::queue_sms && a.kind != Action::Kind::notice)
+            batch_->mr.release();
         switch (a.kind) {
         case Action::Kind::queue_sms:
             add(queue_sms(a.from, a.to, a.channel, a.text, scts, u.stem, a.from, u.message.srr));
@@ -242,7 +246,9 @@ std::vector<fs::PlannedFile> Runner::queue_sms(const std::string& from, const st
             throw Permanent{e.what()};
         throw;
     }
-    return outbox::plan(cfg_, req, parts, stem);
+    if (routing_ && !batch_)
+        batch_.emplace(cfg_);
+    return outbox::plan(cfg_, req, parts, stem, routing_ ? &*batch_ : nullptr);
 }
 
 // A SIP message through the manager, each part (one MessageSend) marked in the journal as it

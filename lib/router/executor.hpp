@@ -174,6 +174,10 @@ private:
     Summary summary_;
     std::vector<std::unique_ptr<InputFile>> files_;
     std::string last_hop_; // what settle() did, for the summary line
+    // What queueing SMS keeps within the journal's open batch (closed before each commit);
+    // only while routing: the last hop's settling takes mr counters itself.
+    std::optional<outbox::Batch> batch_;
+    bool routing_ = false;
 
     // Answers of the directory, kept for the run (a run lasts seconds; the numbers of a batch
     // repeat). After the first lookup that fails as an outage the directory is taken as down

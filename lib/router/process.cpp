@@ -84,6 +84,7 @@ int Runner::run() {
     }
     settle(); // before the sweep: an expired delivery call is dialled again after a pause
     sweep();
+    routing_ = true;
 
     const bool have_parts = first_pass();
     maybe_commit(true);
@@ -449,13 +450,17 @@ void Runner::maybe_commit(bool force) {
     if (opts_.dry_run || !journal_)
         return;
     const auto n = journal_->pending();
+    if (!force && n < batch_size &&
+        (n == 0 || std::chrono::steady_clock::now() - journal_->pending_since() < batch_time))
+        return;
+    // The batch's mr counters are written back and unlocked before it is committed: a run
+    // killed after the commit has counted every value its batch gave.
+    if (batch_)
+        batch_->close();
     if (force)
         journal_->commit_all();
-    else if (n >= batch_size ||
-             (n > 0 && std::chrono::steady_clock::now() - journal_->pending_since() >= batch_time))
-        journal_->commit_batch();
     else
-        return;
+        journal_->commit_batch();
     // Inputs of finished work are gone: their locks are no longer needed.
     auto done = journal_->take_done();
     std::set<std::string_view> gone(done.begin(), done.end());

@@ -238,6 +238,44 @@ TEST(LastHopStore, MrUniqueAmongUnconfirmedThenShared) {
     EXPECT_EQ((x + 1) & 0xFFu, y);
 }
 
+// A batch's counters: values in use by items in place are skipped, values given in the batch
+// count as in use (their items are not in place yet), so that past 256 in one batch the twins
+// are named apart; the counter goes back to the file only on release, and a queue locked by
+// another process is waited for only after the batch's own counters were released.
+TEST(LastHopStore, MrCountersOfABatch) {
+    Spool s;
+    const std::string q = "48500100250";
+    // Values 5 and 6 in use (5 by a message and its twin), the counter at 4.
+    fs::make_dirs(fs::join(lasthop::dir(s.cfg), "mr"), 0755);
+    ASSERT_TRUE(fs::commit(file_in(fs::join(lasthop::dir(s.cfg), "mr"), q, "4\n")));
+    ASSERT_TRUE(fs::commit(file_in(lasthop::dir(s.cfg), "S." + q + ".005", "x")));
+    ASSERT_TRUE(fs::commit(file_in(lasthop::dir(s.cfg), "S." + q + ".005." + q + ".f-1", "x")));
+    ASSERT_TRUE(fs::commit(file_in(lasthop::dir(s.cfg), "S." + q + ".006", "x")));
+    const std::string counter = fs::join(fs::join(lasthop::dir(s.cfg), "mr"), q);
+    {
+        lasthop::MrCounters mr(s.cfg);
+        auto [a, id_a] = mr.allocate(q, "f1");
+        EXPECT_EQ(a, 7u);
+        EXPECT_EQ(id_a, q + ".007");
+        EXPECT_EQ(fs::read_file(counter, 64), "4\n"); // held, not yet written
+        std::set<unsigned> given{a};
+        for (int k = 0; k < 253; ++k)
+            given.insert(mr.allocate(q, fmt::format("g{}", k)).first);
+        EXPECT_EQ(given.size(), 254u); // every value but 5 and 6
+        EXPECT_FALSE(given.count(5) || given.count(6));
+        // All 256 in use now: the next is shared, its item named apart.
+        auto [twin, id_twin] = mr.allocate(q, "twin-1");
+        EXPECT_EQ(twin, 5u); // after the last given, 4
+        EXPECT_EQ(id_twin, q + ".005.twin-1");
+        // Another queue while this one is held.
+        EXPECT_EQ(mr.allocate("other", "o-1").second.substr(0, 6), "other.");
+        mr.release();
+        EXPECT_EQ(fs::read_file(counter, 64), "5\n");
+    }
+    // After release a lone allocation continues from the written value (6 is in use).
+    EXPECT_EQ(lasthop::allocate_mr(s.cfg, q), 7u);
+}
+
 // The last mr given to a queue is written over the previous one and cut only past its end,
 // never truncated to nothing (ext4 writes such a file out when it is closed): the same file,
 // always just the number.

@@ -322,6 +322,39 @@ TEST(OutboxReference, CountsAndWraps) {
     EXPECT_EQ(outbox::next_reference(cfg, "4861", true), 11u);
 }
 
+// A batch (the router's) looks at a phone's delivery call once, and forgets it when closed: a
+// call seen pending is not planned again within the batch, and the next batch looks afresh.
+// Its mr counters are held until close(), then written back: a message queued alone after it
+// continues from the batch's last value.
+TEST(OutboxPlan, BatchLooksOnceAndForgetsWhenClosed) {
+    TempDir t;
+    Config cfg = config(t.path);
+    cfg.sms.log = t.path + "/sms.log";
+    auto r = request("hi");
+    r.track = true;
+    outbox::Batch batch(cfg);
+    auto first = outbox::plan(cfg, r, outbox::split(cfg, r), "a", &batch);
+    ASSERT_EQ(first.size(), 3u); // queue file, item, call
+    const fs::PlannedFile call = first[2];
+    fs::make_dirs(call.dir);
+    ASSERT_TRUE(fs::commit(call)); // the call is now pending on disk
+    // Same batch: the call is still planned (the journal writes it once per batch).
+    auto second = outbox::plan(cfg, r, outbox::split(cfg, r), "b", &batch);
+    ASSERT_EQ(second.size(), 3u);
+    EXPECT_EQ(second[2].name, call.name);
+    auto mr_of = [](const fs::PlannedFile& f) { return *spool::parse(f.content, f.name).mr; };
+    EXPECT_EQ(static_cast<unsigned>(mr_of(second[0])), (mr_of(first[0]) + 1u) & 0xFFu);
+    batch.close();
+    // The next batch looks again: pending, so no call.
+    auto third = outbox::plan(cfg, r, outbox::split(cfg, r), "c", &batch);
+    EXPECT_EQ(third.size(), 2u);
+    batch.close();
+    // Alone (no batch): the counter the batch wrote back.
+    auto alone = outbox::plan(cfg, r, outbox::split(cfg, r), "d");
+    EXPECT_EQ(alone.size(), 2u);
+    EXPECT_EQ(static_cast<unsigned>(mr_of(alone[0])), (mr_of(third[0]) + 1u) & 0xFFu);
+}
+
 TEST(OutboxReference, LockedAcrossProcesses) {
     TempDir t;
     Config cfg = config(t.path);
