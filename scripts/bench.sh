@@ -297,6 +297,82 @@ if usable sms-process "$bin/sms-process" --config "$conf"; then
   say
   target "routing $messages messages, sms-process vs the cheapest durable loop" ">= 0.5" "$ratio ($r_rate vs $c_rate msg/s)" "$(calc "%s" "($ratio >= 0.5) ? \"met\" : \"missed\"")"
 
+  # The burst case: the same job while a burst is processed, each run started right after its
+  # inputs were written (still in the page cache, as app_sms just wrote them: the ceiling's one
+  # syncfs() never writes them out, as they are gone by then, while the router's syncs do),
+  # alternating, in new folders; the inputs are written at least BENCH_SETTLE s after the
+  # previous run's deletions, as above.
+  say "### Routing a burst: each run right after its $messages inputs were written"
+  say
+  declare -a b_t=() bc_t=()
+  burst_router() {
+    settle
+    mkdir -p "$work/broute-$r/sms/mttx" "$work/broute-$r/outgoing"
+    "$fsloop" gen "$work/broute-$r/sms/morx" "$messages" "$dests"
+    read -r t m rc < <(timed "$bin/sms-process" --config "$conf" --spool "$work/broute-$r")
+    last_delete=$(date +%s)
+    b_t+=("$t")
+    b_line=$(tail -n 1 "$work/timed.stderr")
+  }
+  burst_ceiling() {
+    settle
+    "$fsloop" gen "$work/bceiling-$r/sms/morx" "$messages" "$dests"
+    read -r t m rc < <(timed "$fsloop" ceiling "$work/bceiling-$r" "$messages")
+    last_delete=$(date +%s)
+    bc_t+=("$t")
+  }
+  for ((r = 1; r <= route_runs; r++)); do
+    if ((r % 2)); then
+      burst_router
+      burst_ceiling
+    else
+      burst_ceiling
+      burst_router
+    fi
+  done
+  bt=$(printf '%s\n' "${b_t[@]}" | median)
+  bct=$(printf '%s\n' "${bc_t[@]}" | median)
+  b_rate=$(calc "%.0f" "$messages / $bt")
+  bc_rate=$(calc "%.0f" "$messages / $bct")
+  bpairs=$(for ((r = 0; r < ${#b_t[@]}; r++)); do calc "%.4f\n" "${bc_t[r]} / ${b_t[r]}"; done)
+  bratio=$(calc "%.2f" "$(median <<<"$bpairs")")
+  say "| run | median time | messages/s |"
+  say "|---|---|---|"
+  say "| sms-process, $messages messages just written | $(calc "%.2f s" "$bt") | $b_rate |"
+  say "| ceiling, $messages messages just written | $(calc "%.2f s" "$bct") | $bc_rate |"
+  say
+  say "Last router summary: \`$b_line\`. Runs: $route_runs each, alternating (and which goes first); times: router ${b_t[*]} s; ceiling ${bc_t[*]} s."
+  say
+  say "Ratio router / ceiling: **${bratio}** (target: at least 0.5): the median of the $route_runs paired runs' ratios ($(tr '\n' ' ' <<<"$bpairs"))."
+  say
+  target "routing a burst of $messages messages just written, sms-process vs the cheapest durable loop" ">= 0.5" "$bratio ($b_rate vs $bc_rate msg/s)" "$(calc "%s" "($bratio >= 0.5) ? \"met\" : \"missed\"")"
+  # System calls per message (exact, unlike times), both in the burst case, under strace -c.
+  if command -v strace >/dev/null; then
+    per_call() { # strace -c output, messages: "total (the most frequent calls)"
+      awk -v n="$2" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {c[$NF] = $4; t += $4}
+        END {
+          out = sprintf("%.1f", t / n); sep = " ("
+          while (1) {
+            best = ""; for (k in c) if (best == "" || c[k] > c[best]) best = k
+            if (best == "" || c[best] / n < 0.05) break
+            out = out sep sprintf("%s %.2f", best, c[best] / n); sep = ", "; delete c[best]
+          }
+          print out (sep == ", " ? ")" : "")
+        }' "$1"
+    }
+    settle
+    mkdir -p "$work/sroute/sms/mttx" "$work/sroute/outgoing"
+    "$fsloop" gen "$work/sroute/sms/morx" "$messages" "$dests"
+    strace -c -f -o "$work/router.strace" "$bin/sms-process" --config "$conf" --spool "$work/sroute" >/dev/null 2>&1
+    last_delete=$(date +%s)
+    settle
+    "$fsloop" gen "$work/sceiling/sms/morx" "$messages" "$dests"
+    strace -c -f -o "$work/ceiling.strace" "$fsloop" ceiling "$work/sceiling" "$messages" >/dev/null 2>&1
+    last_delete=$(date +%s)
+    say "System calls per message (strace -c -f, a burst of $messages, start-up included): router $(per_call "$work/router.strace" "$messages"); ceiling $(per_call "$work/ceiling.strace" "$messages")."
+    say
+  fi
+
   # The dialplan's case: one message in the spool, one run.
   say "### One message (the dialplan's case)"
   say
