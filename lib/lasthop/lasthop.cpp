@@ -165,6 +165,16 @@ std::string dir(const Config& cfg) {
     return fs::join(cfg.general.spool_dir, "sms/.sms-suite/lasthop");
 }
 
+void make_dir(const Config& cfg) {
+    const std::string d = dir(cfg);
+    fs::make_dirs(fs::dirname(d));
+    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)
+        throw_errno(Exit::cantcreat, d, errno);
+    struct stat st;
+    if (::stat(d.c_str(), &st) == 0 && (st.st_mode & 077) != 0 && ::chmod(d.c_str(), 0700) != 0)
+        throw_errno(Exit::noperm, d, errno);
+}
+
 namespace {
 
 // The item's own lines: "key=value", each value on one line.
@@ -323,7 +333,8 @@ void write_mr(int fd, const std::string& path, unsigned mr, ssize_t old_size) {
 unsigned allocate_mr(const Config& cfg, const std::string& queue) {
     const std::string d = dir(cfg);
     const std::string mdir = fs::join(d, "mr");
-    fs::make_dirs(mdir, 0755);
+    make_dir(cfg);
+    fs::make_dirs(mdir, 0700);
     const std::string path = fs::join(mdir, queue);
     fs::Lock lock = fs::Lock::acquire(path);
     ssize_t n = 0;
@@ -419,8 +430,10 @@ std::pair<unsigned, std::string> MrCounters::allocate(const std::string& queue,
     auto it = held_.find(queue);
     if (it == held_.end()) {
         const std::string mdir = fs::join(dir(cfg_), "mr");
-        if (!dir_made_)
-            fs::make_dirs(mdir, 0755);
+        if (!dir_made_) {
+            make_dir(cfg_);
+            fs::make_dirs(mdir, 0700);
+        }
         dir_made_ = true;
         std::string path = fs::join(mdir, queue);
         std::optional<fs::Lock> lock;

@@ -54,6 +54,9 @@ struct Item {
 
 // <spool>/sms/.sms-suite/lasthop
 std::string dir(const Config& cfg);
+// Creates it mode 0700, or tightens it to 0700: its items are second links of queue files,
+// and the texts they hold are nobody else's to read through it.
+void make_dir(const Config& cfg);
 
 // An item as its file holds it (key=value lines) and back. parse: nullopt when it is not one.
 std::string serialize(const Item& item);

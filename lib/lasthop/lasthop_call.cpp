@@ -7,10 +7,12 @@
 #include "core/log.hpp"
 #include "core/quiet.hpp"
 #include "core/spool.hpp"
+#include "lasthop/lasthop.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -139,9 +141,10 @@ int give_up_after(const Config& cfg, char service) {
 
 std::string render(const Record& r) {
     return fmt::format("service={}\noa={}\nda={}\nchannel={}\nfile={}\nattempt={}\nfirst={}\n"
-                       "due={}\nreceipt={}\nlast_error={}\n",
+                       "due={}\nreceipt={}\nlast_error={}\nqueued={}\n",
                        r.service, escape(r.oa), escape(r.da), escape(r.channel), escape(r.file),
-                       r.attempt, r.first, r.due, r.receipt ? 1 : 0, escape(r.last_error));
+                       r.attempt, r.first, r.due, r.receipt ? 1 : 0, escape(r.last_error),
+                       r.queued);
 }
 
 std::optional<Record> parse_record(std::string_view text, std::string_view stem) {
@@ -174,6 +177,8 @@ std::optional<Record> parse_record(std::string_view text, std::string_view stem)
             r.receipt = v == "1";
         } else if (k == "last_error") {
             r.last_error = v;
+        } else if (k == "queued") {
+            r.queued = to_int(v).value_or(0);
         }
     }
     if (!service || !attempt || r.file.empty() || r.channel.empty())
@@ -255,8 +260,10 @@ callfile::CallFile call_for(const Config& cfg, const Record& r) {
 }
 
 std::vector<fs::PlannedFile> plan_first(const Config& cfg, Record r, std::int64_t now) {
+    lasthop::make_dir(cfg); // 0700 before the journal makes its folders inside
     r.attempt = 1;
     r.first = now;
+    r.queued = now;
     r.due = quiet::when(cfg, r.service, now);
     fs::PlannedFile rec;
     rec.dir = calls_dir(cfg);
@@ -273,8 +280,13 @@ std::vector<fs::PlannedFile> plan_first(const Config& cfg, Record r, std::int64_
 
 // --- the decision ---
 
+bool counts(const Record& r, const Evidence& e) {
+    const std::int64_t since = r.queued ? r.queued : r.first;
+    return e.result && !e.pending && !(e.result->time && e.result->time < since);
+}
+
 Judgement judge(const Config& cfg, const Record& r, const Evidence& e, std::int64_t now) {
-    if (e.result) {
+    if (counts(r, e)) {
         const Result& res = *e.result;
         if (r.service == 'F') {
             if (res.faxstatus == "SUCCESS")
@@ -455,6 +467,23 @@ int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std
         }
         std::string result_path, archive_path;
         auto ev = gather(cfg, *r, result_path, archive_path);
+        if (ev.result && !counts(*r, ev)) {
+            // Not this attempt's call: kept aside for the administrator, out of the way of the
+            // report the call will make.
+            const std::string aside = fmt::format("{}.ignored-{}", result_path, now);
+            log::warning("{}: {} to {}: the result for attempt {} does not count ({}); kept as {}",
+                         stem, word(r->service), r->da, r->attempt,
+                         ev.pending
+                             ? std::string("its call file still waits in outgoing/: the call "
+                                           "was not placed")
+                             : fmt::format("reported at {}, before the attempt's call could start "
+                                           "at {}",
+                                           ev.result->time, r->due),
+                         aside);
+            if (::rename(result_path.c_str(), aside.c_str()) != 0)
+                log::warning("{}: {}", result_path, std::strerror(errno));
+            ev.result.reset();
+        }
         auto j = judge(cfg, *r, ev, now);
         auto step = decide(cfg, *r, j, now);
         if (step.next == Next::wait)
@@ -484,12 +513,15 @@ int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std
                 }
                 inputs.push_back({rec_path, ""});
                 remove_if_there(r->file); // its job is done
+                // A call file still waiting would dial with the file gone.
+                remove_if_there(fs::join(cfg.outgoing_dir(), call_name(*r)));
                 break;
             }
             case Next::resend: {
                 Record next = *r;
                 next.attempt = r->attempt + 1;
                 next.due = step.due;
+                next.queued = now;
                 next.last_error = step.reason;
                 fs::PlannedFile rec;
                 rec.dir = calls_dir(cfg);
@@ -529,6 +561,7 @@ int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std
                     files.push_back(why);
                     inputs.push_back({r->file, cfg.failed_dir()}); // kept, never deleted
                 }
+                remove_if_there(fs::join(cfg.outgoing_dir(), call_name(*r)));
                 inputs.push_back({rec_path, ""});
                 break;
             }
@@ -619,6 +652,7 @@ int hand_over(const Config& cfg, std::string_view service, std::FILE* in, std::F
         return 0;
     }
     spool::require_root(cfg.general.spool_dir);
+    lasthop::make_dir(cfg);
     fs::make_dirs(results_dir(cfg), 0700);
     std::string name = fmt::format("{}.{}", id, attempt);
     fs::WriteOptions wo;

@@ -35,15 +35,16 @@ namespace sms::lasthop_call {
 struct Record {
     std::string stem; // the message's identity: [A-Za-z0-9._-], names every file of it
     char service = 'F';
-    std::string oa;         // the sender, told of the outcome
-    std::string da;         // the receiver
-    std::string channel;    // what is dialled
-    std::string file;       // the TIFF or WAV, kept for every attempt
-    int attempt = 1;        // the attempt whose call is out (1 = the first call)
-    std::int64_t first = 0; // when the first call was queued (epoch seconds)
-    std::int64_t due = 0;   // when the current call may start (its call file's mtime)
-    bool receipt = false;   // the message asked for a status report (srr=1)
-    std::string last_error; // why the previous attempt failed ("" for the first)
+    std::string oa;          // the sender, told of the outcome
+    std::string da;          // the receiver
+    std::string channel;     // what is dialled
+    std::string file;        // the TIFF or WAV, kept for every attempt
+    int attempt = 1;         // the attempt whose call is out (1 = the first call)
+    std::int64_t first = 0;  // when the first call was queued (epoch seconds)
+    std::int64_t due = 0;    // when the current call may start (its call file's mtime)
+    bool receipt = false;    // the message asked for a status report (srr=1)
+    std::string last_error;  // why the previous attempt failed ("" for the first)
+    std::int64_t queued = 0; // when the current attempt was queued (0: unknown, use `first`)
 };
 
 std::string render(const Record& r);
@@ -107,6 +108,11 @@ struct Evidence {
 // the `h` extension is missing or Asterisk stopped during the call.
 inline constexpr std::int64_t result_grace = 3600;
 
+// A result counts only for a call that was placed: not while the attempt's call file waits in
+// outgoing/, and not when it was reported before the attempt was queued (r.queued: a stale
+// report of an earlier message with the same name). settle() logs one that does not and
+// keeps it aside (results/<stem>.<n>.ignored-<time>).
+bool counts(const Record& r, const Evidence& e);
 Judgement judge(const Config& cfg, const Record& r, const Evidence& e, std::int64_t now);
 
 enum class Next { wait, done, resend, give_up };

@@ -347,3 +347,61 @@ TEST(LastHopCall, SettleDeliveredWithReceipt) {
     EXPECT_FALSE(fs::exists(t.path + "/outgoing_done/v.voice.call"));
     EXPECT_TRUE(fs::exists(t.path + "/outgoing_done/other.call"));
 }
+
+// A result counts only for a call that was placed: not while the call file waits in
+// outgoing/, not when reported before the attempt's call could start.
+TEST(LastHopCall, ResultOfACallNotPlacedDoesNotCount) {
+    Config cfg;
+    Record r = fax_record(); // first 1000
+    Evidence e;
+    e.result = fax_result("SUCCESS", "", "2");
+    e.result->time = 1500;
+    e.pending = true;
+    EXPECT_FALSE(counts(r, e));
+    EXPECT_EQ(judge(cfg, r, e, 2000).verdict, Verdict::waiting);
+    e.pending = false;
+    EXPECT_TRUE(counts(r, e));
+    e.result->time = 999; // before the attempt was queued: a stale report of an earlier message
+    EXPECT_FALSE(counts(r, e));
+    EXPECT_NE(judge(cfg, r, e, 2000).verdict, Verdict::delivered);
+}
+
+// The case: a stale SUCCESS beside a call file still waiting in outgoing/. Nothing is
+// settled, the TIFF and the call stay, the result is logged and kept aside; the call's own
+// report, written after it, then settles it and the call file is gone.
+TEST(LastHopCall, StaleResultBesideAWaitingCallIsKeptAsideNotCounted) {
+    test::TempDir t;
+    Config cfg;
+    cfg.general.spool_dir = t.path;
+    stdfs::create_directories(t.path + "/fax");
+    fs::write_atomic(t.path + "/fax", "s.tiff", "II*");
+    Record r = fax_record();
+    r.stem = "s";
+    r.file = t.path + "/fax/s.tiff";
+    for (auto& f : plan_first(cfg, r, 1000))
+        ASSERT_TRUE(fs::commit(f));
+    const std::string call = t.path + "/outgoing/s.fax.call";
+    ASSERT_TRUE(fs::exists(call));
+    Result stale = fax_result("SUCCESS", "", "2");
+    stale.time = 900;
+    fs::make_dirs(results_dir(cfg));
+    fs::write_atomic(results_dir(cfg), "s.1", render(stale));
+    journal::Journal j(t.path + "/sms/.sms-suite/journal");
+    Hooks h;
+    h.tell = [&](const Record&, const std::string&, const std::string&,
+                 std::string&) -> std::vector<fs::PlannedFile> { return {}; };
+    EXPECT_EQ(settle(cfg, j, h, 1100), 0);
+    EXPECT_TRUE(fs::exists(call));
+    EXPECT_TRUE(fs::exists(r.file));
+    EXPECT_TRUE(fs::exists(calls_dir(cfg) + "/s"));
+    EXPECT_FALSE(fs::exists(results_dir(cfg) + "/s.1"));
+    EXPECT_TRUE(fs::exists(results_dir(cfg) + "/s.1.ignored-1100")); // kept
+    // Asterisk places the call (the file leaves outgoing/); its report settles it.
+    stdfs::remove(call);
+    Result real = fax_result("SUCCESS", "HANGUP", "2");
+    real.time = 1150;
+    fs::write_atomic(results_dir(cfg), "s.1", render(real));
+    EXPECT_EQ(settle(cfg, j, h, 1200), 1);
+    EXPECT_FALSE(fs::exists(calls_dir(cfg) + "/s"));
+    EXPECT_FALSE(fs::exists(r.file));
+}

@@ -921,3 +921,17 @@ TEST(LastHopForgery, LogHoldingReceivedTextsIsNoticed) {
     ASSERT_TRUE(r.received_texts);
     EXPECT_NE(r.received_texts->find("48500100299"), std::string::npos);
 }
+
+// The state folder is 0700 (its items are links of queue files), and one made looser is
+// tightened by the next message.
+TEST(LastHopStore, StateFolderIsPrivate) {
+    Spool s;
+    s.queue("private");
+    struct stat st;
+    ASSERT_EQ(::stat(lasthop::dir(s.cfg).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ASSERT_EQ(::chmod(lasthop::dir(s.cfg).c_str(), 0755), 0);
+    s.queue("again");
+    ASSERT_EQ(::stat(lasthop::dir(s.cfg).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
