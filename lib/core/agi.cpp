@@ -179,9 +179,19 @@ Reply Session::command(std::string_view line) {
         // "(value)" runs to the last ')': a value may hold parentheses itself, and replies like
         // "200 result=1 (speech) endpos=1234" carry more after it.
         if (!rest.empty() && rest.front() == '(') {
-            auto close = rest.rfind(')');
-            if (close != std::string_view::npos && close > 0)
-                r.data = std::string(rest.substr(1, close - 1));
+            // Asterisk sends a value's line feeds raw ("(%s)"): with no ')' yet, the value goes
+            // on on the next lines, up to the one holding it.
+            std::string value(rest.substr(1));
+            while (value.find(')') == std::string::npos) {
+                auto more = read_line();
+                if (!more)
+                    throw Hangup{};
+                if (value.size() + more->size() >= max_line)
+                    throw Error(Exit::dataerr, "AGI", "a reply from Asterisk longer than 1 MiB");
+                value += '\n';
+                value += *more;
+            }
+            r.data = value.substr(0, value.rfind(')'));
         }
     }
     return r;

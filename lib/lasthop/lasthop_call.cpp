@@ -658,12 +658,17 @@ int hand_over(const Config& cfg, std::string_view service, std::FILE* in, std::F
     fs::WriteOptions wo;
     wo.mode = 0600;
     bool written = fs::write_atomic(results_dir(cfg), name, render(res), wo);
+    // For the log and the console: each value escaped and cut (the result file has it whole).
+    auto shown = [](std::string_view v) {
+        std::string e = escape(v.substr(0, std::min<std::size_t>(v.size(), 200)));
+        return v.size() > 200 ? fmt::format("{}... ({} bytes)", e, v.size()) : e;
+    };
     std::string line =
         res.service == 'F'
             ? fmt::format("fax {} attempt {}: FAXSTATUS={} FAXERROR={} FAXPAGES={}", id, attempt,
-                          escape(res.faxstatus), escape(res.faxerror), escape(res.faxpages))
+                          shown(res.faxstatus), shown(res.faxerror), shown(res.faxpages))
             : fmt::format("voice {} attempt {}: played to the end: {}, PLAYBACKSTATUS={}", id,
-                          attempt, res.played ? "yes" : "no", escape(res.playback));
+                          attempt, res.played ? "yes" : "no", shown(res.playback));
     if (!written)
         line += " (a report for this attempt was there already: kept the first)";
     log::info("{}", line);

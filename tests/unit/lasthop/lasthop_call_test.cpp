@@ -405,3 +405,45 @@ TEST(LastHopCall, StaleResultBesideAWaitingCallIsKeptAsideNotCounted) {
     EXPECT_FALSE(fs::exists(calls_dir(cfg) + "/s"));
     EXPECT_FALSE(fs::exists(r.file));
 }
+
+// A FAXERROR with a line feed (Asterisk sends it raw inside "(...)") is recorded, escaped in
+// the result file's line and read back whole; one of 100 kB is recorded whole and cut in the
+// VERBOSE line for the console.
+TEST(LastHopCall, HandOverOfAFaxErrorWithALineFeedOrHuge) {
+    test::TempDir t;
+    Config cfg;
+    cfg.general.spool_dir = t.path;
+    const std::string huge(100 * 1024, 'E');
+    for (const std::string& error : {std::string("The call\ndropped (twice)"), huge}) {
+        std::string asterisk = "agi_request: sms-callresult\nagi_arg_1: fax\n\n"
+                               "200 result=1 (m2)\n"
+                               "200 result=1 (1)\n"
+                               "200 result=1 (FAILED)\n"
+                               "200 result=1 (" +
+                               error +
+                               ")\n"
+                               "200 result=1 (0)\n"
+                               "200 result=1\n";
+        std::FILE* in = ::fmemopen(asterisk.data(), asterisk.size(), "r");
+        std::FILE* out = std::tmpfile();
+        EXPECT_EQ(hand_over(cfg, "fax", in, out, 4242), 0);
+        std::fclose(in);
+        std::rewind(out);
+        std::string said(300 * 1024, '\0');
+        said.resize(std::fread(said.data(), 1, said.size(), out));
+        std::fclose(out);
+        const std::string text = slurp(results_dir(cfg) + "/m2.1");
+        EXPECT_EQ(text.find("faxerror=The call\\x0adropped"), error == huge ? std::string::npos
+                                                                            : text.find("fax"
+                                                                                        "error="));
+        auto res = parse_result(text);
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->faxerror, error);
+        EXPECT_EQ(res->faxpages, "0");
+        auto v = said.find("VERBOSE");
+        ASSERT_NE(v, std::string::npos);
+        EXPECT_LT(said.size() - v, 1024u) << "VERBOSE carries the value whole";
+        EXPECT_EQ(said.substr(v).find('\n'), said.size() - v - 1); // one line
+        ::unlink((results_dir(cfg) + "/m2.1").c_str());
+    }
+}
