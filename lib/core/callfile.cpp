@@ -131,13 +131,41 @@ std::string spool_sub(const std::string& spool_dir, std::string_view sub) {
 
 } // namespace
 
+std::string channel_problem(std::string_view channel) {
+    if (channel.empty())
+        return "channel is empty";
+    for (std::size_t i = 0; i < channel.size(); ++i) {
+        char c = channel[i];
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            return fmt::format("channel '{}' holds control characters", printable(channel));
+        if (c == ',' || c == '&')
+            return fmt::format("channel '{}' holds '{}' (a separator where Asterisk reads it)",
+                               printable(channel), c);
+        if (c == '#' && (i == 0 || is_blank(channel[i - 1])))
+            return fmt::format("channel '{}' holds '#' at the start or after a blank (a comment "
+                               "in Asterisk's call file reader)",
+                               printable(channel));
+    }
+    if (is_blank(channel.front()) || is_blank(channel.back()))
+        return fmt::format("channel '{}' has blanks around it (Asterisk trims them)",
+                           printable(channel));
+    auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+    auto slash = channel.find('/');
+    bool tech_ok = slash != std::string_view::npos && slash > 0 && alpha(channel.front());
+    for (std::size_t i = 0; tech_ok && i < slash; ++i)
+        tech_ok = alpha(channel[i]) || (channel[i] >= '0' && channel[i] <= '9') ||
+                  channel[i] == '_' || channel[i] == '-';
+    if (!tech_ok || slash + 1 == channel.size() || is_blank(channel[slash + 1]))
+        return fmt::format("channel '{}' is not TECH/resource (e.g. PJSIP/1000, DAHDI/1)",
+                           printable(channel));
+    return {};
+}
+
 void validate(const CallFile& c) {
     check_value("Channel", c.channel, true);
-    auto slash = c.channel.find('/');
-    if (slash == std::string::npos || slash == 0 || slash + 1 == c.channel.size()) {
-        throw Error(Exit::dataerr, "Channel",
-                    fmt::format("'{}' is not of the form Tech/Destination", printable(c.channel)));
-    }
+    if (auto p = channel_problem(c.channel); !p.empty())
+        throw Error(Exit::dataerr, "Channel", p);
     check_value("CallerID", c.callerid, false);
     check_number("MaxRetries", c.max_retries, 0);
     check_number("RetryTime", c.retry_time, 1);

@@ -30,8 +30,18 @@ struct CallFile {
     std::optional<std::chrono::system_clock::time_point> at;
 };
 
+// Whether `channel` is one a call file can carry and Asterisk can dial, the one rule the router,
+// sms-directory and every call file use: TECH/resource (TECH an ASCII letter, then letters,
+// digits, '_' or '-'; a resource not starting with a blank), no control characters (a call file
+// is line-based), no ',' or '&' (Dial() and the call file's Channel would read them as
+// separators), no '#' at the start or after a blank (pbx_spool reads a comment there), no blanks
+// around it (trimmed by Asterisk). "" when good, else why not (one line, printable, starting
+// with "channel").
+std::string channel_problem(std::string_view channel);
+
 // Throws Error(dataerr, field, why) when a field holds CR, LF or NUL, a required field is
-// missing, or both forms (application, context) are given.
+// missing, the channel is not one Asterisk can dial (channel_problem), or both forms
+// (application, context) are given.
 void validate(const CallFile& c);
 
 // The file's text, one "Key: value" line each (validated first).

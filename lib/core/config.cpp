@@ -514,41 +514,25 @@ void check_trusted(const std::string& path, const struct stat& st, std::string_v
 }
 
 // A file the configuration names for the suite to run or load: checked when it exists (a
-// missing one is the error of whoever uses it).
+// missing one is the error of whoever uses it). Only a regular file: a FIFO would block its
+// reader for ever, a device never end.
 void check_named(const std::string& path, std::string_view what) {
     struct stat st;
     if (path.empty() || ::stat(path.c_str(), &st) != 0)
         return;
+    if (!S_ISREG(st.st_mode))
+        throw Error(Exit::config, fmt::format("{} {}", what, path),
+                    fmt::format("{}, not a regular file: refused", fs::file_kind(st.st_mode)));
     check_trusted(path, st, what);
 }
 
 // The configuration file itself: a regular file (a FIFO or a device would hang or never end),
 // trusted, read whole.
 std::string read_config_file(const std::string& path) {
-    fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd)
-        throw_errno(Exit::config, path, errno);
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0)
-        throw_errno(Exit::config, path, errno);
-    if (!S_ISREG(st.st_mode))
-        throw Error(Exit::config, path, "not a regular file");
+    fs::Fd fd = fs::open_regular(path, Exit::config, st);
     check_trusted(path, st, "configuration file");
-    std::string text;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw_errno(Exit::config, path, errno);
-        if (n == 0)
-            break;
-        text.append(buf, static_cast<std::size_t>(n));
-        if (text.size() > (1u << 20))
-            throw Error(Exit::config, path, "larger than 1 MiB: not a configuration file");
-    }
-    return text;
+    return fs::read_all(fd, st, path, 1u << 20, Exit::config, "configuration file");
 }
 
 } // namespace

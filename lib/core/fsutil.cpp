@@ -96,6 +96,80 @@ std::string read_file(const std::string& path, std::size_t max_bytes) {
     return out;
 }
 
+const char* file_kind(unsigned m) {
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    if (S_ISDIR(m))
+        return "a folder";
+    if (S_ISLNK(m))
+        return "a symbolic link";
+    if (S_ISREG(m))
+        return "a regular file";
+    return "not a regular file";
+}
+
+namespace {
+
+std::string subject(std::string_view what, const std::string& path) {
+    return what.empty() ? path : fmt::format("{} {}", what, path);
+}
+
+} // namespace
+
+Fd open_regular(const std::string& path, Exit bad, struct stat& st) {
+    // O_NONBLOCK: opening a FIFO with no writer would block for ever; O_NOCTTY: a terminal
+    // never becomes ours.
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd)
+        throw_errno(bad == Exit::config ? Exit::config : Exit::noinput, path, errno);
+    if (::fstat(fd.get(), &st) != 0)
+        throw_errno(Exit::ioerr, path, errno);
+    if (!S_ISREG(st.st_mode))
+        throw Error(bad, path,
+                    fmt::format("{}, not a regular file: refused", file_kind(st.st_mode)));
+    return fd;
+}
+
+std::string read_all(const Fd& fd, const struct stat& st, const std::string& path,
+                     std::size_t max_bytes, Exit bad, std::string_view what) {
+    auto too_large = [&](std::uint64_t size) {
+        throw Error(bad, subject(what, path),
+                    fmt::format("{} bytes, larger than the limit of {} bytes", size, max_bytes));
+    };
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+        too_large(static_cast<std::uint64_t>(st.st_size));
+    std::string out;
+    out.reserve(static_cast<std::size_t>(st.st_size));
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw_errno(bad == Exit::config ? Exit::config : Exit::ioerr, path, errno);
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > max_bytes)
+            too_large(out.size()); // grew while read
+    }
+    return out;
+}
+
+std::string read_regular(const std::string& path, std::size_t max_bytes, Exit bad,
+                         std::string_view what) {
+    struct stat st;
+    Fd fd = open_regular(path, bad, st);
+    return read_all(fd, st, path, max_bytes, bad, what);
+}
+
 void write_all(int fd, std::string_view data, const std::string& what) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());

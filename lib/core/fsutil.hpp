@@ -1,12 +1,16 @@
 // File-system primitives with the durability the suite promises: atomic writes, fsync, locks.
 #pragma once
 
+#include "core/error.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+struct stat;
 
 namespace sms::fs {
 
@@ -55,6 +59,26 @@ void ensure_state_dir(const std::string& path);
 
 // Reads a whole file (at most max_bytes; more is Error(dataerr)). Throws Error(noinput).
 std::string read_file(const std::string& path, std::size_t max_bytes = 16u << 20);
+
+// A regular file opened for reading, never anything else: opened with O_NONBLOCK (a FIFO does
+// not block the open), then fstat()ed; a FIFO, device, socket or folder is refused at once,
+// naming what it is (Error(`bad`), e.g. dataerr for a picture, config for a file the
+// configuration names). `st` is filled. Cannot open: Error(noinput), or `bad` when it is config.
+Fd open_regular(const std::string& path, Exit bad, struct stat& st);
+
+// The whole of a file open_regular opened, read with the size limit (checked on the size fstat
+// gave before reading, and while reading): more is Error(`bad`) naming the limit. `what`
+// ("picture", "configuration file") starts the message's subject.
+std::string read_all(const Fd& fd, const struct stat& st, const std::string& path,
+                     std::size_t max_bytes, Exit bad, std::string_view what = {});
+
+// open_regular then read_all: the one way the suite reads a file someone else named (a picture,
+// a logo, a configuration, a CSV to import).
+std::string read_regular(const std::string& path, std::size_t max_bytes, Exit bad,
+                         std::string_view what = {});
+
+// "a FIFO", "a character device", "a socket", "a folder"... for a st_mode.
+const char* file_kind(unsigned mode);
 
 // Writes all bytes, retrying on EINTR/short writes. Throws Error naming `what`.
 void write_all(int fd, std::string_view data, const std::string& what);

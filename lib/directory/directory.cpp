@@ -2,6 +2,7 @@
 #include "directory/directory.hpp"
 
 #include "core/address.hpp"
+#include "core/callfile.hpp"
 #include "core/error.hpp"
 #include "core/spool.hpp"
 
@@ -126,23 +127,7 @@ std::string channel_problem(std::string_view channel, char service) {
             return fmt::format("service {} needs a channel to dial (e.g. PJSIP/1000)", service);
         return {};
     }
-    for (char c : channel) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f)
-            return fmt::format("channel '{}' holds control characters", printable(channel));
-        if (c == ',' || c == '&')
-            return fmt::format("channel '{}' holds '{}' (a separator where Asterisk reads it)",
-                               printable(channel), c);
-    }
-    auto slash = channel.find('/');
-    bool tech_ok = slash != std::string_view::npos && slash > 0 && is_alpha(channel.front());
-    for (std::size_t i = 0; tech_ok && i < slash; ++i)
-        tech_ok =
-            is_alpha(channel[i]) || is_digit(channel[i]) || channel[i] == '_' || channel[i] == '-';
-    if (!tech_ok || slash + 1 == channel.size() || is_blank(channel[slash + 1]))
-        return fmt::format("channel '{}' is not TECH/resource (e.g. PJSIP/1000, DAHDI/1)",
-                           printable(channel));
-    return {};
+    return callfile::channel_problem(channel);
 }
 
 void check_config(const DirectoryConfig& cfg) {

@@ -76,9 +76,9 @@ Lookup from_row(std::string_view number, std::string_view service_cell,
 std::string number_problem(std::string_view number);
 // A channel (blanks around it already trimmed) for `service`: for E an e-mail address
 // (address::problem, the one rule for the router's read and sms-directory's write); empty only
-// for services that dial nothing (C T N); else TECH/resource (TECH letters, digits, '_' or '-'; a
-// resource), no control characters (a call file is line-based) and no ',' or '&' (Dial() and the
-// call file's Channel would read them as separators). `service` 0: the shape alone, empty allowed.
+// for services that dial nothing (C T N); else callfile::channel_problem, the rule every call
+// file is checked with (so that a channel the directory accepts is never one the call file then
+// refuses). `service` 0: the shape alone, empty allowed.
 std::string channel_problem(std::string_view channel, char service = 0);
 
 // ---- Writing (sms-directory). Rows as their cells are stored, checked or not: listing shows a

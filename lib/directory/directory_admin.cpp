@@ -2,16 +2,15 @@
 #include "directory/directory_admin.hpp"
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
-#include <fstream>
 #include <iterator>
 #include <map>
-#include <sstream>
 #include <unistd.h>
 
 namespace sms::directory_admin {
@@ -140,14 +139,8 @@ std::string read_file(const std::string& path) {
             s.append(buf, static_cast<std::size_t>(n));
         }
     }
-    std::ifstream f(path, std::ios::binary);
-    if (!f)
-        throw_errno(Exit::noinput, path, errno);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    if (f.bad())
-        throw_errno(Exit::noinput, path, errno);
-    return ss.str();
+    // A FIFO or a device is refused at once, not read for ever.
+    return fs::read_regular(path, std::size_t{256} << 20, Exit::dataerr, "CSV file");
 }
 
 int do_list(const Config& cfg, const Options& o, std::FILE* out) {
@@ -323,6 +316,14 @@ std::string check_row(Row& row) {
 
 std::vector<Row> parse_csv(std::string_view text, std::string_view where) {
     std::size_t pos = 0, line = 1;
+    // A UTF-8 byte-order mark (spreadsheets write one) is skipped; UTF-16 is named, not guessed.
+    if (text.starts_with("\xEF\xBB\xBF"))
+        pos = 3;
+    else if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF"))
+        throw Error(Exit::dataerr, fmt::format("{}: line 1", where),
+                    fmt::format("UTF-16 text (byte-order mark {}): save the file as UTF-8 CSV; "
+                                "nothing written",
+                                text[0] == '\xFF' ? "FF FE" : "FE FF"));
     // The header: skip blank lines before it.
     std::vector<std::string> header;
     std::size_t header_line = 1;

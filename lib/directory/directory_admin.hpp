@@ -39,7 +39,8 @@ int run(const Config& cfg, const Options& opts, std::FILE* out = stdout);
 std::string check_row(directory::Row& row);
 
 // The rows of a CSV file (`number,service,channel` header, then one row per line; fields may be
-// quoted as RFC 4180 says; blank lines and CR before LF ignored), every one checked; a number
+// quoted as RFC 4180 says; a UTF-8 byte-order mark, blank lines and CR before LF ignored; UTF-16
+// refused by name), every one checked; a number
 // given twice is an error too. Throws Error(dataerr) naming `where`, the line and the field of
 // the first bad row (and how many more there are) before anything is written.
 std::vector<directory::Row> parse_csv(std::string_view text, std::string_view where);

@@ -107,6 +107,12 @@ struct Renderer::Impl {
         if (!f.tried) {
             f.tried = true;
             FT_Face ff = nullptr;
+            struct stat st;
+            if (::stat(f.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+                log::warning("[fax] fallback_fonts: {}: {}, not a regular file: skipped", f.path,
+                             fs::file_kind(st.st_mode));
+                return nullptr;
+            }
             if (FT_Error e = FT_New_Face(lib, f.path.c_str(), 0, &ff)) {
                 log::warning("[fax] fallback_fonts: {}: {}", f.path, ft_error(e));
             } else if (!FT_IS_SCALABLE(ff) ||
@@ -179,6 +185,11 @@ Renderer::Renderer(const FaxConfig& fc, FaxResolution res)
         Impl& m = *impl_;
         if (FT_Error e = FT_Init_FreeType(&m.lib))
             throw Error(Exit::software, "FreeType", ft_error(e));
+        {
+            // FreeType opens it blocking: a FIFO or a device is refused first.
+            struct stat st;
+            fs::open_regular(fc.font, Exit::config, st);
+        }
         if (FT_Error e = FT_New_Face(m.lib, fc.font.c_str(), 0, &m.face))
             throw Error(Exit::config, "[fax] font", fmt::format("{}: {}", fc.font, ft_error(e)));
         if (!FT_IS_SCALABLE(m.face))

@@ -295,5 +295,16 @@ TEST(ConfigFile, UnsafeFilesAreRefusedNamingFileAndWhy) {
     // A FIFO is not a configuration file (and must not hang the tool).
     std::string fifo = t.path + "/fifo.conf";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    refused(fifo, fifo, "not a regular file");
+    refused(fifo, fifo, "a FIFO, not a regular file");
+
+    // Nor is anything else the configuration names to read: a FIFO as logo or font, a device
+    // as a font, refused when the file is loaded (the first fax would block on it for ever).
+    fs::WriteOptions again;
+    again.replace = true;
+    for (auto [key, path] : {std::pair{"logo", fifo}, std::pair{"font", fifo},
+                             std::pair{"font", std::string("/dev/zero")}}) {
+        fs::write_atomic(t.path, "f.conf", fmt::format("[fax]\n{} = {}\n", key, path), again);
+        refused(t.path + "/f.conf", fmt::format("[fax] {} {}", key, path),
+                path == fifo ? "a FIFO, not a regular file" : "a character device");
+    }
 }

@@ -30,6 +30,37 @@ TEST(Fs, WriteAtomicSetsModeAndMtime) {
     EXPECT_EQ(fs::read_file(t.path + "/f"), "data");
 }
 
+// The one way a file someone named is read: never anything but a regular file, never more
+// than the limit (both known before a byte is read: a FIFO with no writer returns at once).
+TEST(Fs, ReadRegularRefusesFifosDevicesAndOversizeAtOnce) {
+    TempDir t;
+    std::string fifo = t.path + "/p.png";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto refused = [](const std::string& path, Exit bad, std::size_t max, const char* why) {
+        try {
+            fs::read_regular(path, max, bad, "picture");
+            ADD_FAILURE() << path << " read";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.exit(), bad) << e.what();
+            EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+        }
+    };
+    refused(fifo, Exit::dataerr, 1 << 20, "a FIFO, not a regular file");
+    refused(fifo, Exit::config, 1 << 20, "a FIFO, not a regular file");
+    refused("/dev/zero", Exit::dataerr, 1 << 20, "a character device");
+    refused(t.path, Exit::dataerr, 1 << 20, "a folder");
+    fs::write_atomic(t.path, "f", std::string(100, 'x'));
+    refused(t.path + "/f", Exit::dataerr, 99, "100 bytes, larger than the limit of 99");
+    EXPECT_EQ(fs::read_regular(t.path + "/f", 100, Exit::dataerr).size(), 100u);
+    try {
+        fs::read_regular(t.path + "/missing", 100, Exit::dataerr);
+        ADD_FAILURE() << "a missing file read";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::noinput);
+    }
+}
+
 TEST(Fs, NoReplaceKeepsTheFirstAndReplaceOverwrites) {
     TempDir t;
     EXPECT_TRUE(fs::write_atomic(t.path, "f", "one"));

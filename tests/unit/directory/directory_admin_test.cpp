@@ -1,5 +1,6 @@
 // Tests of lib/directory_admin (sms-directory): the checks every row gets, CSV in and out, and
 // the commands on a real SQLite file (MySQL: tests/e2e/sms-directory.sh).
+#include "core/callfile.hpp"
 #include "core/error.hpp"
 #include "directory/directory_admin.hpp"
 #include "tempdir.hpp"
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 using namespace sms;
 using directory::Row;
@@ -63,6 +65,48 @@ TEST(DirectoryAdmin, TheRouterRefusesWhatTheEditorRefuses) {
     EXPECT_EQ(directory::from_row("1", "S", "", "t").status,
               directory::Lookup::Status::unavailable);
     EXPECT_TRUE(directory::from_row("1", "N", "", "t").found());
+}
+
+TEST(DirectoryAdmin, AChannelTheEditorTakesIsOneEveryCallFileTakes) {
+    // One rule: what sms-directory stores, the router's lookup and the call file it writes both
+    // take, and what either refuses the editor refuses too (no number left dead-lettered).
+    for (const char* chan :
+         {"PJSIP/a #x", "#PJSIP/1", "PJSIP/#1 x", "PJSIP/1\t#2", "PJSIP/1,2", "DAHDI1", "PJSIP/ 1",
+          "PJSIP/1&2", "PJSIP/a#x", "PJSIP/1000", "Local/100@from-internal", "SIP/trunk/5551234"}) {
+        Row r{"1", "S", chan};
+        bool editor_ok = check_row(r).empty();
+        bool router_ok = directory::from_row("1", "S", chan, "t").found();
+        callfile::CallFile c;
+        c.channel = chan;
+        c.application = "SMS";
+        bool callfile_ok = true;
+        try {
+            callfile::validate(c);
+        } catch (const Error&) {
+            callfile_ok = false;
+        }
+        EXPECT_EQ(editor_ok, router_ok) << chan;
+        EXPECT_EQ(editor_ok, callfile_ok) << chan;
+    }
+    EXPECT_EQ(problem("1", "S", "PJSIP/a #x").rfind("channel", 0), 0u);
+    EXPECT_NE(problem("1", "S", "PJSIP/a #x").find("comment"), std::string::npos);
+    EXPECT_EQ(problem("1", "S", "PJSIP/a#x"), ""); // '#' inside a word is no comment
+}
+
+TEST(DirectoryAdmin, AUtf8ByteOrderMarkIsSkippedAndUtf16Named) {
+    auto rows = parse_csv("\xEF\xBB\xBFnumber,service,channel\r\n600700800,S,PJSIP/1\r\n", "f.csv");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0], (Row{"600700800", "S", "PJSIP/1"}));
+    for (std::string bom : {"\xFF\xFE", "\xFE\xFF"}) {
+        try {
+            parse_csv(bom + "n\0u\0m\0", "f.csv");
+            ADD_FAILURE() << "UTF-16 accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.exit(), Exit::dataerr);
+            EXPECT_NE(e.reason().find("UTF-16"), std::string::npos) << e.what();
+            EXPECT_NE(e.subject().find("f.csv: line 1"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(DirectoryAdmin, CsvIsReadWithQuotesCrLfAndBlankLines) {
@@ -187,6 +231,22 @@ TEST_F(Commands, ImportWritesAllOrNothing) {
     replace.dry_run = false;
     run({"import", csv}, replace);
     EXPECT_EQ(run({"export"}).out, "number,service,channel\n2,F,DAHDI/2\n3,N,\n");
+}
+
+TEST_F(Commands, ImportRefusesAFifoAtOnce) {
+    // Opened with O_NONBLOCK and checked: no writer ever comes, yet it returns.
+    run({"init"});
+    std::string fifo = dir.path + "/in.csv";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    try {
+        run({"import", fifo});
+        ADD_FAILURE() << "a FIFO was imported";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit(), Exit::dataerr);
+        EXPECT_NE(std::string(e.what()).find("a FIFO, not a regular file"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find(fifo), std::string::npos) << e.what();
+    }
 }
 
 } // namespace
