@@ -12,7 +12,7 @@ enum class UnicodePolicy { transliterate, ucs2 };
 enum class DirectoryBackend { sqlite, mysql };
 enum class AmiAuth { plain, md5 };
 enum class FaxResolution { standard, fine, superfine };
-enum class FaxDither { ordered, floyd_steinberg, threshold };
+enum class FaxDither { ordered, floyd_steinberg, threshold, halftone, automatic };
 
 struct GeneralConfig {
     std::string spool_dir = "/var/spool/asterisk";
@@ -112,7 +112,7 @@ struct FaxConfig {
     std::string logo;         // a picture above the first page's text; empty: none
     double logo_width = 40.0; // mm; the box is as high as it is wide, aspect kept
     FaxDither logo_dither = FaxDither::threshold;
-    FaxDither image_dither = FaxDither::floyd_steinberg;
+    FaxDither image_dither = FaxDither::automatic;
     int image_max_memory = 256;   // MiB of pixel cache in memory
     int image_max_disk = 1024;    // MiB of pixel cache on disk
     int image_max_area = 128;     // megapixels in one frame

@@ -70,9 +70,93 @@ constexpr int bayer8[8][8] = {{0, 32, 8, 40, 2, 34, 10, 42},  {48, 16, 56, 24, 5
                               {3, 35, 11, 43, 1, 33, 9, 41},  {51, 19, 59, 27, 49, 17, 57, 25},
                               {15, 47, 7, 39, 13, 45, 5, 37}, {63, 31, 55, 23, 61, 29, 53, 21}};
 
+// The halftone's tile in columns (its rows follow the y resolution): chosen by the call time
+// spandsp's simulated call measures against the tones kept (BENCHMARKS.md, fax pictures).
+constexpr int halftone_cell = 10;
+// At most this share of mid-tone pixels (percent) makes a picture text-like for `auto`.
+constexpr std::size_t text_like_percent = 12;
+
+// A clustered-dot halftone screen (the newspaper screen) for the page's pixels: round dots on a
+// 45-degree lattice, the same size on paper at every resolution (the tile's rows follow the
+// y dpi). Its threshold for each pixel of one tile, as ranks spread evenly over 0-255: dots
+// grow from their centres, the two dots of a tile one pixel each in turn, so a tile of N pixels
+// gives N + 1 evenly spaced tones. Clustered dots make long runs of one colour, which G3/G4
+// coding (run lengths, and rows that repeat the row above) carries in a fraction of the bytes
+// error diffusion or a dispersed-dot (Bayer) matrix needs.
+struct Screen {
+    int width = 0, rows = 0;
+    std::vector<std::uint8_t> threshold; // black below it
+};
+
+const Screen& halftone_screen(int y_dpi) {
+    static thread_local std::vector<std::pair<int, Screen>> made;
+    for (const auto& [dpi, s] : made)
+        if (dpi == y_dpi)
+            return s;
+    Screen s;
+    s.width = halftone_cell;
+    // The same height on paper, an even number of rows (a dot at the corners and the centre).
+    s.rows = std::max(2, 2 * static_cast<int>(std::lround(halftone_cell * y_dpi / (2.0 * x_dpi))));
+    const double sy = static_cast<double>(x_dpi) / y_dpi; // a row's height in column widths
+    struct Px {
+        double d;
+        int dot;
+        int index;
+    };
+    std::vector<Px> px;
+    const double cw = s.width, ch = s.rows * sy;
+    for (int y = 0; y < s.rows; ++y)
+        for (int x = 0; x < s.width; ++x) {
+            double u = x + 0.5, v = (y + 0.5) * sy;
+            auto dist = [&](double cx, double cy) { return std::hypot(u - cx, v - cy); };
+            double corner = std::min({dist(0, 0), dist(cw, 0), dist(0, ch), dist(cw, ch)});
+            double centre = dist(cw / 2, ch / 2);
+            px.push_back({std::min(corner, centre), corner <= centre ? 0 : 1, y * s.width + x});
+        }
+    std::stable_sort(px.begin(), px.end(), [](const Px& a, const Px& b) {
+        return a.d != b.d ? a.d < b.d : a.dot < b.dot;
+    });
+    // Interleave the two dots: rank k of dot 0 and rank k of dot 1 side by side.
+    std::vector<int> order[2];
+    for (const auto& p : px)
+        order[p.dot].push_back(p.index);
+    const std::size_t n = px.size();
+    s.threshold.assign(n, 0);
+    std::size_t rank = 0;
+    for (std::size_t k = 0; k < std::max(order[0].size(), order[1].size()); ++k)
+        for (int dot : {0, 1})
+            if (k < order[dot].size()) {
+                // Black when darker than this rank's share: 255 - grey > (rank + 0.5) / n * 256.
+                double t =
+                    255.0 - (static_cast<double>(rank) + 0.5) * 256.0 / static_cast<double>(n);
+                s.threshold[static_cast<std::size_t>(order[dot][k])] =
+                    static_cast<std::uint8_t>(std::clamp(std::lround(t) + 1, 1l, 255l));
+                ++rank;
+            }
+    made.emplace_back(y_dpi, std::move(s));
+    return made.back().second;
+}
+
+// Whether a picture reads as text or line art rather than tones: ink (near black) on paper
+// (near white) and little between (a scanned letter, a diagram). Those are sharper, and
+// shorter on the line, as a threshold than through any screen. A light page of a photo, with
+// no ink, is no text: its tones need the screen.
+bool text_like(const Gray& g) {
+    std::size_t mid = 0, ink = 0;
+    for (std::uint8_t v : g.px) {
+        mid += v > 64 && v < 192;
+        ink += v <= 64;
+    }
+    return ink * 200 >= g.px.size() && mid * 100 <= g.px.size() * text_like_percent;
+}
+
 } // namespace
 
 std::optional<FaxDither> parse_dither(std::string_view s) {
+    if (s == "halftone")
+        return FaxDither::halftone;
+    if (s == "auto")
+        return FaxDither::automatic;
     if (s == "ordered")
         return FaxDither::ordered;
     if (s == "floyd-steinberg")
@@ -82,9 +166,28 @@ std::optional<FaxDither> parse_dither(std::string_view s) {
     return std::nullopt;
 }
 
-void dither_into(Page& page, int x0, int y0, const Gray& g, FaxDither how) {
+void dither_into(Page& page, int x0, int y0, const Gray& g, FaxDither how, int y_dpi) {
     auto inside = [&](int x, int y) { return x >= 0 && y >= 0 && x < page.width && y < page.rows; };
     const auto w = static_cast<std::size_t>(g.width);
+    if (how == FaxDither::automatic)
+        how = text_like(g) ? FaxDither::threshold : FaxDither::halftone;
+    if (how == FaxDither::halftone) {
+        // The screen is anchored to the page, not the picture: slices continue it.
+        const Screen& s = halftone_screen(y_dpi);
+        for (int y = 0; y < g.rows; ++y) {
+            const std::uint8_t* row = g.px.data() + static_cast<std::size_t>(y) * w;
+            int py = y0 + y;
+            const std::uint8_t* t =
+                s.threshold.data() + static_cast<std::size_t>(((py % s.rows) + s.rows) % s.rows) *
+                                         static_cast<std::size_t>(s.width);
+            for (int x = 0; x < g.width; ++x) {
+                int px = x0 + x;
+                if (row[x] < t[((px % s.width) + s.width) % s.width] && inside(px, py))
+                    set_black(page, px, py);
+            }
+        }
+        return;
+    }
     if (how == FaxDither::floyd_steinberg) {
         // Error diffusion with two rows of errors (in 1/16 units), left to right.
         std::vector<int> cur(w + 2, 0), next(w + 2, 0);
@@ -127,11 +230,13 @@ struct Picture::Handle {
     }
 };
 
-Picture::Picture(const FaxConfig& fc, const std::string& path)
+Picture::Picture(const FaxConfig& fc, const std::string& path, Exit bad_file)
     : path_(path)
     , h_(std::make_unique<Handle>()) {
     constexpr std::uint64_t mib = 1u << 20;
-    std::string data = fs::read_file(path, static_cast<std::size_t>(fc.image_max_memory) * mib);
+    std::string data =
+        fs::read_regular(path, static_cast<std::size_t>(fc.image_max_memory) * mib, bad_file,
+                         bad_file == Exit::config ? "[fax] logo" : "picture");
     sms_fax_image_limits l{};
     l.memory = static_cast<std::uint64_t>(fc.image_max_memory) * mib;
     l.disk = static_cast<std::uint64_t>(fc.image_max_disk) * mib;
@@ -139,6 +244,7 @@ Picture::Picture(const FaxConfig& fc, const std::string& path)
     l.width = static_cast<std::uint64_t>(fc.image_max_width);
     l.height = static_cast<std::uint64_t>(fc.image_max_height);
     l.time = static_cast<std::uint64_t>(fc.image_max_time);
+    l.frames = static_cast<std::uint64_t>(std::max(fc.max_pages, 1));
     char err[512] = "";
     int rc = module().open(data.data(), data.size(), path.c_str(), &l, &h_->img, err, sizeof err);
     if (rc != 0)
@@ -221,7 +327,7 @@ struct Document::Impl {
     }
 
     void load_logo() {
-        Picture pic(fc, fc.logo);
+        Picture pic(fc, fc.logo, Exit::config);
         const Geometry& g = geo();
         const double w0 = pic.width(0), h0 = pic.rows(0);
         // A box logo_width mm wide and as high, in page pixels; aspect kept in millimetres.
@@ -238,7 +344,7 @@ struct Document::Impl {
         logo.width = (out_w + 7) / 8 * 8;
         logo.rows = out_h;
         logo.bits.assign(logo.stride() * static_cast<std::size_t>(out_h), 0);
-        dither_into(logo, 0, 0, gray, fc.logo_dither);
+        dither_into(logo, 0, 0, gray, fc.logo_dither, g.y_dpi);
         box = Box{g.left, top_rows(), out_w, out_h};
         // The text starts half a line below the logo.
         renderer.reserve_first_page(out_h + g.pitch / 2);
@@ -363,7 +469,7 @@ const Page& Document::page(std::size_t i) {
     y1 = std::clamp(y1, y0 + 1, pic.rows(e.frame));
     y0 = std::min(y0, y1 - 1);
     Gray gray = pic.gray(e.frame, y0, y1 - y0, m.printable(), e.out_h);
-    dither_into(p, g.left, m.top_rows(), gray, m.fc.image_dither);
+    dither_into(p, g.left, m.top_rows(), gray, m.fc.image_dither, g.y_dpi);
     return p;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/error.hpp"
 #include "fax/fax.hpp"
 
 #include <cstdint>
@@ -16,7 +17,7 @@
 
 namespace sms::fax {
 
-// "ordered" | "floyd-steinberg" | "threshold"; nullopt otherwise.
+// "halftone" | "auto" | "ordered" | "floyd-steinberg" | "threshold"; nullopt otherwise.
 std::optional<FaxDither> parse_dither(std::string_view s);
 
 // A grey picture: 0 black to 255 white, row after row.
@@ -26,11 +27,14 @@ struct Gray {
     std::vector<std::uint8_t> px;
 };
 
-// Makes the picture one bit per pixel and ORs its black pixels into the page with the top-left
-// corner at (x, y), clipped to the page. Ordered: an 8x8 Bayer matrix (stable patterns, good
-// for screenshots); Floyd-Steinberg: error diffusion (photos); threshold: below half grey is
-// black (line art, logos).
-void dither_into(Page& page, int x, int y, const Gray& gray, FaxDither how);
+// Makes the picture one bit per pixel and ORs its black pixels into the page (of y_dpi rows an
+// inch) with the top-left corner at (x, y), clipped to the page. Halftone: a clustered-dot
+// screen (round dots at 45 degrees, the same size on paper at every resolution): the tones of a
+// photo in the fewest bytes on the line. Auto: threshold for a text-like picture (nearly every
+// pixel near black or white), halftone otherwise. Ordered: an 8x8 Bayer matrix;
+// Floyd-Steinberg: error diffusion (both fine on paper, slow on the line); threshold: below
+// half grey is black (line art, logos).
+void dither_into(Page& page, int x, int y, const Gray& gray, FaxDither how, int y_dpi = 196);
 
 // A picture file, every frame decoded (multi-page TIFF, animated GIF) under [fax]
 // image_max_* limits. Throws Error: noinput (cannot read the file), dataerr (not a picture,
@@ -38,7 +42,9 @@ void dither_into(Page& page, int x, int y, const Gray& gray, FaxDither how);
 // (the module cannot be loaded).
 class Picture {
 public:
-    Picture(const FaxConfig& fc, const std::string& path);
+    // Only a regular file is read (a FIFO, a device: Error(bad_file) at once; the [fax] logo
+    // passes config), at most image_max_memory bytes.
+    Picture(const FaxConfig& fc, const std::string& path, Exit bad_file = Exit::dataerr);
     ~Picture();
     Picture(const Picture&) = delete;
     Picture& operator=(const Picture&) = delete;

@@ -19,6 +19,7 @@ typedef struct sms_fax_image_limits {
     uint64_t width;  /* pixels */
     uint64_t height; /* pixels */
     uint64_t time;   /* seconds */
+    uint64_t frames; /* frames of one picture ([fax] max_pages: each frame is a page at least) */
 } sms_fax_image_limits;
 
 typedef struct sms_fax_image sms_fax_image;
@@ -26,7 +27,9 @@ typedef struct sms_fax_image sms_fax_image;
 /* Every function returning int returns 0 or a sysexits code (65 bad or too large picture, 70
  * internal), with a one-line reason in err. */
 
-/* Decodes a picture (every frame) from memory; `name` is only for messages. */
+/* Decodes a picture (every frame) from memory; `name` is only for messages. Only PNG, JPEG,
+ * GIF, TIFF, BMP, PNM and WebP, known from their bytes; frames, sizes and the pixel cache they
+ * need are checked against the limits, and a truncated file refused, before any decoding. */
 int sms_fax_image_open(const void* data, size_t size, const char* name,
                        const sms_fax_image_limits* limits, sms_fax_image** out, char* err,
                        size_t errlen);

@@ -22,6 +22,10 @@ std::string dither(sms::FaxDither d) {
         return "ordered";
     case sms::FaxDither::floyd_steinberg:
         return "floyd-steinberg";
+    case sms::FaxDither::halftone:
+        return "halftone";
+    case sms::FaxDither::automatic:
+        return "auto";
     case sms::FaxDither::threshold:
         break;
     }

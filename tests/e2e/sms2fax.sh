@@ -211,7 +211,46 @@ sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/pdf.tiff" \
   --image "$tmp/doc.pdf" >/dev/null 2>"$tmp/stderr"
 rc=$?
 check "PDF: exit 65 (got $rc)" '[ $rc -eq 65 ]'
-check "PDF: says the policy forbids it ($(cat "$tmp/stderr"))" 'grep -q "security policy" "$tmp/stderr"'
+check "PDF: refused by its bytes, saying so ($(cat "$tmp/stderr"))" 'grep -q "a PDF document" "$tmp/stderr"'
+
+# Nothing but a regular file is read: a FIFO with no writer and /dev/zero are refused at once
+# (timeout: a blocking open or an endless read fails the test instead of hanging it).
+mkfifo "$tmp/fifo.png"
+for f in "$tmp/fifo.png" /dev/zero; do
+  timeout 20 sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/f.tiff" \
+    --image "$f" >/dev/null 2>"$tmp/stderr"
+  rc=$?
+  check "--image $f: exit 65 at once, naming it ($rc: $(cat "$tmp/stderr"))" \
+    '[ $rc -eq 65 ] && grep -q "$f: .*not a regular file" "$tmp/stderr"'
+done
+sed "s|^\[fax\]\$|[fax]\nlogo = $tmp/fifo.png|" "$tmp/sms.conf" >"$tmp/fifo-logo.conf"
+timeout 20 sms2fax --config "$tmp/fifo-logo.conf" --from 1 --to 2 --no-call \
+  --output "$tmp/out/f.tiff" --text x >/dev/null 2>"$tmp/stderr"
+rc=$?
+check "a FIFO as [fax] logo: exit 78 at once, naming it ($rc: $(cat "$tmp/stderr"))" \
+  '[ $rc -eq 78 ] && grep -q "\[fax\] logo $tmp/fifo.png.*a FIFO" "$tmp/stderr"'
+mkdir -p "$tmp/fifo-spool/sms/morx"
+printf 'oa=500\nda=600700800\nscts=2026-12-01T10:00:00\nud=x\n' >"$tmp/fifo-spool/sms/morx/m1"
+timeout 20 sms-process --config "$tmp/fifo-logo.conf" --spool "$tmp/fifo-spool" >/dev/null 2>"$tmp/stderr"
+rc=$?
+check "sms-process with a FIFO as logo: exit 78 at once, the message kept ($rc: $(cat "$tmp/stderr"))" \
+  '[ $rc -eq 78 ] && [ -f "$tmp/fifo-spool/sms/morx/m1" ]'
+
+# 40,000 frames of 1 x 1 (600 kB): refused from the count before a frame is decoded, in little
+# memory (the time is printed, not asserted).
+python3 -c "
+import sys
+frame = bytes.fromhex('2c0000000001000100000202440100')
+sys.stdout.buffer.write(b'GIF89a' + bytes.fromhex('01000100800000000000ffffff') + frame * 40000 + b';')
+" >"$tmp/many.gif"
+/usr/bin/time -v sms2fax "${conf[@]}" --from 1 --to 2 --no-call --output "$tmp/out/many.tiff" \
+  --image "$tmp/many.gif" >/dev/null 2>"$tmp/stderr"
+rc=$?
+rss=$(awk '/Maximum resident/ {print $6}' "$tmp/stderr")
+echo "40,000-frame GIF: $(awk -F': ' '/Elapsed/ {print $2}' "$tmp/stderr") elapsed, ${rss} KiB peak"
+check "40,000-frame GIF: exit 65 naming max_pages ($rc: $(head -1 "$tmp/stderr"))" \
+  '[ $rc -eq 65 ] && grep -q "40000 frames.*max_pages = 10" "$tmp/stderr"'
+check "40,000-frame GIF: peak memory under 64 MiB (${rss} KiB)" '[ "${rss:-999999}" -lt 65536 ]'
 
 # CJK and emoji from the fallback fonts: not one replacement logged.
 sms2fax "${conf[@]}" -v --from 1 --to 2 --no-call --output "$tmp/out/cjk.tiff" \
