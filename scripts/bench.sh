@@ -10,8 +10,8 @@
 # BENCH_DIR (work folder, default a new one under $TMPDIR: put it on the file system the spool
 # lives on), BENCH_MESSAGES (10000), BENCH_ROUTE_RUNS (5), BENCH_SINGLE_RUNS (one-message runs, 50),
 # BENCH_BEFORE_BIN (another build's tools: its one-message time is shown beside), BENCH_ONLY
-# (a comma-separated list of sections to run: startup, routing, fax, faximage, voice, queue,
-# memory),
+# (a comma-separated list of sections to run: startup, routing, fax, faximage, faxpictures,
+# voice, queue, memory),
 # BENCH_SETTLE (seconds between routing runs, 31: see below; less only to try the script),
 # BENCH_RUNS (fax and voice runs, 10), BENCH_STARTUP_RUNS (200), BENCH_QUEUE_ITEMS (10000).
 set -uo pipefail
@@ -516,6 +516,50 @@ if usable sms2fax pic_fax "$work/one.txt" "$work/logo.tiff"; then
   say
   say "hyperfine's shell mode, $n runs each. The logo and the photo are PNG; ImageMagick (the sms-fax-image module) reads, scales and greys them, the suite dithers them (logo: threshold; photo: Floyd-Steinberg)."
   say
+fi
+
+# ---------- fax pictures: call time on the line ----------
+# Each picture through each dither, then the whole call simulated by spandsp (tests/bench/
+# faxcall.cpp: both T.30 terminals, their modems over G.711 A-law, ECM on, MH/MR/MMR offered):
+# the seconds of call a page keeps the line busy, beside the TIFF's size.
+if want faxpictures; then
+say "## Fax pictures: call time per page for each dither (spandsp's simulated call)"
+say
+if c++ -O2 -std=c++20 -o "$work/faxcall" tests/bench/faxcall.cpp \
+     $(pkg-config --cflags --libs spandsp libtiff-4) &&
+   c++ -O2 -std=c++20 -o "$work/faxpictures" tests/bench/faxpictures.cpp \
+     $(pkg-config --cflags --libs Magick++) 2>/dev/null &&
+   mkdir -p "$work/pics" && "$work/faxpictures" "$work/pics" /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf; then
+  say "Pictures made by tests/bench/faxpictures.cpp: photo (blurred plasma, 1200 x 900), gradient"
+  say "(black to white, 1200 x 900), text (a scanned letter, 1240 x 1754: two pages), drawing"
+  say "(lines and shapes, 1200 x 900); fine resolution. Call time: spandsp's T.30 call simulated"
+  say "in-process (V.17 14400 bit/s, ECM, T.6 negotiated), audio seconds from the first tone to"
+  say "the end; TIFF: the file sms2fax writes (T.4 2-D)."
+  say
+  say "| picture | dither | pages | TIFF bytes | call s | call s a page |"
+  say "|---|---|---|---|---|---|"
+  for pic in photo gradient text drawing; do
+    for d in auto halftone floyd-steinberg ordered threshold; do
+      sed "s|^\[fax\]\$|[fax]\nimage_dither = $d|" "$conf" >"$work/dither.conf"
+      chmod 600 "$work/dither.conf"
+      "$bin/sms2fax" --config "$work/dither.conf" --from 1 --to 2 --no-call \
+        --output "$work/pic.tiff" --image "$work/pics/$pic.png" >/dev/null 2>&1 || continue
+      read -r _ secs _ pages _ < <("$work/faxcall" "$work/pic.tiff" "$work/rx.tiff" 2>/dev/null)
+      pages=${pages%,}
+      [[ $pic/$d == photo/auto ]] && photo_secs=$secs
+      say "| $pic | $d | $pages | $(stat -c %s "$work/pic.tiff") | $secs | $(awk -v s="$secs" -v p="$pages" 'BEGIN { if (p > 0) printf "%.1f", s / p; else print "-" }') |"
+    done
+  done
+  "$bin/sms2fax" --config "$conf" --from 1 --to 2 --no-call --output "$work/tall.tiff" \
+    --image "$work/pics/tall.png" >/dev/null 2>&1
+  read -r _ secs _ pages _ < <("$work/faxcall" "$work/tall.tiff" "$work/rx.tiff" 2>/dev/null)
+  say
+  say "A 1000 x 6000 photo (default dither): ${pages%,} pages received whole in $secs s of call."
+  summary+=("| fax photo page at fine, call time (default dither) | <= 150 s (aim 90 s) | ${photo_secs:-?} s | |")
+else
+  note "skipped: tests/bench/faxcall.cpp or faxpictures.cpp did not build (libspandsp-dev, libmagick++-dev)"
+fi
+say
 fi
 fi
 
