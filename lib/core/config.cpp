@@ -343,6 +343,9 @@ const std::vector<Key>& keys() {
 
         {"sip", "hold_time", integer(&C::sip, &SipConfig::hold_time, 0, 365 * 86400)},
         {"sip", "tell_held", boolean(&C::sip, &SipConfig::tell_held)},
+        {"sip", "confirm",
+         choice(&C::sip, &SipConfig::confirm,
+                {{"qualify", SipConfirm::qualify}, {"no", SipConfirm::no}})},
 
         {"mail", "sendmail", text(&C::mail, &MailConfig::sendmail)},
         {"mail", "from",

@@ -144,10 +144,17 @@ struct VoiceConfig {
     int give_up = 86400;  // seconds after the first call: no new call after that
 };
 
+// [sip] confirm: how a SIP message is known to reach its user. qualify: the manager is asked
+// for the user's contacts (PJSIPShowEndpoint) before sending, and a user none of whose contacts
+// answers qualify is held as if Asterisk had refused the message; no: MessageSend's Success is
+// taken as delivered (the behaviour of chan_sip sites).
+enum class SipConfirm { qualify, no };
+
 // [sip]: messages for SIP users Asterisk cannot reach (store and forward).
 struct SipConfig {
     int hold_time = 86400;  // seconds a message waits for an unreachable user
     bool tell_held = false; // tell the sender at once that it waits
+    SipConfirm confirm = SipConfirm::qualify;
 };
 
 // [mail]: service E (SPEC 2.14): e-mail through the local mail server, and sms-mail-in.

@@ -74,11 +74,11 @@ std::vector<fs::PlannedFile> Runner::render_and_call(const Unit& u, const Action
 }
 
 // A SIP message through the manager: sent once (the journal's marker), held through quiet
-// hours, and when Asterisk cannot reach the user, kept for [sip] hold_time (store and forward)
-// before the sender is told.
+// hours, and when the user cannot take it (Asterisk refuses it, or with [sip] confirm = qualify
+// none of the user's contacts answers qualify), kept for [sip] hold_time (store and forward),
+// then a dead letter and the sender told.
 std::vector<fs::PlannedFile> Runner::deliver_sip(const Unit& u, const Action& a,
                                                  std::string& detail) {
-    std::vector<fs::PlannedFile> files;
     if (journal_->marked(u.stem, "sent"))
         return {};
     auto now = now_s();
@@ -86,35 +86,81 @@ std::vector<fs::PlannedFile> Runner::deliver_sip(const Unit& u, const Action& a,
         throw HeldSip{{},
                       fmt::format("quiet hours: the SIP message waits until {}",
                                   quiet::end_text(*quiet::parse(cfg_.delivery.quiet_hours)))};
-    auto res = send_sip(u.stem, "sent", a.from, a.to, a.text);
-    if (res.status == ami::SendResult::Status::unavailable)
-        throw Temporary{fmt::format("Asterisk manager unavailable: {}", res.message)};
+    // MessageSend answers Success to a registered phone that is switched off: ask first.
+    ami::SendResult res;
+    auto reach = cfg_.sip.confirm == SipConfirm::qualify ? contacts(a.to) : ami::Reach{};
+    using State = ami::Reach::State;
+    if (reach.state == State::unreachable || reach.state == State::no_contact) {
+        res.status = ami::SendResult::Status::refused;
+        res.message = fmt::format("no reachable contact: {}", reach.detail);
+    } else {
+        res = send_sip(u.stem, "sent", a.from, a.to, a.text);
+        if (res.status == ami::SendResult::Status::unavailable)
+            throw Temporary{fmt::format("Asterisk manager unavailable: {}", res.message)};
+        if (res.status == ami::SendResult::Status::sent && reach.state == State::unqualified)
+            detail += fmt::format("; unconfirmed: no qualify on the contacts of {} ({})", a.to,
+                                  reach.detail);
+    }
     if (res.status == ami::SendResult::Status::refused) {
         // Store and forward: kept for [sip] hold_time, tried again on every run.
         auto held = lasthop_call::sip_hold(cfg_, u.stem);
         lasthop_call::SipHold h = held.value_or(lasthop_call::SipHold{now, false});
-        if (lasthop_call::sip_keep(cfg_, h, now)) {
-            HeldSip hs;
-            hs.why = fmt::format("SIP user {} not reachable ({}); held for up to {} s "
-                                 "since {}",
-                                 a.to, res.message, cfg_.sip.hold_time, h.first);
-            if (cfg_.sip.tell_held && !h.told) {
-                router::Reply r = a.reply;
-                r.text = lasthop_call::sip_held_text(cfg_, a.to);
-                hs.files = answer(r, u.stem + ".held", hs.why);
-                hs.why += "; sender told it waits";
-                h.told = true;
-            }
-            if (!held || hs.files.size() > 0)
-                hs.files.push_back(lasthop_call::plan_sip_hold(cfg_, u.stem, h));
-            throw hs;
+        std::string why = fmt::format("SIP user {} not reachable ({})", a.to, res.message);
+        if (!lasthop_call::sip_keep(cfg_, h, now))
+            throw Permanent{
+                fmt::format("{}{}", why, held ? fmt::format(" for {} s", now - h.first) : ""),
+                a.reply.text};
+        HeldSip hs;
+        hs.why = fmt::format("{}; held for up to {} s since {}", why, cfg_.sip.hold_time, h.first);
+        if (cfg_.sip.tell_held && !h.told) {
+            router::Reply r = a.reply;
+            r.text = lasthop_call::sip_held_text(cfg_, a.to);
+            hs.files = answer(r, u.stem + ".held", hs.why);
+            hs.why += "; sender told it waits";
+            h.told = true;
         }
-        detail = fmt::format("SIP message to {} refused by Asterisk ({}){}; sender told", a.to,
-                             res.message, held ? fmt::format(" for {} s", now - h.first) : "");
-        files = answer(a.reply, u.stem + ".notice", detail);
+        if (!held || hs.files.size() > 0)
+            hs.files.push_back(lasthop_call::plan_sip_hold(cfg_, u.stem, h));
+        throw hs;
     }
     journal_->mark(u.stem, "sent");
-    return files;
+    return {};
+}
+
+// The contacts of a SIP user, asked of the manager once per run (SPEC 2.11: one action per run
+// and user, not per message). A manager without the PJSIP actions, or a technology other than
+// pjsip, is "unsupported": the message goes as before, with a warning once per run. A user
+// whose contacts have no qualify is reported once per run. An outage is a retry.
+ami::Reach Runner::contacts(const std::string& user) {
+    auto it = contacts_.find(user);
+    if (it == contacts_.end()) {
+        Asked asked;
+        if (!text::iequals(cfg_.ami.technology, "pjsip")) {
+            asked.reach.detail =
+                fmt::format("[ami] technology is {}, not pjsip", cfg_.ami.technology);
+        } else {
+            try {
+                asked.reach = ami::contacts(cfg_.ami, user);
+            } catch (const Error& e) {
+                asked.outage = e.what();
+            }
+        }
+        using State = ami::Reach::State;
+        if (asked.outage.empty() && asked.reach.state == State::unsupported && !pjsip_warned_) {
+            pjsip_warned_ = true;
+            log::warning("cannot ask the manager whether SIP users are reachable ({}): SIP "
+                         "messages are sent unconfirmed, as with [sip] confirm = no",
+                         asked.reach.detail);
+        }
+        if (asked.reach.state == State::unqualified)
+            log::warning("SIP user {}: its contacts have no qualify ({}): messages to it are "
+                         "sent unconfirmed; set qualify_frequency on its AOR",
+                         user, asked.reach.detail);
+        it = contacts_.emplace(user, std::move(asked)).first;
+    }
+    if (!it->second.outage.empty())
+        throw Temporary{fmt::format("Asterisk manager unavailable: {}", it->second.outage)};
+    return it->second.reach;
 }
 
 // An e-mail through the local mail server (SPEC 2.14): its exit status is the last hop. Sent at
@@ -317,7 +363,7 @@ void Runner::quiet_sms(std::vector<fs::PlannedFile>& files) {
             f.mtime = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(at));
 }
 
-void Runner::dead_letter(Unit& u, const std::string& why, char service) {
+void Runner::dead_letter(Unit& u, const std::string& why, char service, const std::string& notice) {
     std::string detail = why;
     std::vector<fs::PlannedFile> files;
     if (!opts_.dry_run) {
@@ -327,6 +373,8 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service) {
                                     router::notice_text(cfg_, u.message.da, ""));
         while (!reply.text.empty() && reply.text.back() == ' ')
             reply.text.pop_back();
+        if (!notice.empty())
+            reply.text = notice;
         try {
             files = answer(reply, u.stem + ".failed", detail);
         } catch (const Temporary& t) {
@@ -348,6 +396,9 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service) {
             reason.replace = true;
             files.push_back(std::move(reason));
         }
+        // A SIP message held earlier leaves with its hold record (a retry starts afresh).
+        if (auto hold = lasthop_call::sip_hold_path(cfg_, u.stem); fs::exists(hold))
+            ins.push_back({hold, ""});
         journal_->stage(u.stem, files, ins);
     }
     for (auto* f : u.inputs)

@@ -83,9 +83,14 @@ struct Unit {
 struct Temporary {
     std::string why;
 };
-// A permanent one: dead-letter the message and tell the sender.
+// A permanent one: dead-letter the message and tell the sender (`notice`: the text the sender
+// gets, when it is not the plain "cannot deliver").
 struct Permanent {
+    explicit Permanent(std::string w, std::string n = "")
+        : why(std::move(w))
+        , notice(std::move(n)) {}
     std::string why;
+    std::string notice;
 };
 // A SIP message Asterisk could not deliver (user unreachable) or may not yet (quiet hours): the
 // message stays; `files` (its hold record, a notice that it waits) are committed without it.
@@ -204,6 +209,16 @@ private:
         return l;
     }
 
+    // What the manager said of each SIP user's contacts, asked once per run and user (SPEC 2.11,
+    // T): its answer, or why it could not be asked (an outage).
+    struct Asked {
+        ami::Reach reach;
+        std::string outage;
+    };
+    std::map<std::string, Asked, std::less<>> contacts_;
+    bool pjsip_warned_ = false;
+    ami::Reach contacts(const std::string& user);
+
     std::unique_ptr<InputFile> open_input(const std::string& name, Take take);
     void quarantine(InputFile& f);
     void route(Unit& u);
@@ -227,7 +242,8 @@ private:
     void retry_or_give_up(Unit& u, const std::string& why, char service = '?');
     std::int64_t first_failure(const Unit& u, const std::string& why);
     void forget_retries();
-    void dead_letter(Unit& u, const std::string& why, char service = '?');
+    void dead_letter(Unit& u, const std::string& why, char service = '?',
+                     const std::string& notice = "");
     void report(const InputFile& f, Outcome o, char service, const std::string& detail);
     void maybe_commit(bool force);
     void settle_last_hop();

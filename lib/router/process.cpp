@@ -431,7 +431,7 @@ void Runner::route(Unit& u) {
         retry_or_give_up(u, t.why, d.service);
         return;
     } catch (const Permanent& p) {
-        dead_letter(u, p.why, d.service);
+        dead_letter(u, p.why, d.service, p.notice);
         return;
     } catch (const Error& e) {
         if (e.exit() == Exit::tempfail || e.exit() == Exit::unavailable ||

@@ -150,6 +150,7 @@ void dump(const sms::Config& c) {
         {"delivery.quiet_services", c.delivery.quiet_services},
         {"sip.hold_time", std::to_string(c.sip.hold_time)},
         {"sip.tell_held", yes_no(c.sip.tell_held)},
+        {"sip.confirm", c.sip.confirm == SipConfirm::qualify ? "qualify" : "no"},
         {"mail.sendmail", c.mail.sendmail},
         {"mail.from", c.mail.from},
         {"mail.domain", c.mail.domain},

@@ -81,6 +81,9 @@ class Manager:
                     conn.sendall(f"Response: Goodbye\r\nActionID: {aid}\r\n\r\n".encode())
                     conn.close()
                     return
+                else:  # what Asterisk answers an action it does not have (no res_pjsip here)
+                    conn.sendall(f"Response: Error\r\nActionID: {aid}\r\nMessage: Invalid/unknown command: "
+                                 f"{action}. Use Action: ListCommands to show available commands.\r\n\r\n".encode())
                 frame = {}
         except OSError:
             pass
@@ -123,7 +126,8 @@ def overlong_banner_is_an_outage():
 
 @test
 def split_sip_message_resends_only_missing_parts():
-    ami = Manager(behave=lambda conn, n: "drop" if conn == 1 and n == 2 else "ok")
+    # Connection 1 asks for the user's contacts (PJSIPShowEndpoint); 2 sends.
+    ami = Manager(behave=lambda conn, n: "drop" if conn == 2 and n == 2 else "ok")
     s = Spool(ami.conf())
     try:
         text = " ".join(f"w{i:04d}" for i in range(200))  # 1,199 characters: two MessageSends

@@ -330,8 +330,9 @@ def sip_user_offline_past_hold_time():
         assert notices(s) == ["600700803 is offline; your message will be delivered when they are back."], notices(s)
         time.sleep(2.2)
         rc, out, err = s.run("--json")
-        assert jsonl(out)[0]["outcome"] == "routed", out
-        assert s.files("sms/morx") == []
+        assert jsonl(out)[0]["outcome"] == "failed", out
+        # A dead letter (sms-queue retry can send it again), not dropped.
+        assert s.files("sms/morx") == [] and len(s.files("sms/morx/failed")) == 2
         n = notices(s)
         assert sorted(n) == sorted(["600700803 is offline; your message will be delivered when they are back.",
                                     "Cannot deliver SMS to 600700803. VoIP user not logged in."]), n

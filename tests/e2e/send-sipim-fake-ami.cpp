@@ -1,6 +1,7 @@
 // A one-connection Asterisk manager for the send-sipim end-to-end tests: it replays what the
 // recorded Asterisk did (tests/data/ami) in one of a few modes and logs what the client sent.
 //   send-sipim-fake-ami PORTFILE LOGFILE MODE   (MODE: success error badsecret silent close)
+// Other actions than MessageSend are answered as by an Asterisk without res_pjsip.
 #include "core/ami.hpp"
 #include "core/base64.hpp"
 
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 1) != 0)
+    if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 4) != 0)
         return 71;
     socklen_t len = sizeof a;
     ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
@@ -88,39 +89,53 @@ int main(int argc, char** argv) {
         std::fclose(pf);
         std::rename(tmp.c_str(), argv[1]); // the script waits for the whole file
     }
-    fd = ::accept(lfd, nullptr, nullptr);
-    if (fd < 0)
-        return 71;
-    send("Asterisk Call Manager/13.0.0\r\n");
-    if (mode == "silent") {
-        drain();
-        return 0;
-    }
-    auto login = read();
-    if (!login)
-        return 0;
-    if (login->value("Secret") != "s3cret") {
-        respond(*login, "Error", "Authentication failed");
-        drain();
-        return 0;
-    }
-    respond(*login, "Success", "Authentication accepted");
-    while (auto f = read()) {
-        if (f->value("Action") == "Logoff") {
-            respond(*f, "Goodbye", "Thanks for all the fish.");
-            break;
+    // Connections until one that sent MessageSend ended (sms-process asks PJSIPShowEndpoint on
+    // a connection of its own first).
+    for (bool messaged = false; !messaged;) {
+        fd = ::accept(lfd, nullptr, nullptr);
+        if (fd < 0)
+            return 71;
+        reader = sms::ami::FrameReader();
+        send("Asterisk Call Manager/13.0.0\r\n");
+        if (mode == "silent") {
+            drain();
+            return 0;
         }
-        send("Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 22\r\nLastReload: 22\r\n"
-             "Status: Fully Booted\r\n\r\n");
-        if (mode == "close") {
-            send("Response: Succ");
-            break;
+        auto login = read();
+        if (!login)
+            return 0;
+        if (login->value("Secret") != "s3cret") {
+            respond(*login, "Error", "Authentication failed");
+            drain();
+            return 0;
         }
-        if (mode == "error")
-            respond(*f, "Error", "Message technology not found.");
-        else
-            respond(*f, "Success", "Message successfully sent");
+        respond(*login, "Success", "Authentication accepted");
+        while (auto f = read()) {
+            if (f->value("Action") == "Logoff") {
+                respond(*f, "Goodbye", "Thanks for all the fish.");
+                break;
+            }
+            send("Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 22\r\nLastReload: "
+                 "22\r\nStatus: Fully Booted\r\n\r\n");
+            if (f->value("Action") != "MessageSend") {
+                // What Asterisk answers an action it does not have (no res_pjsip here).
+                respond(*f, "Error",
+                        fmt::format("Invalid/unknown command: {}. Use Action: ListCommands to "
+                                    "show available commands.",
+                                    f->value("Action")));
+                continue;
+            }
+            messaged = true;
+            if (mode == "close") {
+                send("Response: Succ");
+                break;
+            }
+            if (mode == "error")
+                respond(*f, "Error", "Message technology not found.");
+            else
+                respond(*f, "Success", "Message successfully sent");
+        }
+        ::close(fd);
     }
-    ::close(fd);
     return 0;
 }

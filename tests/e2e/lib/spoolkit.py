@@ -140,12 +140,19 @@ def read_callfile(path):
 
 class FakeManager:
     """An Asterisk manager on 127.0.0.1 that accepts any number of connections, answers Login,
-    and MessageSend with Success unless the To: number is in `refuse` (then Error, as the
-    recorded Asterisk did). Records every message it accepted."""
+    PJSIPShowEndpoint as the recorded PJSIP Asterisk did (show_endpoint), and MessageSend with
+    Success unless the To: number is in `refuse` (then Error, as the recorded Asterisk did).
+    Records every message it accepted and every user it was asked about."""
 
-    def __init__(self, refuse=()):
+    def __init__(self, refuse=(), contacts=None, pjsip=True):
         self.refuse = set(refuse)
         self.sent = []
+        # PJSIPShowEndpoint: user -> the Status of its one contact ("Reachable", "Unreachable",
+        # "NonQualified"; None: no contact). A user not listed has a Reachable contact, or none
+        # when it is in `refuse`. pjsip=False: a manager without the PJSIP actions (chan_sip).
+        self.contacts = dict(contacts or {})
+        self.pjsip = pjsip
+        self.asked = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -189,11 +196,45 @@ class FakeManager:
                     with self.lock:
                         self.sent.append((frame.get("From", ""), to, body))
                     conn.sendall(f"Response: Success\r\nActionID: {aid}\r\nMessage: Message successfully sent\r\n\r\n".encode())
+            elif action == "PJSIPShowEndpoint":
+                conn.sendall(self.show_endpoint(frame.get("Endpoint", ""), aid).encode())
             elif action == "Logoff":
                 conn.sendall(f"Response: Goodbye\r\nActionID: {aid}\r\nMessage: Thanks for all the fish.\r\n\r\n".encode())
                 conn.close()
                 return
             frame = {}
+
+    def show_endpoint(self, user, aid):
+        """The answer the recorded PJSIP Asterisk gave (pjsip/c.txt: its 600700804 with an
+        Unreachable contact), for `user` and the status this manager holds for it."""
+        with self.lock:
+            self.asked.append(user)
+        if not self.pjsip:
+            return (f"Response: Error\r\nActionID: {aid}\r\nMessage: Invalid/unknown command: "
+                    "PJSIPShowEndpoint. Use Action: ListCommands to show available commands.\r\n\r\n")
+        status = self.contacts.get(user, None if user in self.refuse else "Reachable")
+        lines, inside, rid = [], False, None
+        with open(os.path.join(DATA, "pjsip/c.txt"), encoding="utf-8") as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if line.startswith("=== "):
+                    if inside:
+                        break
+                    inside = "AMI PJSIPShowEndpoint" in line
+                elif inside and not line.startswith("#"):
+                    if rid is None and line.startswith("ActionID: "):
+                        rid = line[len("ActionID: "):]
+                    lines.append(line)
+        text = "\r\n".join(lines) + "\r\n"
+        text = text.replace(rid, aid).replace("600700804", user)
+        if status is None:  # the AOR of a user registered nowhere: no ContactStatusDetail
+            a, b = text.index("Event: ContactStatusDetail"), text.index("Event: EndpointDetailComplete")
+            text = text[:a] + text[b:]
+        else:
+            text = text.replace("Status: Unreachable\r\n", f"Status: {status}\r\n")
+            if status != "Reachable":
+                text = text.replace("QualifyFrequency: 10", "QualifyFrequency: 0")
+        return text
 
     def conf(self):
         return f"[ami]\nhost = 127.0.0.1\nport = {self.port}\nusername = tester\nsecret = s3cret\ntimeout = 2\n"
