@@ -104,7 +104,7 @@ def never_back_dead_letter_then_sms_queue_retry():
         assert rc == 0, err
         rc, out, err = s.run("--json")
         assert jsonl(out)[0]["outcome"] == "routed", out
-        assert bodies(ami) == ["Anyone?"] and s.files("sms/morx/failed") == []
+        assert bodies(ami) == ["Anyone?"] and s.files("sms/morx/failed") == [], (ami.sent, s.files("sms/morx/failed"), out, err)
     finally:
         ami.close()
         s.cleanup()

@@ -240,6 +240,12 @@ class FakeManager:
         return f"[ami]\nhost = 127.0.0.1\nport = {self.port}\nusername = tester\nsecret = s3cret\ntimeout = 2\n"
 
     def close(self):
+        # shutdown wakes the accept() of serve(): closing alone leaves the socket listening
+        # while that call waits, and a later manager of the same test run could get its port.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 
