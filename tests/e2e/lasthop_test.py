@@ -55,7 +55,7 @@ class AppSms:
         self.sent = {}  # text -> outcomes in order
         self.stamp = ""  # the time of the last line written
 
-    def call(self, queue, outcome=lambda text: "Y", answer=True):
+    def call(self, queue, outcome=lambda text: "Y", answer=True, during=None):
         name = f"smsq.mttx.{queue}.1"
         path = os.path.join(self.s.outgoing, name)
         assert os.path.exists(path), f"no delivery call for {queue}: {self.s.files('outgoing')}"
@@ -83,8 +83,13 @@ class AppSms:
                 else:
                     body, cut = render(m["text"])
                 lines.append(head + body + (b"" if cut else b"\n"))
+                if st == "-":  # the call ended with it in flight and no line (a crash)
+                    lines.pop()
+                    break
                 if st == "?":
                     break  # the call ended with it in flight
+        if during:
+            during()  # while the call is up (the messages taken, its lines not yet written)
         with open(self.log, "ab") as f:
             f.write(b"".join(lines))
         done = os.path.join(self.s.spool, "outgoing_done")
@@ -369,6 +374,142 @@ def sigkill_while_settling_loses_nothing_and_resends_nothing_confirmed():
     finally:
         s.cleanup()
 
+
+ATTACKER = "48600700800"
+
+
+def forged_heads(status, text, privacy, sender=SENDER):
+    """An attacker's MO message as the centre logs it without option n: for each of the 256
+    mrs, a head for the victim's message glued in the text and one after a raw line feed (the
+    low byte of U+040A)."""
+    body = f"udl={len(text.encode('utf-16-be')) // 2}" if privacy else render(text)[0].decode("latin-1")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    out = b""
+    for mr in range(256):
+        head = f"{stamp} {status}OS{mr:02X} {PHONE} {sender} {PHONE} {body}"
+        raw, _ = render(f"see {head} \u040a{head}")
+        out += f"{stamp} YIS {ATTACKER} {ATTACKER} 9000 ".encode() + raw + b"\n"
+    return out
+
+
+def attack(s, app, heads, between):
+    """The attacker's lines reach the log during the victim's call; with `between`, the MO call
+    ends first and its System(sms-process) runs before the victim's call ends."""
+    runs = []
+
+    def during():
+        with open(app.log, "ab") as f:
+            f.write(heads)
+        if between:
+            rc, out, err = s.run("--json")
+            assert rc == 0, err
+            runs.append(out)
+    return during, runs
+
+
+def past_gone_rule(s):
+    """The 'taken, no line' rule measured from an earlier time: each item's gone= moved back."""
+    d = os.path.join(s.spool, "sms/.sms-suite/lasthop")
+    moved = 0
+    for n in pending(s):
+        p = os.path.join(d, n)
+        with open(p, "rb") as f:
+            lines = f.read().split(b"\n")
+        for k, line in enumerate(lines):
+            if line.startswith(b";gone="):
+                lines[k] = b";gone=%d" % (int(line[6:]) - 700)
+                moved += 1
+        tmp = os.path.join(d, "." + n + ".t")
+        with open(tmp, "wb") as f:
+            f.write(b"\n".join(lines))
+        os.chmod(tmp, os.stat(p).st_mode & 0o777)
+        os.rename(tmp, p)
+    return moved
+
+
+def notices(s):
+    return [q["text"] for q in s.queue() if q["da"] == SENDER]
+
+
+@test
+def forged_receipts_while_the_call_drops_lose_nothing():
+    """An attacker's MO text carries Y heads for the victim's message (every mr, glued and after
+    a raw line feed) while the victim's delivery call drops: nothing settles it as delivered;
+    it is sent again and arrives, and its sender hears of it once, from the genuine line."""
+    text = "Meet at noon"
+    for privacy in ("yes", "no"):
+        for drop in ("?", "-"):
+            for between in (True, False):
+                case = (privacy, drop, between)
+                s, app = setup(f"privacy = {privacy}\n")
+                try:
+                    s.message(SENDER, PHONE, raw=(f"oa={SENDER}\nda={PHONE}\nud={text}\n"
+                                                  "scts=2026-11-29T22:53:42\nsrr=1\n").encode())
+                    s.run()
+                    during, runs = attack(s, app, forged_heads("Y", text, privacy == "yes"), between)
+                    app.call(PHONE, lambda t: drop, during=during)
+                    rc, out, err = s.run("--json")
+                    assert rc == 0, err
+                    seen = [e["outcome"] for o in runs + [out] for e in lasthop(o)]
+                    assert "delivered" not in seen, (case, seen)
+                    assert notices(s) == [], (case, s.queue())
+                    assert any('"received_texts":true' in o for o in runs + [out]), case
+                    if "requeued" not in seen:
+                        # Its own line unread or unprovable: after the 'taken, no line' rule.
+                        assert len(pending(s)) == 1 and s.queue() == [], (case, seen)
+                        assert past_gone_rule(s) == 1, case
+                        rc, out, err = s.run("--json")
+                        assert [e["outcome"] for e in lasthop(out)] == ["requeued"], (case, out)
+                    (q,) = s.queue()
+                    assert q["text"] == text and q["da"] == PHONE, (case, q)
+                    app.call(PHONE)
+                    rc, out, err = s.run("--json")
+                    assert [e["outcome"] for e in lasthop(out)] == ["delivered"], (case, out)
+                    assert app.sent == {text: [drop, "Y"]}, (case, app.sent)
+                    assert notices(s) == [f"Delivered to {PHONE} at {app.stamp[11:16]}."], case
+                    # Left: only the receipt's own last-hop item.
+                    assert len(pending(s)) == len(s.queue()) == 1, case
+                    assert s.files("sms/morx/failed") == [], case
+                finally:
+                    s.cleanup()
+
+
+@test
+def forged_refusal_before_the_genuine_receipt():
+    """Forged N heads (every mr, glued and after a raw line feed) reach the log before the
+    phone's genuine Y: the message is never dead-lettered and its sender is told nothing.
+    Read in an earlier run than the Y (the MO call's own sms-process), the forgery is ignored
+    and the Y settles it with one attempt allowed; read in the same run, the Y cannot be told
+    from a text either, so the message waits for the 'taken, no line' rule and goes once more."""
+    text = "Arrived fine"
+    for privacy in ("yes", "no"):
+        for between in (True, False):
+            case = (privacy, between)
+            s, app = setup(f"privacy = {privacy}\n[delivery]\nmax_attempts = {1 if between else 2}\n")
+            try:
+                s.message(SENDER, PHONE, text)
+                s.run()
+                during, runs = attack(s, app, forged_heads("N", text, privacy == "yes"), between)
+                app.call(PHONE, during=during)
+                rc, out, err = s.run("--json")
+                assert rc == 0, err
+                seen = [e["outcome"] for o in runs + [out] for e in lasthop(o)]
+                if between:
+                    assert seen == ["delivered"], (case, seen)
+                    assert app.sent == {text: ["Y"]}, (case, app.sent)
+                else:
+                    assert seen == [] and len(pending(s)) == 1 and s.queue() == [], (case, seen)
+                    assert past_gone_rule(s) == 1
+                    rc, out, err = s.run("--json")
+                    assert [e["outcome"] for e in lasthop(out)] == ["requeued"], (case, out)
+                    app.call(PHONE)
+                    rc, out, err = s.run("--json")
+                    assert [e["outcome"] for e in lasthop(out)] == ["delivered"], (case, out)
+                    assert app.sent == {text: ["Y", "Y"]}, (case, app.sent)
+                assert s.files("sms/morx/failed") == [] and notices(s) == [], (case, s.queue())
+                assert pending(s) == [], case
+            finally:
+                s.cleanup()
 
 if __name__ == "__main__":
     main()
