@@ -470,5 +470,48 @@ def sigkill_during_settling():
             s.cleanup()
 
 
+@test
+def stale_success_beside_a_waiting_call_settles_nothing():
+    """A results file saying SUCCESS for the attempt while its call file still waits in
+    outgoing/ (a late report of an earlier message of the same name): nothing settles, the TIFF
+    and the call file stay, the result is kept aside and logged; the call's own report then
+    settles the fax once."""
+    s = Spool()
+    a = Asterisk(s)
+    try:
+        raw = b"oa=48500100200\nda=600700801\nud=Fax me\nscts=2026-12-02T17:58:00\nsrr=1\n"
+        s.message(None, None, raw=raw, name="48500100200.2026-12-02T17:58:00-1")
+        rc, out, err = s.run()
+        assert rc == 0, err
+        name, call = a.take("fax")
+        sv = dict(v.split("=", 1) for v in call["SetVar"])
+        stem, tiff = sv["SMS_ID"], sv["SMS_FAX_FILE"]
+        a.h(call, "fax", FAX_OK)  # a report while the call file has not been picked up
+        result = f"{stem}.{sv['SMS_ATTEMPT']}"
+        assert result in s.files("sms/.sms-suite/lasthop/results"), s.files("sms/.sms-suite/lasthop/results")
+        logged = ""
+        for _ in range(2):
+            rc, out, err = s.run("--json", "-v")
+            assert rc == 0, err
+            logged += err
+            assert not [o for o in jsonl(out) if "lasthop" in o], out
+            assert os.path.isfile(tiff) and a.calls("fax") == [name], (s.files("outgoing"), err)
+            assert notices(s) == [] and os.path.isfile(state(s, "records", stem))
+        kept = s.files("sms/.sms-suite/lasthop/results")
+        assert len(kept) == 1 and kept[0].startswith(result + ".ignored-"), kept
+        assert logged.count("does not count") == 1 and "still waits in outgoing/" in logged, logged
+        a.archive(name, COMPLETED)
+        a.h(call, "fax", FAX_OK)
+        rc, out, err = s.run("--json")
+        lh = [o for o in jsonl(out) if "lasthop" in o]
+        assert [o["outcome"] for o in lh] == ["delivered"], lh
+        texts = notices(s)
+        assert len(texts) == 1 and texts[0].startswith("Delivered to 600700801 at "), texts
+        assert not os.path.exists(tiff) and a.calls("fax") == [] and s.files("outgoing_done") == []
+        assert s.files("sms/.sms-suite/lasthop/results") == kept  # left for the administrator
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     main()
