@@ -511,5 +511,70 @@ def forged_refusal_before_the_genuine_receipt():
             finally:
                 s.cleanup()
 
+@test
+def delete_while_a_run_settles_then_past_the_resend_rules():
+    """sms-queue delete of a queued SMS and of a last-hop SMS (taken, no line) while an
+    sms-process run routes and settles: each is either deleted and never sent again (past the
+    'taken, no line' rule and the next delivery calls), or refused with 75 and then delivered."""
+    other = "48600700800"
+    outcomes = set()
+    for round_ in range(4):
+        s, app = setup()
+        try:
+            taken, queued = f"Taken {round_}", f"Queued {round_}"
+            s.message(SENDER, PHONE, taken)
+            s.message(SENDER, other, queued)
+            s.run()
+            app.call(PHONE, lambda t: "-")  # taken; the call ended with no line
+            rc, out, err = s.run("--json")
+            assert rc == 0 and lasthop(out) == [], out
+            ids = {}
+            for state in ("lasthop", "queued"):
+                rc, out, err = s.run("-s", state, tool="sms-queue")
+                assert rc == 0, err
+                rows = [l.split()[0] for l in out.splitlines()[:-1] if l.strip()]
+                assert len(rows) == 1, (state, out)
+                ids[state] = rows[0]
+            # A run with work to do (and the lock) while both are deleted.
+            for k in range(150):
+                s.message("48500100299", SENDER, f"Load {k}")
+            p = subprocess.Popen([os.path.join(BIN, "sms-process"), "--config", s.conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            rcs = {}
+            for state in (("lasthop", "queued") if round_ % 2 else ("queued", "lasthop")):
+                rc, out, err = s.run("delete", "-y", ids[state], tool="sms-queue")
+                assert rc in (0, 75), (state, rc, err)
+                rcs[state] = rc
+                outcomes.add((state, rc))
+            assert p.wait() == 0, p.stderr.read()
+            # The next runs, past the re-send rules, with app_sms answering every call.
+            for _ in range(3):
+                rc, out, err = s.run()
+                assert rc == 0, err
+                past_gone_rule(s)
+                rc, out, err = s.run()
+                for q in (PHONE, other):
+                    if os.path.exists(os.path.join(s.outgoing, f"smsq.mttx.{q}.1")):
+                        app.call(q)
+            rc, out, err = s.run()
+            assert rc == 0, err
+            case = (round_, rcs)
+            if rcs["lasthop"] == 0:
+                assert app.sent[taken] == ["-"], (case, app.sent)  # never again
+            else:
+                assert app.sent[taken] == ["-", "Y"], (case, app.sent)
+            if rcs["queued"] == 0:
+                assert queued not in app.sent, (case, app.sent)
+            else:
+                assert app.sent[queued] == ["Y"], (case, app.sent)
+            rc, out, err = s.run(tool="sms-queue")
+            assert taken not in out and queued not in out, (case, out)
+            assert [i for i in pending(s) if PHONE in i or other in i] == [], (case, pending(s))
+            assert s.files("sms/morx/failed") == [], case
+        finally:
+            s.cleanup()
+    print(f"  delete outcomes (item, exit status): {sorted(outcomes)}")
+
+
 if __name__ == "__main__":
     main()
