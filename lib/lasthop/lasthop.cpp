@@ -13,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -610,6 +611,8 @@ private:
     }
 
     void delivered(const Item& it, const smslog::Record& r);
+    void remember_received_texts(const std::string& first, const std::string& last,
+                                 bool lengths_only) const;
     void failed(const Item& it, const std::string& why);
     void give_up(const Item& it, const std::string& why, const std::string& told,
                  std::vector<fs::PlannedFile>& files, std::vector<journal::Input>& inputs,
@@ -829,9 +832,21 @@ Settled Settler::run() {
     std::map<std::string, std::set<std::size_t>> twins; // key -> every candidate of its lines
     std::set<std::string> ambiguous;
     const bool privacy = cfg_.sms.privacy;
+    bool received_lengths = false;             // a received message logged as its length only
+    std::string first_received, last_received; // the received texts' times and senders
     for (const auto& r : rr.records) {
-        if (r.dir == 'I' && r.mode == 'S' && !r.udl && !out_.received_texts)
-            out_.received_texts = fmt::format("{} ({}, from {})", cfg_.sms.log, r.time, r.oa);
+        if (r.dir == 'I' && r.mode == 'S') {
+            if (r.udl) {
+                received_lengths = true;
+            } else {
+                if (!out_.received_texts)
+                    out_.received_texts =
+                        fmt::format("{} ({}, from {})", cfg_.sms.log, r.time, r.oa);
+                last_received = fmt::format("{} from {}", r.time, r.oa);
+                if (first_received.empty())
+                    first_received = last_received;
+            }
+        }
         if (r.dir != 'O' || r.mode != 'S' || !r.mr)
             continue;
         auto [b, e] = by_mr.equal_range({r.queue, std::to_string(*r.mr)});
@@ -982,6 +997,8 @@ Settled Settler::run() {
     if (dry())
         return out_;
     j_->commit_all(); // before the cursor moves past the lines settled
+    if (need_log && rr.readable)
+        remember_received_texts(first_received, last_received, received_lengths);
     if (need_log && rr.readable && !hold_cursor_) {
         fs::WriteOptions wo;
         wo.replace = true;
@@ -991,6 +1008,60 @@ Settled Settler::run() {
 }
 
 } // namespace
+
+// The received-texts file: written when the lines read hold a received text (its first line
+// kept from the file's first writing), removed when they hold a received message logged as
+// its length only and no text (the centre has option n now); written only when it changes.
+void Settler::remember_received_texts(const std::string& first, const std::string& last,
+                                      bool lengths_only) const {
+    const std::string path = fs::join(dir_, received_texts_file);
+    std::string old;
+    try {
+        old = fs::read_file(path, 4096);
+    } catch (const Error&) {
+    }
+    try {
+        if (!last.empty()) {
+            const std::string kept = old.substr(0, old.find('\n'));
+            const std::string text = fmt::format(
+                "{}\nlast {}\n", kept.rfind("first ", 0) == 0 ? kept : "first " + first, last);
+            if (text != old) {
+                fs::WriteOptions wo;
+                wo.mode = 0600;
+                wo.replace = true;
+                fs::write_atomic(dir_, received_texts_file, text, wo);
+            }
+        } else if (lengths_only && !old.empty()) {
+            if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+                throw Error(Exit::cantcreat, path, std::strerror(errno));
+            fs::fsync_dir(dir_);
+        }
+    } catch (const Error& e) {
+        log::warning("{}: not updated: {}", path, e.what());
+    }
+}
+
+std::optional<ReceivedTexts> received_texts(const Config& cfg) {
+    std::string text;
+    try {
+        text = fs::read_file(fs::join(dir(cfg), received_texts_file), 4096);
+    } catch (const Error&) {
+        return std::nullopt; // none, or not readable by this user
+    }
+    ReceivedTexts r;
+    for (std::string_view rest = text; !rest.empty();) {
+        auto nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        if (line.rfind("first ", 0) == 0)
+            r.first = line.substr(6);
+        else if (line.rfind("last ", 0) == 0)
+            r.last = line.substr(5);
+    }
+    if (r.first.empty())
+        return std::nullopt;
+    return r;
+}
 
 Settled settle(const Config& cfg, journal::Journal* journal, const Notify& notify,
                std::int64_t now) {

@@ -155,6 +155,17 @@ struct Settled {
     std::vector<Event> events;      // settled items (and, on a dry run, waiting ones)
 };
 
+// The file in dir() where settle() remembers that app_sms's log holds received texts (the SMS
+// centre's SMS() without option n), so that sms-queue can say so without reading the log:
+// "first TIME from OA" and "last TIME from OA" lines. Written when a run reads a received
+// text, removed when a run reads a received message logged as its length only and no text.
+inline constexpr const char* received_texts_file = "received-texts";
+struct ReceivedTexts {
+    std::string first, last; // "TIME from OA"
+};
+// What that file holds; none when it is absent or cannot be read.
+std::optional<ReceivedTexts> received_texts(const Config& cfg);
+
 // Tells `to` `text` from `from` the way notices go (by the receiver's own service). Returns the
 // files to write (an SMS queued through outbox) or none (sent at once, or cannot be told: it
 // says why in `detail`). `stem` names the files and the journal transaction. Never throws for

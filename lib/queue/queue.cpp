@@ -609,8 +609,15 @@ std::string format_summary(const Summary& s) {
     std::string parts;
     for (const auto& [st, n] : s.by_state)
         parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", n, st);
-    return fmt::format("-- {} item{}, {} bytes{}{}", s.items, s.items == 1 ? "" : "s", s.bytes,
-                       parts.empty() ? "" : ": ", parts);
+    std::string out = fmt::format("-- {} item{}, {} bytes{}{}", s.items, s.items == 1 ? "" : "s",
+                                  s.bytes, parts.empty() ? "" : ": ", parts);
+    if (!s.received_first.empty())
+        out += fmt::format("\nwarning: app_sms's log holds the texts of received messages (first "
+                           "{}, last {}): anyone who sends the SMS centre a text can write lines "
+                           "into it; give the centre's SMS() the option n "
+                           "(SMS(${{CALLERID(num)}},san), see examples/extensions.conf)",
+                           s.received_first, s.received_last);
+    return out;
 }
 
 std::string format_summary_json(const Summary& s) {
@@ -622,6 +629,9 @@ std::string format_summary_json(const Summary& s) {
                 n = count;
         out += fmt::format(",\"{}\":{}", st, n);
     }
+    if (!s.received_first.empty())
+        out += fmt::format(",\"received_texts\":{{\"first\":{},\"last\":{}}}",
+                           json::quote(s.received_first), json::quote(s.received_last));
     return out + "}}";
 }
 
@@ -903,6 +913,10 @@ int run(Config cfg, const Options& o, std::FILE* out) {
         for (const auto& it : items)
             text += (o.json ? format_json(it, now) : format_line(it, now)) + "\n";
         auto s = summarize(items);
+        if (auto r = lasthop::received_texts(cfg)) {
+            s.received_first = r->first;
+            s.received_last = r->last;
+        }
         text += (o.json ? format_summary_json(s) : format_summary(s)) + "\n";
         std::fwrite(text.data(), 1, text.size(), out);
         return 0;

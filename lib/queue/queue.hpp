@@ -48,6 +48,9 @@ struct Summary {
     std::size_t items = 0;
     std::uint64_t bytes = 0;
     std::vector<std::pair<std::string, std::size_t>> by_state; // listing order, non-zero only
+    // sms-process found received texts in app_sms's log (lasthop::received_texts): when the
+    // first and the last were, and from whom ("TIME from OA"); empty: none.
+    std::string received_first, received_last;
 };
 
 // Every item, grouped by state (the order above) and oldest first within a state. Never writes,

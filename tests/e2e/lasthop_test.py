@@ -454,6 +454,10 @@ def forged_receipts_while_the_call_drops_lose_nothing():
                     assert "delivered" not in seen, (case, seen)
                     assert notices(s) == [], (case, s.queue())
                     assert any('"received_texts":true' in o for o in runs + [out]), case
+                    rc, listed, err = s.run(tool="sms-queue")
+                    assert rc == 0, err
+                    assert ("\nwarning: app_sms's log holds the texts of received messages"
+                            in listed and "SMS(${CALLERID(num)},san)" in listed), (case, listed)
                     if "requeued" not in seen:
                         # Its own line unread or unprovable: after the 'taken, no line' rule.
                         assert len(pending(s)) == 1 and s.queue() == [], (case, seen)

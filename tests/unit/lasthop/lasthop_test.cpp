@@ -922,6 +922,46 @@ TEST(LastHopForgery, LogHoldingReceivedTextsIsNoticed) {
     EXPECT_NE(r.received_texts->find("48500100299"), std::string::npos);
 }
 
+// The fact is remembered in the state folder for sms-queue (which never reads the log): written
+// when a run reads a received text, kept while nothing new says otherwise (a dry run and a run
+// reading nothing new leave it alone), removed when a received message is logged as its length.
+TEST(LastHopForgery, ReceivedTextsAreRememberedForSmsQueue) {
+    Forgery s;
+    const std::string path = fs::join(lasthop::dir(s.cfg), lasthop::received_texts_file);
+    auto v = s.queue_real("48500100254.lh-p1-1");
+    s.taken(v);
+    s.log("2026-12-02T17:55:20 YIS3C 48500100299 48500100299 48500100200 udl=12\n");
+    s.settle();
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_FALSE(lasthop::received_texts(s.cfg));
+    s.mo(u"first text", "48500100298");
+    s.settle(t0 + 5, true);
+    EXPECT_FALSE(fs::exists(path)) << "a dry run writes nothing";
+    s.mo(u"second text", "48500100297");
+    s.settle();
+    auto r = lasthop::received_texts(s.cfg);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->first, "2026-12-02T17:55:20 from 48500100298");
+    EXPECT_EQ(r->last, "2026-12-02T17:55:20 from 48500100297");
+    struct stat st;
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    const auto ino = st.st_ino;
+    s.settle(); // nothing new read: not rewritten
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_ino, ino);
+    s.mo(u"third", "48500100296");
+    s.settle(); // the first kept, the last moved on
+    r = lasthop::received_texts(s.cfg);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->first, "2026-12-02T17:55:20 from 48500100298");
+    EXPECT_EQ(r->last, "2026-12-02T17:55:20 from 48500100296");
+    s.log("2026-12-02T17:56:20 YIS3D 48500100299 48500100299 48500100200 udl=12\n");
+    s.settle();
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_FALSE(lasthop::received_texts(s.cfg));
+}
+
 // The state folder is 0700 (its items are links of queue files), and one made looser is
 // tightened by the next message.
 TEST(LastHopStore, StateFolderIsPrivate) {

@@ -8,6 +8,8 @@
 #include "queue/queue.hpp"
 #include "tempdir.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
@@ -192,6 +194,38 @@ TEST_F(Queue, ListingAndShowingWriteNothing) {
     EXPECT_NE(queue::show(cfg, by_state(items, "held"), now).find("text:     part one"),
               std::string::npos);
     EXPECT_EQ(snapshot(), before);
+}
+
+// What sms-process remembered of app_sms's log holding received texts: one warning line with
+// the fix under the listing, and in the JSON summary; nothing when the file is not there.
+TEST_F(Queue, ListSaysTheLogHoldsReceivedTexts) {
+    auto listing = [&](bool json) {
+        queue::Options o;
+        o.json = json;
+        std::FILE* f = std::tmpfile();
+        EXPECT_EQ(queue::run(cfg, o, f), 0);
+        std::rewind(f);
+        std::string out;
+        char buf[4096];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+            out.append(buf, n);
+        std::fclose(f);
+        return out;
+    };
+    EXPECT_EQ(listing(false).find("warning"), std::string::npos);
+    EXPECT_EQ(listing(true).find("received_texts"), std::string::npos);
+    lasthop::make_dir(cfg);
+    write(fs::join(lasthop::dir(cfg), lasthop::received_texts_file),
+          "first 2026-12-02T17:55:20 from 48500100298\nlast 2026-12-02T18:00:00 from 4850\n");
+    std::string text = listing(false);
+    auto w = text.find("\nwarning: app_sms's log holds the texts of received messages (first "
+                       "2026-12-02T17:55:20 from 48500100298, last 2026-12-02T18:00:00 from 4850)");
+    ASSERT_NE(w, std::string::npos) << text;
+    EXPECT_NE(text.find("SMS(${CALLERID(num)},san)", w), std::string::npos);
+    EXPECT_EQ(std::count(text.begin() + static_cast<std::ptrdiff_t>(w) + 1, text.end(), '\n'), 1);
+    EXPECT_NE(listing(true).find(",\"received_texts\":{\"first\":\"2026-12-02T17:55:20 from "
+                                 "48500100298\",\"last\":\"2026-12-02T18:00:00 from 4850\"}}}\n"),
+              std::string::npos);
 }
 
 } // namespace
