@@ -250,7 +250,13 @@ rss=$(awk '/Maximum resident/ {print $6}' "$tmp/stderr")
 echo "40,000-frame GIF: $(awk -F': ' '/Elapsed/ {print $2}' "$tmp/stderr") elapsed, ${rss} KiB peak"
 check "40,000-frame GIF: exit 65 naming max_pages ($rc: $(head -1 "$tmp/stderr"))" \
   '[ $rc -eq 65 ] && grep -q "40000 frames.*max_pages = 10" "$tmp/stderr"'
-check "40,000-frame GIF: peak memory under 64 MiB (${rss} KiB)" '[ "${rss:-999999}" -lt 65536 ]'
+# The limit is the product's: AddressSanitizer's shadow memory and quarantine add megabytes of
+# their own, so a sanitized build is only held to the refusal above.
+if readelf -d "$(command -v sms2fax)" | grep -q 'libasan'; then
+  echo "40,000-frame GIF: peak memory not judged (AddressSanitizer build)"
+else
+  check "40,000-frame GIF: peak memory under 64 MiB (${rss} KiB)" '[ "${rss:-999999}" -lt 65536 ]'
+fi
 
 # CJK and emoji from the fallback fonts: not one replacement logged.
 sms2fax "${conf[@]}" -v --from 1 --to 2 --no-call --output "$tmp/out/cjk.tiff" \
