@@ -18,6 +18,7 @@ struct Bytes {
     std::uint64_t be16(std::size_t at) const { return std::uint64_t{d[at]} << 8 | d[at + 1]; }
     std::uint64_t be32(std::size_t at) const { return be16(at) << 16 | be16(at + 2); }
     std::uint64_t le16(std::size_t at) const { return d[at] | std::uint64_t{d[at + 1]} << 8; }
+    std::uint64_t le24(std::size_t at) const { return le16(at) | std::uint64_t{d[at + 2]} << 16; }
     std::uint64_t le32(std::size_t at) const { return le16(at) | le16(at + 2) << 16; }
     bool is(std::size_t at, const char* sig, std::size_t len) const {
         return has(at, len) && std::memcmp(d + at, sig, len) == 0;
@@ -289,8 +290,9 @@ void sniff_webp(const Bytes& b, Sniffed& s) {
     while (b.has(at, 8)) {
         std::uint64_t len = b.le32(at + 4);
         if (b.is(at, "VP8X", 4) && b.has(at, 18)) {
-            s.width = (b.le32(at + 12) & 0xFFFFFF) + 1;
-            s.height = (b.le32(at + 15) & 0xFFFFFF) + 1;
+            // 24-bit canvas width and height minus one: the height's are the chunk's last bytes.
+            s.width = b.le24(at + 12) + 1;
+            s.height = b.le24(at + 15) + 1;
         } else if (b.is(at, "ANMF", 4)) {
             ++s.frames;
         } else if (b.is(at, "VP8 ", 4) && b.has(at, 18)) {
