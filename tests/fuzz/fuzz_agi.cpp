@@ -39,9 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             try {
                 switch (i % 4) {
                 case 0:
+                    // Asterisk sends a value's line feeds raw inside "(...)", so a value may
+                    // span lines (a FAXERROR does); it stays within the reply limit.
                     if (auto v = s.get_variable("MSG_B64"))
-                        fuzz::require(v->find('\n') == std::string::npos,
-                                      "a variable's value holds a newline");
+                        fuzz::require(v->size() < (std::size_t{1} << 20),
+                                      "a variable's value over the 1 MiB reply limit");
                     break;
                 case 1:
                     s.set_variable("MSG_CHAN_OPT", "S \"quoted\" \\ value\n");
