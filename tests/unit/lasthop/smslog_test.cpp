@@ -323,8 +323,10 @@ TEST(SmsLog, RotationByRenameReadsTheRestOfTheOldFile) {
     struct stat st;
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     ASSERT_EQ(::rename(path.c_str(), (path + ".0").c_str()), 0);
-    ::unlink((path + ".0").c_str());
+    // The new file is made while the old one still exists, so that it cannot get the old one's
+    // inode number back (tests running beside this one free and reuse inodes).
     append(path, line("YOS05", "five"));
+    ::unlink((path + ".0").c_str());
     auto c = smslog::read_new(path, b.next);
     ASSERT_EQ(c.records.size(), 1u);
     EXPECT_EQ(*c.records[0].mr, 5u);
