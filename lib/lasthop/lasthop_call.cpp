@@ -1,5 +1,5 @@
-// The last hop of fax, voice and SIP deliveries: records, results from the dialplan, the
-// decision after each attempt, and its execution through the journal.
+// The last hop of fax and voice deliveries: records, results from the dialplan, the decision
+// after each attempt, and its execution through the journal.
 #include "lasthop/lasthop_call.hpp"
 
 #include "core/agi.hpp"
@@ -237,9 +237,6 @@ std::string calls_dir(const Config& cfg) {
 }
 std::string results_dir(const Config& cfg) {
     return fs::join(state_dir(cfg), "results");
-}
-std::string sip_dir(const Config& cfg) {
-    return fs::join(state_dir(cfg), "sip");
 }
 std::string archive_dir(const Config& cfg) {
     return fs::join(cfg.general.spool_dir, "outgoing_done");
@@ -677,48 +674,6 @@ int hand_over(const Config& cfg, std::string_view service, std::FILE* in, std::F
     } catch (const agi::Hangup&) {
     }
     return 0;
-}
-
-// --- SIP holds ---
-
-std::string sip_hold_path(const Config& cfg, const std::string& stem) {
-    return fs::join(sip_dir(cfg), stem);
-}
-
-std::optional<SipHold> sip_hold(const Config& cfg, const std::string& stem) {
-    std::string p = sip_hold_path(cfg, stem);
-    if (!fs::exists(p))
-        return std::nullopt;
-    SipHold h;
-    try {
-        for (auto& [k, v] : fields(fs::read_file(p, 4096))) {
-            if (k == "first")
-                h.first = to_int(v).value_or(0);
-            else if (k == "told")
-                h.told = v == "1";
-        }
-    } catch (const Error&) {
-        return std::nullopt;
-    }
-    return h;
-}
-
-fs::PlannedFile plan_sip_hold(const Config& cfg, const std::string& stem, const SipHold& h) {
-    fs::PlannedFile f;
-    f.dir = sip_dir(cfg);
-    f.name = stem;
-    f.content = fmt::format("first={}\ntold={}\n", h.first, h.told ? 1 : 0);
-    f.mode = 0600;
-    f.replace = true;
-    return f;
-}
-
-bool sip_keep(const Config& cfg, const SipHold& h, std::int64_t now) {
-    return now - h.first < cfg.sip.hold_time;
-}
-
-std::string sip_held_text(const Config& cfg, std::string_view da) {
-    return fmt::format("{} {}", da, cfg.texts.sip_held);
 }
 
 } // namespace sms::lasthop_call

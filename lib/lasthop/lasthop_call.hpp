@@ -1,7 +1,7 @@
-// The last hop of faxes, voice calls and SIP messages (SPEC 2.11): a call is delivered when the
-// far end took it, as the dialplan's `h` extension reports it (sms-callresult), not when its call
-// file was written. Failed and Expired calls are placed again with the same TIFF or WAV, then
-// dead-lettered with the sender told; SIP messages for an unreachable user are held.
+// The last hop of faxes and voice calls (SPEC 2.11): a call is delivered when the far end took
+// it, as the dialplan's `h` extension reports it (sms-callresult), not when its call file was
+// written. Failed and Expired calls are placed again with the same TIFF or WAV, then
+// dead-lettered with the sender told. SIP messages are lasthop_sip's.
 //
 // State, under <spool>/sms/.sms-suite/lasthop/ (same file system as the spool, so the journal
 // can commit it together with the call file it belongs to):
@@ -11,7 +11,7 @@
 //                           settles it.
 //   results/<stem>.<n>      what the dialplan reported for attempt n (Result): written once,
 //                           atomically, by sms-callresult; removed when settled.
-//   sip/<stem>              a SIP message held for an unreachable user (SipHold).
+//   sip/<stem>              lasthop_sip's (SIP messages held for an unreachable user).
 // Outcomes: decided purely (judge, decide), carried out through the journal (settle), so a run
 // killed at any instant loses nothing and never places a call again once its success is known.
 #pragma once
@@ -73,7 +73,6 @@ bool valid_stem(std::string_view s);
 std::string state_dir(const Config& cfg); // <spool>/sms/.sms-suite/lasthop
 std::string calls_dir(const Config& cfg);
 std::string results_dir(const Config& cfg);
-std::string sip_dir(const Config& cfg);
 std::string archive_dir(const Config& cfg); // <spool>/outgoing_done
 
 // The call file's name for an attempt: "<stem>.fax.call", then "<stem>.fax.<n>.call".
@@ -167,19 +166,5 @@ std::vector<Item> list(const Config& cfg, std::int64_t now);
 // hang-up; throws Error(usage) for an unknown service, Error(dataerr) for a malformed SMS_ID.
 int hand_over(const Config& cfg, std::string_view service, std::FILE* in, std::FILE* out,
               std::int64_t now);
-
-// --- SIP users Asterisk cannot reach ---
-
-struct SipHold {
-    std::int64_t first = 0; // the first refusal
-    bool told = false;      // the sender was told it waits
-};
-std::optional<SipHold> sip_hold(const Config& cfg, const std::string& stem);
-std::string sip_hold_path(const Config& cfg, const std::string& stem);
-fs::PlannedFile plan_sip_hold(const Config& cfg, const std::string& stem, const SipHold& h);
-// Whether the message is still held at `now` ([sip] hold_time after the first refusal).
-bool sip_keep(const Config& cfg, const SipHold& h, std::int64_t now);
-// "<da> <sip_held>"
-std::string sip_held_text(const Config& cfg, std::string_view da);
 
 } // namespace sms::lasthop_call

@@ -103,10 +103,10 @@ std::vector<fs::PlannedFile> Runner::deliver_sip(const Unit& u, const Action& a,
     }
     if (res.status == ami::SendResult::Status::refused) {
         // Store and forward: kept for [sip] hold_time, tried again on every run.
-        auto held = lasthop_call::sip_hold(cfg_, u.stem);
-        lasthop_call::SipHold h = held.value_or(lasthop_call::SipHold{now, false});
+        auto held = lasthop_sip::sip_hold(cfg_, u.stem);
+        lasthop_sip::SipHold h = held.value_or(lasthop_sip::SipHold{now, false});
         std::string why = fmt::format("SIP user {} not reachable ({})", a.to, res.message);
-        if (!lasthop_call::sip_keep(cfg_, h, now))
+        if (!lasthop_sip::sip_keep(cfg_, h, now))
             throw Permanent{
                 fmt::format("{}{}", why, held ? fmt::format(" for {} s", now - h.first) : ""),
                 a.reply.text};
@@ -114,13 +114,13 @@ std::vector<fs::PlannedFile> Runner::deliver_sip(const Unit& u, const Action& a,
         hs.why = fmt::format("{}; held for up to {} s since {}", why, cfg_.sip.hold_time, h.first);
         if (cfg_.sip.tell_held && !h.told) {
             router::Reply r = a.reply;
-            r.text = lasthop_call::sip_held_text(cfg_, a.to);
+            r.text = lasthop_sip::sip_held_text(cfg_, a.to);
             hs.files = answer(r, u.stem + ".held", hs.why);
             hs.why += "; sender told it waits";
             h.told = true;
         }
         if (!held || hs.files.size() > 0)
-            hs.files.push_back(lasthop_call::plan_sip_hold(cfg_, u.stem, h));
+            hs.files.push_back(lasthop_sip::plan_sip_hold(cfg_, u.stem, h));
         throw hs;
     }
     journal_->mark(u.stem, "sent");
@@ -397,7 +397,7 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service, const st
             files.push_back(std::move(reason));
         }
         // A SIP message held earlier leaves with its hold record (a retry starts afresh).
-        if (auto hold = lasthop_call::sip_hold_path(cfg_, u.stem); fs::exists(hold))
+        if (auto hold = lasthop_sip::sip_hold_path(cfg_, u.stem); fs::exists(hold))
             ins.push_back({hold, ""});
         journal_->stage(u.stem, files, ins);
     }

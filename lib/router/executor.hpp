@@ -16,6 +16,7 @@
 #include "directory/directory.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call.hpp"
+#include "lasthop/lasthop_sip.hpp"
 #include "messaging/mail.hpp"
 #include "messaging/outbox.hpp"
 #include "messaging/send.hpp"

@@ -418,7 +418,7 @@ void Runner::route(Unit& u) {
         for (auto* f : u.inputs)
             ins.push_back({f->path, ""});
         // A SIP message held earlier leaves with its hold record.
-        if (auto hold = lasthop_call::sip_hold_path(cfg_, u.stem); fs::exists(hold))
+        if (auto hold = lasthop_sip::sip_hold_path(cfg_, u.stem); fs::exists(hold))
             ins.push_back({hold, ""});
         journal_->stage(u.stem, files, ins);
     } catch (const HeldSip& h) {
