@@ -93,6 +93,93 @@ Expiry new_expiry(const Config& cfg, const std::string& queue) {
 
 namespace {
 
+// How twins (a shared mr, told apart by their text only) are settled: as their lines say, all
+// sent again, or not yet.
+enum class Twins { clean, resend, wait };
+
+// What the log's lines say of the items (by index): the line for each, the lines that disagree,
+// and the twins' verdicts (by twin_key).
+struct Matched {
+    std::map<std::size_t, smslog::Record> found;
+    std::map<std::size_t, std::string> contradicted;
+    std::map<std::string, Twins> verdict;
+};
+
+// What the log's lines say of received messages (see Settler::received).
+struct Received {
+    std::string first, last; // "TIME from OA" of the first and last text
+    bool lengths_only = false;
+};
+
+// Each log line to the item it reports, and twins (a shared mr: the same queue, mr, addresses
+// and length, a different text) that the log cannot tell apart.
+// Lines ignored are said in `notes`.
+Matched match(const Config& cfg, const std::vector<Item>& items, const std::vector<bool>& waiting,
+              const smslog::ReadResult& rr, std::vector<std::string>& notes) {
+    std::multimap<std::pair<std::string, std::string>, std::size_t> by_mr;
+    for (std::size_t k = 0; k < items.size(); ++k)
+        by_mr.emplace(std::make_pair(items[k].queue, items[k].get("mr")), k);
+    Matched m;
+    std::map<std::string, std::set<std::size_t>> twins; // key -> every candidate of its lines
+    std::set<std::string> ambiguous;
+    const bool privacy = cfg.sms.privacy;
+    for (const auto& r : rr.records) {
+        if (r.dir != 'O' || r.mode != 'S' || !r.mr)
+            continue;
+        auto [b, e] = by_mr.equal_range({r.queue, std::to_string(*r.mr)});
+        if (!r.anchored) {
+            // Where app_sms did not begin a line: maybe a sender's text. Never counted.
+            if (b != e)
+                notes.push_back(fmt::format(
+                    "{}: ignored a line at byte {} that names queue {} mr {}: it is not where "
+                    "app_sms begins a line (it may be the text of a message)",
+                    cfg.sms.log, r.offset, r.queue, *r.mr));
+            continue;
+        }
+        std::vector<std::size_t> cands;
+        for (auto i = b; i != e; ++i)
+            if (!waiting[i->second] && matches(items[i->second], r, rr.current_ino, privacy))
+                cands.push_back(i->second);
+        if (cands.empty())
+            continue;
+        // A second line for a message: when they disagree, one of them is not app_sms's own.
+        auto fresh = std::find_if(cands.begin(), cands.end(),
+                                  [&](std::size_t c) { return !m.found.count(c); });
+        if (fresh == cands.end()) {
+            const auto& first = m.found.at(cands.front());
+            if (first.status != r.status) {
+                auto& why = m.contradicted[cands.front()];
+                if (why.empty())
+                    why = fmt::format("{} at {}", first.status, first.time);
+                why += fmt::format(", {} at {}", r.status, r.time);
+            }
+            continue;
+        }
+        m.found.emplace(*fresh, r);
+        const std::string key = twin_key(items[*fresh]);
+        twins[key].insert(cands.begin(), cands.end());
+        for (std::size_t c : cands)
+            if (items[c].get("logtext") != items[*fresh].get("logtext"))
+                ambiguous.insert(key);
+    }
+    // Twins are settled together: all acknowledged, or the acknowledged ones sent again (which
+    // of them arrived cannot be known); while one has no line yet, none is settled.
+    for (const auto& key : ambiguous) {
+        Twins v = Twins::clean;
+        for (std::size_t k : twins[key]) {
+            auto f = m.found.find(k);
+            if (f == m.found.end()) {
+                v = Twins::wait;
+                break;
+            }
+            if (f->second.status != 'Y')
+                v = Twins::resend;
+        }
+        m.verdict[key] = v;
+    }
+    return m;
+}
+
 class Settler {
 public:
     Settler(const Config& cfg, journal::Journal* j, const Notify& notify, std::int64_t now)
@@ -140,9 +227,17 @@ private:
         return callfile::plan(cfg_.general.spool_dir, call_name(it.queue), c);
     }
 
+    // The steps of run(), in order.
+    smslog::ReadResult read_log(const std::vector<Item>& items, std::vector<bool>& waiting);
+    void settle_items(std::vector<Item>& items, const std::vector<bool>& waiting, const Matched& m,
+                      bool log_readable);
+    void logged(const Item& it, const smslog::Record& r, const Matched& m,
+                const std::string* contradicted);
+    void taken(const Item& it, bool log_readable);
+    Received received(const std::vector<smslog::Record>& records);
+
     void delivered(const Item& it, const smslog::Record& r);
-    void remember_received_texts(const std::string& first, const std::string& last,
-                                 bool lengths_only) const;
+    void remember_received_texts(const Received& rec) const;
     void failed(const Item& it, const std::string& why);
     void give_up(const Item& it, const std::string& why, const std::string& told,
                  std::vector<fs::PlannedFile>& files, std::vector<journal::Input>& inputs,
@@ -319,7 +414,30 @@ Settled Settler::run() {
         waiting[k] = fs::exists(fs::join(cfg_.mttx_dir(), items[k].get("file")));
         need_log = need_log || !waiting[k];
     }
+    smslog::ReadResult rr;
+    if (need_log)
+        rr = read_log(items, waiting);
+    const Matched m = match(cfg_, items, waiting, rr, out_.notes);
+    const Received rec = received(rr.records);
+    settle_items(items, waiting, m, rr.readable);
+    if (dry())
+        return out_;
+    j_->commit_all(); // before the cursor moves past the lines settled
+    if (need_log && rr.readable)
+        remember_received_texts(rec);
+    if (need_log && rr.readable && !hold_cursor_) {
+        fs::WriteOptions wo;
+        wo.replace = true;
+        fs::write_atomic(dir_, "cursor", smslog::format_cursor(rr.next), wo);
+    }
+    return out_;
+}
 
+// The lines of app_sms's log written since the cursor, and where it ends now (the mark of the
+// messages queued again). `waiting` is brought up to date: a queue file still there now was not
+// taken when the lines just read were written (app_sms deletes it before sending it), so no
+// line read can be about it.
+smslog::ReadResult Settler::read_log(const std::vector<Item>& items, std::vector<bool>& waiting) {
     const std::string cursor_path = fs::join(dir_, "cursor");
     smslog::Cursor cursor;
     try {
@@ -333,143 +451,33 @@ Settled Settler::run() {
     for (const auto& it : items)
         expected.push_back({it.queue, it.get("oa"), it.get("da"), unhex(it.get("logtext")),
                             it.get("logcut") == "1"});
-    smslog::ReadResult rr;
-    if (need_log) {
-        rr = smslog::read_new(cfg_.sms.log, cursor, expected);
-        if (!rr.readable) {
-            out_.log_readable = false;
-            out_.log_error = rr.error;
-        }
-        out_.notes = rr.notes;
-        mark_now_ = rr.readable ? smslog::Mark{rr.current_ino, rr.next.pos}
-                                : smslog::mark_now(cfg_.sms.log);
+    smslog::ReadResult rr = smslog::read_new(cfg_.sms.log, cursor, expected);
+    if (!rr.readable) {
+        out_.log_readable = false;
+        out_.log_error = rr.error;
     }
-
-    // A queue file still there now was not taken when the lines just read were written
-    // (app_sms deletes it before sending it): no line read can be about it.
-    if (need_log)
-        for (std::size_t k = 0; k < items.size(); ++k)
-            if (waiting[k])
-                waiting[k] = fs::exists(fs::join(cfg_.mttx_dir(), items[k].get("file")));
-
-    // Each log line to the item it reports, and twins (a shared mr: the same queue, mr,
-    // addresses and length, a different text) that the log cannot tell apart.
-    std::multimap<std::pair<std::string, std::string>, std::size_t> by_mr;
+    out_.notes = rr.notes;
+    mark_now_ =
+        rr.readable ? smslog::Mark{rr.current_ino, rr.next.pos} : smslog::mark_now(cfg_.sms.log);
     for (std::size_t k = 0; k < items.size(); ++k)
-        by_mr.emplace(std::make_pair(items[k].queue, items[k].get("mr")), k);
-    std::map<std::size_t, smslog::Record> found;
-    std::map<std::size_t, std::string> contradicted;    // item -> the lines that disagree
-    std::map<std::string, std::set<std::size_t>> twins; // key -> every candidate of its lines
-    std::set<std::string> ambiguous;
-    const bool privacy = cfg_.sms.privacy;
-    bool received_lengths = false;             // a received message logged as its length only
-    std::string first_received, last_received; // the received texts' times and senders
-    for (const auto& r : rr.records) {
-        if (r.dir == 'I' && r.mode == 'S') {
-            if (r.udl) {
-                received_lengths = true;
-            } else {
-                if (!out_.received_texts)
-                    out_.received_texts =
-                        fmt::format("{} ({}, from {})", cfg_.sms.log, r.time, r.oa);
-                last_received = fmt::format("{} from {}", r.time, r.oa);
-                if (first_received.empty())
-                    first_received = last_received;
-            }
-        }
-        if (r.dir != 'O' || r.mode != 'S' || !r.mr)
-            continue;
-        auto [b, e] = by_mr.equal_range({r.queue, std::to_string(*r.mr)});
-        if (!r.anchored) {
-            // Where app_sms did not begin a line: maybe a sender's text. Never counted.
-            if (b != e)
-                out_.notes.push_back(fmt::format(
-                    "{}: ignored a line at byte {} that names queue {} mr {}: it is not where "
-                    "app_sms begins a line (it may be the text of a message)",
-                    cfg_.sms.log, r.offset, r.queue, *r.mr));
-            continue;
-        }
-        std::vector<std::size_t> cands;
-        for (auto i = b; i != e; ++i)
-            if (!waiting[i->second] && matches(items[i->second], r, rr.current_ino, privacy))
-                cands.push_back(i->second);
-        if (cands.empty())
-            continue;
-        // A second line for a message: when they disagree, one of them is not app_sms's own.
-        auto fresh = std::find_if(cands.begin(), cands.end(),
-                                  [&](std::size_t c) { return !found.count(c); });
-        if (fresh == cands.end()) {
-            const auto& first = found.at(cands.front());
-            if (first.status != r.status) {
-                auto& why = contradicted[cands.front()];
-                if (why.empty())
-                    why = fmt::format("{} at {}", first.status, first.time);
-                why += fmt::format(", {} at {}", r.status, r.time);
-            }
-            continue;
-        }
-        found.emplace(*fresh, r);
-        const std::string key = twin_key(items[*fresh]);
-        twins[key].insert(cands.begin(), cands.end());
-        for (std::size_t c : cands)
-            if (items[c].get("logtext") != items[*fresh].get("logtext"))
-                ambiguous.insert(key);
-    }
-    // Twins are settled together: all acknowledged, or the acknowledged ones sent again (which
-    // of them arrived cannot be known); while one has no line yet, none is settled.
-    enum class Twins { clean, resend, wait };
-    std::map<std::string, Twins> verdict;
-    for (const auto& key : ambiguous) {
-        Twins v = Twins::clean;
-        for (std::size_t k : twins[key]) {
-            auto f = found.find(k);
-            if (f == found.end()) {
-                v = Twins::wait;
-                break;
-            }
-            if (f->second.status != 'Y')
-                v = Twins::resend;
-        }
-        verdict[key] = v;
-    }
+        if (waiting[k])
+            waiting[k] = fs::exists(fs::join(cfg_.mttx_dir(), items[k].get("file")));
+    return rr;
+}
 
+// Every item by what the log said of it or what became of its queue file; then the expired
+// delivery calls, one transaction per queue.
+void Settler::settle_items(std::vector<Item>& items, const std::vector<bool>& waiting,
+                           const Matched& m, bool log_readable) {
     std::map<std::string, std::vector<Item*>> expired_waiting;
     std::map<std::string, Expiry> expiry;
     for (std::size_t k = 0; k < items.size(); ++k) {
         Item& it = items[k];
         try {
-            if (auto f = found.find(k); f != found.end()) {
-                const auto& r = f->second;
-                const auto v = verdict.find(twin_key(it));
-                if (v != verdict.end() && v->second == Twins::wait) {
-                    hold_cursor_ = true; // its line is read again with its twins'
-                    if (dry())
-                        out_.events.push_back(event(it, Outcome::waiting,
-                                                    "a twin (the same mr and length) has no line "
-                                                    "in app_sms's log yet"));
-                    continue;
-                }
-                if (auto c = contradicted.find(k); c != contradicted.end())
-                    failed(it, fmt::format("app_sms's log holds lines for it that disagree ({}): "
-                                           "one of them may be the text of a message",
-                                           c->second));
-                else if (r.status == 'Y' && v != verdict.end() && v->second == Twins::resend)
-                    failed(it, fmt::format("app_sms logged Y at {} for one of several messages "
-                                           "with the same mr, addresses and length, and not "
-                                           "for all: which arrived cannot be told",
-                                           r.time));
-                else if (r.status == 'Y')
-                    delivered(it, r);
-                else if (r.status == 'N')
-                    failed(it,
-                           fmt::format("refused by the phone (app_sms logged N at {})", r.time));
-                else
-                    failed(it, fmt::format("the call ended while it was being sent; it may have "
-                                           "arrived (app_sms logged ? at {})",
-                                           r.time));
-                continue;
-            }
-            if (waiting[k]) {
+            if (auto f = m.found.find(k); f != m.found.end()) {
+                auto c = m.contradicted.find(k);
+                logged(it, f->second, m, c == m.contradicted.end() ? nullptr : &c->second);
+            } else if (waiting[k]) {
                 if (!expiry.count(it.queue))
                     expiry[it.queue] = new_expiry(cfg_, it.queue);
                 // Only messages queued before that call ended were in it.
@@ -479,37 +487,9 @@ Settled Settler::run() {
                 else if (dry())
                     out_.events.push_back(
                         event(it, Outcome::waiting, "in sms/mttx/, waiting for its delivery call"));
-                continue;
+            } else {
+                taken(it, log_readable);
             }
-            if (!rr.readable) {
-                if (dry())
-                    out_.events.push_back(
-                        event(it, Outcome::waiting, "taken by app_sms; its log cannot be read"));
-                continue;
-            }
-            if (fs::exists(fs::join(cfg_.outgoing_dir(), call_name(it.queue)))) {
-                if (dry())
-                    out_.events.push_back(event(it, Outcome::waiting, "its call is under way"));
-                continue;
-            }
-            std::int64_t gone = it.get_int("gone", 0);
-            if (gone == 0) {
-                if (!dry()) {
-                    Item g = it;
-                    g.fields["gone"] = std::to_string(now_);
-                    fs::commit(plan(cfg_, g, true));
-                }
-                gone = now_;
-            }
-            if (now_ - gone < gone_grace) {
-                if (dry())
-                    out_.events.push_back(
-                        event(it, Outcome::waiting, "taken by app_sms; no line in its log yet"));
-                continue;
-            }
-            failed(it, fmt::format("taken by app_sms {} s ago and no line about it in {}: the "
-                                   "outcome is unknown",
-                                   now_ - gone, cfg_.sms.log));
         } catch (const Error& e) {
             // Not settled this time (a full disk, no free mr): the line is read again next run.
             hold_cursor_ = true;
@@ -524,17 +504,91 @@ Settled Settler::run() {
             log::warning("queue {}: expired call not handled: {}", queue, e.what());
         }
     }
-    if (dry())
-        return out_;
-    j_->commit_all(); // before the cursor moves past the lines settled
-    if (need_log && rr.readable)
-        remember_received_texts(first_received, last_received, received_lengths);
-    if (need_log && rr.readable && !hold_cursor_) {
-        fs::WriteOptions wo;
-        wo.replace = true;
-        fs::write_atomic(dir_, "cursor", smslog::format_cursor(rr.next), wo);
+}
+
+// An item app_sms logged `r` for (`contradicted`: the lines for it that disagree, if any).
+void Settler::logged(const Item& it, const smslog::Record& r, const Matched& m,
+                     const std::string* contradicted) {
+    const auto v = m.verdict.find(twin_key(it));
+    if (v != m.verdict.end() && v->second == Twins::wait) {
+        hold_cursor_ = true; // its line is read again with its twins'
+        if (dry())
+            out_.events.push_back(event(it, Outcome::waiting,
+                                        "a twin (the same mr and length) has no line "
+                                        "in app_sms's log yet"));
+        return;
     }
-    return out_;
+    if (contradicted)
+        failed(it, fmt::format("app_sms's log holds lines for it that disagree ({}): "
+                               "one of them may be the text of a message",
+                               *contradicted));
+    else if (r.status == 'Y' && v != m.verdict.end() && v->second == Twins::resend)
+        failed(it, fmt::format("app_sms logged Y at {} for one of several messages "
+                               "with the same mr, addresses and length, and not "
+                               "for all: which arrived cannot be told",
+                               r.time));
+    else if (r.status == 'Y')
+        delivered(it, r);
+    else if (r.status == 'N')
+        failed(it, fmt::format("refused by the phone (app_sms logged N at {})", r.time));
+    else
+        failed(it, fmt::format("the call ended while it was being sent; it may have "
+                               "arrived (app_sms logged ? at {})",
+                               r.time));
+}
+
+// An item whose queue file app_sms took and whose line was not read: it waits for its call or
+// its line, and after gone_grace without either it goes again.
+void Settler::taken(const Item& it, bool log_readable) {
+    if (!log_readable) {
+        if (dry())
+            out_.events.push_back(
+                event(it, Outcome::waiting, "taken by app_sms; its log cannot be read"));
+        return;
+    }
+    if (fs::exists(fs::join(cfg_.outgoing_dir(), call_name(it.queue)))) {
+        if (dry())
+            out_.events.push_back(event(it, Outcome::waiting, "its call is under way"));
+        return;
+    }
+    std::int64_t gone = it.get_int("gone", 0);
+    if (gone == 0) {
+        if (!dry()) {
+            Item g = it;
+            g.fields["gone"] = std::to_string(now_);
+            fs::commit(plan(cfg_, g, true));
+        }
+        gone = now_;
+    }
+    if (now_ - gone < gone_grace) {
+        if (dry())
+            out_.events.push_back(
+                event(it, Outcome::waiting, "taken by app_sms; no line in its log yet"));
+        return;
+    }
+    failed(it, fmt::format("taken by app_sms {} s ago and no line about it in {}: the "
+                           "outcome is unknown",
+                           now_ - gone, cfg_.sms.log));
+}
+
+// What the lines read say of received messages: where and from whom the first and last text
+// was (said once per run in out_.received_texts), and whether one was logged as its length only.
+Received Settler::received(const std::vector<smslog::Record>& records) {
+    Received rec;
+    for (const auto& r : records) {
+        if (r.dir != 'I' || r.mode != 'S')
+            continue;
+        if (r.udl) {
+            rec.lengths_only = true;
+            continue;
+        }
+        if (!out_.received_texts)
+            out_.received_texts = fmt::format("{} ({}, from {})", cfg_.sms.log, r.time, r.oa);
+        rec.last = fmt::format("{} from {}", r.time, r.oa);
+        if (rec.first.empty())
+            rec.first = rec.last;
+    }
+    return rec;
 }
 
 } // namespace
@@ -542,8 +596,7 @@ Settled Settler::run() {
 // The received-texts file: written when the lines read hold a received text (its first line
 // kept from the file's first writing), removed when they hold a received message logged as
 // its length only and no text (the centre has option n now); written only when it changes.
-void Settler::remember_received_texts(const std::string& first, const std::string& last,
-                                      bool lengths_only) const {
+void Settler::remember_received_texts(const Received& rec) const {
     const std::string path = fs::join(dir_, received_texts_file);
     std::string old;
     try {
@@ -551,17 +604,18 @@ void Settler::remember_received_texts(const std::string& first, const std::strin
     } catch (const Error&) {
     }
     try {
-        if (!last.empty()) {
+        if (!rec.last.empty()) {
             const std::string kept = old.substr(0, old.find('\n'));
-            const std::string text = fmt::format(
-                "{}\nlast {}\n", kept.rfind("first ", 0) == 0 ? kept : "first " + first, last);
+            const std::string text =
+                fmt::format("{}\nlast {}\n",
+                            kept.rfind("first ", 0) == 0 ? kept : "first " + rec.first, rec.last);
             if (text != old) {
                 fs::WriteOptions wo;
                 wo.mode = 0600;
                 wo.replace = true;
                 fs::write_atomic(dir_, received_texts_file, text, wo);
             }
-        } else if (lengths_only && !old.empty()) {
+        } else if (rec.lengths_only && !old.empty()) {
             if (::unlink(path.c_str()) != 0 && errno != ENOENT)
                 throw Error(Exit::cantcreat, path, std::strerror(errno));
             fs::fsync_dir(dir_);
