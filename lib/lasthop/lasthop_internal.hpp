@@ -7,8 +7,10 @@
 #include <charconv>
 #include <cstdint>
 #include <fmt/format.h>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sms::lasthop {
 
@@ -39,5 +41,23 @@ inline std::string one_line(std::string_view s) {
 // What app_sms's log shows of an SMS with the privacy option: items with the same key are
 // told apart only by their text, and not at all in the privacy form.
 std::string twin_key(const Item& it);
+
+// How twins (a shared mr, told apart by their text only) are settled: as their lines say, all
+// sent again, or not yet.
+enum class Twins { clean, resend, wait };
+
+// What the log's lines say of the items (by index): the line for each, the lines that disagree,
+// and the twins' verdicts (by twin_key).
+struct Matched {
+    std::map<std::size_t, smslog::Record> found;
+    std::map<std::size_t, std::string> contradicted;
+    std::map<std::string, Twins> verdict;
+};
+
+// Each log line to the item it reports, and twins (a shared mr: the same queue, mr, addresses
+// and length, a different text) that the log cannot tell apart.
+// Lines ignored are said in `notes`.
+Matched match(const Config& cfg, const std::vector<Item>& items, const std::vector<bool>& waiting,
+              const smslog::ReadResult& rr, std::vector<std::string>& notes);
 
 } // namespace sms::lasthop
