@@ -599,6 +599,8 @@ Reach reach_of(const Frame& response, const std::vector<Frame>& events) {
             auto round = static_cast<std::int64_t>(std::ceil(freq + timeout));
             if (freq > 0)
                 r.round = std::max(r.round, round);
+            r.reachable.push_back(
+                fmt::format("{} {}", text::trim(e.value("ID")), text::trim(e.value("CallID"))));
         } else if (text::iequals(status, "Unreachable")) {
             unreachable = true;
         } else {

@@ -163,6 +163,9 @@ struct Reach {
     // The qualify round of the reachable contacts: qualify_frequency + qualify_timeout, rounded
     // up (0 when unknown).
     std::int64_t round = 0;
+    // Who the reachable contacts are, "<ID> <CallID>" each (ContactStatusDetail): a phone that
+    // died and registered again is a new registration (a new Call-ID) under the same ID.
+    std::vector<std::string> reachable;
 };
 
 // Decides a Reach from the answer to PJSIPShowEndpoint (its response and its listed events).

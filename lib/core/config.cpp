@@ -346,6 +346,7 @@ const std::vector<Key>& keys() {
         {"sip", "confirm",
          choice(&C::sip, &SipConfig::confirm,
                 {{"qualify", SipConfirm::qualify}, {"no", SipConfirm::no}})},
+        {"sip", "confirm_window", integer(&C::sip, &SipConfig::confirm_window, 1, 86400)},
 
         {"mail", "sendmail", text(&C::mail, &MailConfig::sendmail)},
         {"mail", "from",

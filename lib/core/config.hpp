@@ -155,6 +155,10 @@ struct SipConfig {
     int hold_time = 86400;  // seconds a message waits for an unreachable user
     bool tell_held = false; // tell the sender at once that it waits
     SipConfirm confirm = SipConfirm::qualify;
+    // A sent message is delivered once its contact stayed reachable for the contact's qualify
+    // round (qualify_frequency + qualify_timeout, from the manager); this many seconds when the
+    // manager does not report the round.
+    int confirm_window = 60;
 };
 
 // [mail]: service E (SPEC 2.14): e-mail through the local mail server, and sms-mail-in.

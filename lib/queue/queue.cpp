@@ -10,6 +10,7 @@
 #include "core/spool.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call.hpp"
+#include "lasthop/lasthop_sip.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -393,7 +394,8 @@ void list_outgoing(const Config& cfg, std::int64_t now, std::vector<Item>& out) 
 }
 
 // Deliveries awaiting the far end (SPEC 2.11), as items of state "lasthop": SMS until app_sms's
-// log shows the phone took them, faxes and voice messages until their call's result is known.
+// log shows the phone took them, faxes and voice messages until their call's result is known,
+// SIP messages until their contact stayed reachable for a qualify round.
 void list_lasthop(const Config& cfg, std::int64_t now, std::vector<Item>& out) {
     for (const auto& h : lasthop::list(cfg)) {
         if (h.kind != 'S')
@@ -443,6 +445,24 @@ void list_lasthop(const Config& cfg, std::int64_t now, std::vector<Item>& out) {
             it.reason = "failed: " + c.judgement.reason + "; settled at the next run";
         if (!r.last_error.empty())
             it.reason += " (last attempt: " + r.last_error + ")";
+        out.push_back(std::move(it));
+    }
+    for (const auto& s : lasthop_sip::list(cfg)) {
+        Item it;
+        const auto name = lasthop_sip::item_of(s).name();
+        it.id = make_id(name);
+        it.state = "lasthop";
+        it.files = {fs::join(lasthop::dir(cfg), name)};
+        it.size = s.text.size();
+        it.from = s.oa;
+        it.to = s.da;
+        it.service = 'T';
+        it.since = s.sent;
+        it.next = s.sent + s.round;
+        it.detail = fmt::format("part {} of {}", s.part, s.parts);
+        it.reason = fmt::format("sent; delivered once its contact stayed reachable for a qualify "
+                                "round ({} s), else sent again",
+                                s.round);
         out.push_back(std::move(it));
     }
 }
@@ -679,10 +699,23 @@ std::string show(const Config& cfg, const Item& it, std::int64_t now) {
                    : "the next sms-process run queues a delivery call for it";
     else if (it.state == "call")
         next = fmt::format("Asterisk dials at {} ({})", when_text(it.next, now), it.detail);
+    else if (it.state == "lasthop" && it.service == 'T')
+        next = fmt::format("the first sms-process run after {} asks the manager: delivered "
+                           "while the same registration is reachable, else sent again",
+                           when_text(it.next, now));
     out += fmt::format("next:     {}\n", next);
     for (const auto& f : it.files) {
         out += fmt::format("\nfile:     {}\n", f);
         std::string content = slurp(f);
+        if (it.state == "lasthop" && it.service == 'T') {
+            auto item = lasthop::parse(content);
+            if (auto s = item ? lasthop_sip::sent_of(*item) : std::nullopt) {
+                out += fmt::format("scts:     {}\ntext:     {}\n", s->scts, one_line(s->text));
+                for (const auto& c : s->contacts)
+                    out += fmt::format("contact:  {}\n", one_line(c));
+                continue;
+            }
+        }
         if (it.state != "call") {
             try {
                 auto m = spool::parse(content);
@@ -803,6 +836,8 @@ std::vector<std::string> traces(const Config& cfg, const Item& it) {
             paths.push_back(*call);
         return paths;
     }
+    if (it.service == 'T') // a SIP part waiting for its confirmation: its item alone
+        return it.files;
     if (it.service == 'S') { // a last-hop SMS taken by app_sms: its item
         paths = it.files;
         for (const auto& h : lasthop::list(cfg))

@@ -76,21 +76,28 @@ std::vector<fs::PlannedFile> Runner::render_and_call(const Unit& u, const Action
 // A SIP message through the manager: sent once (the journal's marker), held through quiet
 // hours, and when the user cannot take it (Asterisk refuses it, or with [sip] confirm = qualify
 // none of the user's contacts answers qualify), kept for [sip] hold_time (store and forward),
-// then a dead letter and the sender told.
+// then a dead letter and the sender told. Sent to a reachable contact, each part stays pending
+// (lasthop_sip) until that contact stayed reachable for a qualify round, in the transaction that
+// removes the message.
 std::vector<fs::PlannedFile> Runner::deliver_sip(const Unit& u, const Action& a,
                                                  std::string& detail) {
-    if (journal_->marked(u.stem, "sent"))
+    const bool qualify = cfg_.sip.confirm == SipConfirm::qualify;
+    // Sent by a run killed before its commit: only the pending parts are missing.
+    const bool already = journal_->marked(u.stem, "sent");
+    if (already && !qualify)
         return {};
     auto now = now_s();
-    if (auto at = quiet::when(cfg_, 'T', now); at > now)
+    if (auto at = quiet::when(cfg_, 'T', now); !already && at > now)
         throw HeldSip{{},
                       fmt::format("quiet hours: the SIP message waits until {}",
                                   quiet::end_text(*quiet::parse(cfg_.delivery.quiet_hours)))};
     // MessageSend answers Success to a registered phone that is switched off: ask first.
     ami::SendResult res;
-    auto reach = cfg_.sip.confirm == SipConfirm::qualify ? contacts(a.to) : ami::Reach{};
+    auto reach = qualify ? contacts(a.to) : ami::Reach{};
     using State = ami::Reach::State;
-    if (reach.state == State::unreachable || reach.state == State::no_contact) {
+    if (already) {
+        res.status = ami::SendResult::Status::sent;
+    } else if (reach.state == State::unreachable || reach.state == State::no_contact) {
         res.status = ami::SendResult::Status::refused;
         res.message = fmt::format("no reachable contact: {}", reach.detail);
     } else {
@@ -124,7 +131,24 @@ std::vector<fs::PlannedFile> Runner::deliver_sip(const Unit& u, const Action& a,
         throw hs;
     }
     journal_->mark(u.stem, "sent");
-    return {};
+    // Pending until the contact stayed reachable for a round. Sent by an earlier run to contacts
+    // not known now: the window starts now, and only a registration reachable now confirms it
+    // (none: sent again after the window, a duplicate rather than a loss).
+    std::vector<fs::PlannedFile> files;
+    if (reach.state == State::reachable ||
+        (already && (reach.state == State::unreachable || reach.state == State::no_contact))) {
+        if (reach.state != State::reachable)
+            reach.reachable.clear();
+        auto parts =
+            lasthop_sip::sent_parts(cfg_, u.stem, u.message, a.to,
+                                    ami::split_body(a.text, ami::max_body_bytes), reach, now);
+        lasthop::make_dir(cfg_);
+        for (const auto& s : parts)
+            files.push_back(lasthop::plan(cfg_, lasthop_sip::item_of(s), true));
+        detail += fmt::format("; pending until its contact stayed reachable for {} s",
+                              parts.front().round);
+    }
+    return files;
 }
 
 // The contacts of a SIP user, asked of the manager once per run (SPEC 2.11: one action per run

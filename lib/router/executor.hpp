@@ -248,6 +248,9 @@ private:
     void report(const InputFile& f, Outcome o, char service, const std::string& detail);
     void maybe_commit(bool force);
     void settle_last_hop();
+    void settle_sip();
+    std::vector<fs::PlannedFile> tell_sender(const std::string& oa, const std::string& text,
+                                             const std::string& stem, std::string& detail);
     void quiet_sms(std::vector<fs::PlannedFile>& files);
     void check_folders();
     dev_t check_folder(const std::string& key, const std::string& path);

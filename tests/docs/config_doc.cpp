@@ -151,6 +151,7 @@ void dump(const sms::Config& c) {
         {"sip.hold_time", std::to_string(c.sip.hold_time)},
         {"sip.tell_held", yes_no(c.sip.tell_held)},
         {"sip.confirm", c.sip.confirm == SipConfirm::qualify ? "qualify" : "no"},
+        {"sip.confirm_window", std::to_string(c.sip.confirm_window)},
         {"mail.sendmail", c.mail.sendmail},
         {"mail.from", c.mail.from},
         {"mail.domain", c.mail.domain},

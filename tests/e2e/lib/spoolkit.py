@@ -152,6 +152,12 @@ class FakeManager:
         # when it is in `refuse`. pjsip=False: a manager without the PJSIP actions (chan_sip).
         self.contacts = dict(contacts or {})
         self.pjsip = pjsip
+        # user -> the Call-ID of its registration (the recorded one when not set): a phone that
+        # died and registered again has a new one under the same contact ID.
+        self.callids = {}
+        # Close the connection instead of answering MessageSend number N (1-based, counting
+        # the messages accepted so far + 1): a manager that dies in the middle of a long message.
+        self.hangup_at = None
         self.asked = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -189,6 +195,10 @@ class FakeManager:
                 conn.sendall(b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
             elif action == "MessageSend":
                 to = frame.get("To", "")
+                if self.hangup_at is not None and len(self.sent) + 1 >= self.hangup_at:
+                    self.hangup_at = None
+                    conn.close()
+                    return
                 if to.split(":")[-1] in self.refuse:
                     conn.sendall(f"Response: Error\r\nActionID: {aid}\r\nMessage: Message technology not found.\r\n\r\n".encode())
                 else:
@@ -232,6 +242,8 @@ class FakeManager:
             text = text[:a] + text[b:]
         else:
             text = text.replace("Status: Unreachable\r\n", f"Status: {status}\r\n")
+            if user in self.callids:
+                text = text.replace("CallID: 1-25596@127.0.0.1\r\n", f"CallID: {self.callids[user]}\r\n")
             if status != "Reachable":
                 text = text.replace("QualifyFrequency: 10", "QualifyFrequency: 0")
         return text

@@ -708,6 +708,7 @@ TEST(Contacts, RecordedUnreachableContact) {
     EXPECT_EQ(r.state, Reach::State::unreachable) << r.detail;
     EXPECT_EQ(r.detail, "sip:600700804@127.0.0.1:16004;transport=UDP Unreachable");
     EXPECT_EQ(r.round, 0);
+    EXPECT_TRUE(r.reachable.empty());
 }
 
 TEST(Contacts, ReachableContactGivesItsQualifyRound) {
@@ -718,6 +719,9 @@ TEST(Contacts, ReachableContactGivesItsQualifyRound) {
     });
     EXPECT_EQ(r.state, Reach::State::reachable) << r.detail;
     EXPECT_EQ(r.round, 13); // qualify_frequency 10 + qualify_timeout 3.000
+    // The registration: the contact's ID and the Call-ID of its REGISTER.
+    EXPECT_EQ(r.reachable, std::vector<std::string>{"600700804;@e4fdf97d7231dbc0d3c5ef2a392b8980 "
+                                                    "1-25596@127.0.0.1"});
 }
 
 TEST(Contacts, NoContactEventIsNoContact) {
