@@ -51,6 +51,9 @@ using router::Outcome;
 // messages (faxes to render) is not held back for a full batch.
 constexpr std::size_t batch_size = 1024;
 constexpr std::chrono::milliseconds batch_time{50};
+// Descriptors a run needs besides its batches' inputs and mr counters: the directory, the
+// journal, the log, call files, a child's pipes.
+constexpr std::size_t fd_reserve = 64;
 // The most of a message file read: beyond spool::max_file_bytes only to tell its sender.
 constexpr std::size_t max_read = 1024 * 1024;
 
@@ -177,6 +180,7 @@ private:
     std::unique_ptr<directory::Directory> dir_;
     std::optional<directory::Lookup> directory_down_;
     std::unique_ptr<journal::Journal> journal_;
+    std::size_t batch_limit_ = batch_size; // batch_size, or less when descriptors are few
     Summary summary_;
     std::vector<std::unique_ptr<InputFile>> files_;
     std::string last_hop_; // what settle() did, for the summary line
@@ -247,6 +251,7 @@ private:
                      const std::string& notice = "");
     void report(const InputFile& f, Outcome o, char service, const std::string& detail);
     void maybe_commit(bool force);
+    void fit_batches_to_fds();
     void settle_last_hop();
     void settle_sip();
     std::vector<fs::PlannedFile> tell_sender(const std::string& oa, const std::string& text,

@@ -3,6 +3,8 @@
 // nothing is lost or delivered twice.
 #include "router/executor.hpp"
 
+#include <sys/resource.h>
+
 namespace sms::process::detail {
 
 // Every folder the router writes to, checked before a message is taken: it is a folder or can
@@ -72,6 +74,7 @@ dev_t Runner::check_folder(const std::string& key, const std::string& path) {
 }
 
 int Runner::run() {
+    fit_batches_to_fds();
     check_folders();
     if (!opts_.dry_run) {
         for (const auto& d : {cfg_.morx_dir(), cfg_.mttx_dir(), cfg_.outgoing_dir(),
@@ -207,6 +210,13 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, Take take
     f->name = name;
     f->path = fs::join(cfg_.morx_dir(), name);
     fs::Fd fd(::open(f->path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd && (errno == EMFILE || errno == ENFILE) && journal_ && journal_->pending() > 0) {
+        // Out of descriptors (a system-wide shortage, or a limit lowered under the run): the
+        // open batch is committed, which closes the inputs of its finished work, and the open
+        // is tried once more.
+        maybe_commit(true);
+        fd = fs::Fd(::open(f->path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    }
     if (!fd && errno == ENOENT)
         return nullptr; // gone (another run took it)
     if (!fd) {
@@ -447,11 +457,33 @@ void Runner::route(Unit& u) {
         report(*f, Outcome::routed, d.service, detail);
 }
 
+// Each input stays open (it holds the input's lock) until its transaction is finished, one sync
+// after its batch's, and the batch's mr counters are open too: up to about three batches' worth
+// of descriptors at once. A soft limit of 1024 (a common default) would run out in a burst, and
+// every message past it would be left for the next run as unreadable. So the soft limit is
+// raised as far as the hard one allows, and batches are cut to what it leaves.
+void Runner::fit_batches_to_fds() {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    const rlim_t want = 3 * batch_size + fd_reserve;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        struct rlimit raised = rl;
+        raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl = raised;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return;
+    const rlim_t usable = rl.rlim_cur > fd_reserve ? rl.rlim_cur - fd_reserve : 0;
+    batch_limit_ = std::max<std::size_t>(1, static_cast<std::size_t>(usable / 3));
+}
+
 void Runner::maybe_commit(bool force) {
     if (opts_.dry_run || !journal_)
         return;
     const auto n = journal_->pending();
-    if (!force && n < batch_size &&
+    if (!force && n < batch_limit_ &&
         (n == 0 || std::chrono::steady_clock::now() - journal_->pending_since() < batch_time))
         return;
     // The batch's mr counters are written back and unlocked before it is committed: a run

@@ -5,6 +5,7 @@ away as they appear, so a file written twice would be seen twice."""
 import collections
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from spoolkit import BIN, SRC, Spool, main, read_message, test  # noqa: E402
+from spoolkit import BIN, DIRECTORY, SRC, Spool, main, read_message, test  # noqa: E402
 
 
 class Consumer:
@@ -215,6 +216,35 @@ def full_disk_loses_nothing():
         if root:
             subprocess.run(["umount", root], capture_output=True)
             os.rmdir(root)
+
+
+@test
+def few_descriptors_still_route_a_burst_in_one_run():
+    """Each input stays open (locked) until its transaction is finished: with a limit on open
+    files below a burst's size, the run raises its soft limit or cuts its batches, and routes
+    every message in one run, none left as unreadable."""
+    # A hard limit of 200 (the batches are cut), and a soft one under a higher hard (raised).
+    for soft, hard in ((200, 200), (200, None)):
+        s = Spool(directory=DIRECTORY + [(f"60070090{k}", "S", f"DAHDI/{k + 1}") for k in range(10)])
+        try:
+            expected = collections.Counter()
+            for i in range(1500):
+                da = f"60070090{i % 10}"
+                s.message("48500100200", da, f"burst {i}")
+                expected[(da, f"burst {i}")] += 1
+            consumer = Consumer(s)
+            limits = (soft, hard or resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+            p = subprocess.run([os.path.join(BIN, "sms-process"), "--config", s.conf],
+                               capture_output=True, text=True, timeout=300,
+                               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limits))
+            assert p.returncode == 0, (limits, p.returncode, p.stderr[-500:])
+            assert "unreadable" not in p.stderr and "Too many open files" not in p.stderr, \
+                (limits, p.stderr[-500:])
+            assert "routed 1500," in p.stderr, (limits, p.stderr[-300:])
+            consumer.finish()
+            check_exactly_once(s, consumer, expected)
+        finally:
+            s.cleanup()
 
 
 if __name__ == "__main__":
