@@ -1,7 +1,6 @@
 // An Asterisk Manager Interface client, and sending SIP messages through MessageSend.
 #pragma once
 
-#include "core/config.hpp"
 #include "core/error.hpp"
 
 #include <chrono>
@@ -13,6 +12,25 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace sms {
+
+// The manager connection and how SIP messages are addressed through it ([ami], SPEC 5): read by
+// the configuration, used by the client below.
+enum class AmiAuth { plain, md5 };
+
+struct AmiConfig {
+    std::string host = "127.0.0.1";
+    int port = 5038;
+    std::string username;
+    std::string secret;
+    AmiAuth auth = AmiAuth::plain;
+    std::string technology = "pjsip";
+    std::string from; // From: of SIP messages: "{number}" is the sender; empty: the bare number
+    int timeout = 5;  // seconds
+};
+
+} // namespace sms
 
 namespace sms::ami {
 

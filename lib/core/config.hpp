@@ -1,6 +1,8 @@
 // The suite's configuration: an Asterisk-style INI file read into typed settings (SPEC 5).
 #pragma once
 
+#include "core/ami.hpp"
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -10,7 +12,6 @@ namespace sms {
 
 enum class UnicodePolicy { transliterate, ucs2 };
 enum class DirectoryBackend { sqlite, mysql };
-enum class AmiAuth { plain, md5 };
 enum class FaxResolution { standard, fine, superfine };
 enum class FaxDither { ordered, floyd_steinberg, threshold, halftone, automatic };
 
@@ -70,17 +71,6 @@ struct DeliveryConfig {
     Receipts receipts = Receipts::failures;
     std::string quiet_hours;            // "HH:MM-HH:MM" local time, empty: none
     std::string quiet_services = "V F"; // the letters quiet_hours applies to
-};
-
-struct AmiConfig {
-    std::string host = "127.0.0.1";
-    int port = 5038;
-    std::string username;
-    std::string secret;
-    AmiAuth auth = AmiAuth::plain;
-    std::string technology = "pjsip";
-    std::string from; // From: of SIP messages: "{number}" is the sender; empty: the bare number
-    int timeout = 5;  // seconds
 };
 
 struct FaxConfig {
