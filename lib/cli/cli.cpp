@@ -1,9 +1,9 @@
 // The shared front end over CLI11: the only file that includes it.
 #include "cli/cli.hpp"
 
-#include "core/log.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
+#include "asterisk/spool.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "core/config.hpp"
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <functional>
 #include <memory>

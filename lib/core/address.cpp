@@ -1,7 +1,7 @@
 // E-mail addresses: one rule for the directory's read, sms-directory's write and [mail] from.
 #include "core/address.hpp"
 
-#include "core/text.hpp"
+#include "util/text.hpp"
 
 #include <fmt/format.h>
 

@@ -1,8 +1,8 @@
 // Asterisk call files: validated so that no value can add or cut a line, written atomically.
 #include "core/callfile.hpp"
 
-#include "core/error.hpp"
-#include "core/spool.hpp"
+#include "asterisk/spool.hpp"
+#include "util/error.hpp"
 
 #include <atomic>
 #include <charconv>

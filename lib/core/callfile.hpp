@@ -2,7 +2,7 @@
 #pragma once
 
 #include "core/config.hpp"
-#include "core/fsutil.hpp"
+#include "util/fsutil.hpp"
 
 #include <chrono>
 #include <optional>

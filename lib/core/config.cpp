@@ -1,14 +1,14 @@
 // The Asterisk-style INI reader and the typed settings of SPEC 5.
 #include "core/config.hpp"
 
+#include "asterisk/spool.hpp"
 #include "core/address.hpp"
 #include "core/callfile.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/log.hpp"
 #include "core/quiet.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <cerrno>
 #include <charconv>

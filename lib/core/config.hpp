@@ -1,7 +1,7 @@
 // The suite's configuration: an Asterisk-style INI file read into typed settings (SPEC 5).
 #pragma once
 
-#include "core/ami.hpp"
+#include "asterisk/ami.hpp"
 
 #include <map>
 #include <string>

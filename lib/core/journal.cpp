@@ -11,8 +11,8 @@
 // are still finished or discarded by recover().
 #include "core/journal.hpp"
 
-#include "core/error.hpp"
-#include "core/log.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -10,7 +10,7 @@
 // staged transaction is finished (three syncs for a lone batch, as for a lone message).
 #pragma once
 
-#include "core/fsutil.hpp"
+#include "util/fsutil.hpp"
 
 #include <chrono>
 #include <map>

@@ -1,12 +1,12 @@
 // getchaninfo's body: one directory lookup, answered on stdout or through AGI.
 #include "directory/chaninfo.hpp"
 
-#include "core/agi.hpp"
-#include "core/error.hpp"
-#include "core/log.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
+#include "asterisk/agi.hpp"
+#include "asterisk/spool.hpp"
 #include "directory/directory.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <csignal>
 #include <exception>

@@ -1,10 +1,10 @@
 // The subscriber directory's common part: checks of names and cells, backend choice, versions.
 #include "directory/directory.hpp"
 
+#include "asterisk/spool.hpp"
 #include "core/address.hpp"
 #include "core/callfile.hpp"
-#include "core/error.hpp"
-#include "core/spool.hpp"
+#include "util/error.hpp"
 
 #include <fmt/format.h>
 

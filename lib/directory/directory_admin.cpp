@@ -1,10 +1,10 @@
 // sms-directory: the subscriber directory's editor over directory::Store.
 #include "directory/directory_admin.hpp"
 
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/json.hpp"
-#include "core/log.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/json.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

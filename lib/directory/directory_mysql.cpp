@@ -1,8 +1,8 @@
 // The subscriber directory on MySQL/MariaDB (libmysqlclient API): for directories shared by
 // several Asterisk servers. Prepared statements only; one connection per process, made on the
 // first lookup and reused. Also sms-directory's read-write access (MysqlStore).
-#include "core/error.hpp"
 #include "directory/directory.hpp"
+#include "util/error.hpp"
 
 #include <algorithm>
 #include <array>

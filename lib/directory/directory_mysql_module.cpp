@@ -1,7 +1,7 @@
 // The sms-directory-mysql module's plain-C entry points over the MySQL/MariaDB backend.
-#include "core/error.hpp"
 #include "directory/directory.hpp"
 #include "directory/directory_mysql_abi.h"
+#include "util/error.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,9 +1,9 @@
 // Choosing the directory backend; the MySQL/MariaDB one lives in the sms-directory-mysql module
 // (libmariadb pulls in TLS libraries: about 1.5 ms at every start of every tool otherwise).
-#include "core/error.hpp"
-#include "core/plugin.hpp"
 #include "directory/directory.hpp"
 #include "directory/directory_mysql_abi.h"
+#include "util/error.hpp"
+#include "util/plugin.hpp"
 
 #include <cstdlib>
 #include <fmt/format.h>

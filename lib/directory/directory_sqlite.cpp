@@ -1,7 +1,7 @@
 // The subscriber directory on SQLite: the embedded default, opened read-only for lookups and
 // read-write by sms-directory.
-#include "core/error.hpp"
 #include "directory/directory.hpp"
+#include "util/error.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,8 +1,8 @@
 // fax: the text layout: header line, send time, word wrapping.
 #include "fax/fax.hpp"
 
-#include "core/error.hpp"
-#include "core/utf8.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <ctime>
 #include <fmt/format.h>

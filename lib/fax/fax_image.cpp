@@ -2,10 +2,10 @@
 // with a logo and pictures, and the PNG preview.
 #include "fax/fax_image.hpp"
 
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/plugin.hpp"
 #include "fax/fax_image_abi.h"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/plugin.hpp"
 
 #include <algorithm>
 #include <cerrno>

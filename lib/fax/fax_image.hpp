@@ -4,8 +4,8 @@
 #pragma once
 
 #include "core/config.hpp"
-#include "core/error.hpp"
 #include "fax/fax.hpp"
+#include "util/error.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -1,8 +1,8 @@
 // fax rendering: FreeType draws text lines into 1-bit pages, libtiff writes them as G3 fax.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/log.hpp"
 #include "fax/fax.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

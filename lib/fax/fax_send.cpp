@@ -1,13 +1,13 @@
 // fax: sms2fax's job, from a text to a fax file and the call that sends it.
+#include "asterisk/spool.hpp"
 #include "core/callfile.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/log.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
 #include "directory/directory.hpp"
 #include "fax/fax.hpp"
 #include "fax/fax_image.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <cerrno>
 #include <cstdint>

@@ -1,10 +1,10 @@
 // The last hop's store: pending deliveries as files, the mr counters, and the SMS item.
 #include "lasthop/lasthop.hpp"
 
-#include "core/error.hpp"
-#include "core/log.hpp"
-#include "core/utf8.hpp"
 #include "lasthop/lasthop_internal.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/utf8.hpp"
 
 #include <algorithm>
 #include <cerrno>

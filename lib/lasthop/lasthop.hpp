@@ -4,10 +4,10 @@
 // growing pause, or given up (dead letter and a notice to the sender).
 #pragma once
 
+#include "asterisk/smslog.hpp"
+#include "asterisk/spool.hpp"
 #include "core/config.hpp"
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
-#include "lasthop/smslog.hpp"
+#include "util/fsutil.hpp"
 
 #include <array>
 #include <cstdint>

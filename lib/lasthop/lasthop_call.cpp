@@ -2,12 +2,12 @@
 // after each attempt, and its execution through the journal.
 #include "lasthop/lasthop_call.hpp"
 
-#include "core/agi.hpp"
-#include "core/error.hpp"
-#include "core/log.hpp"
+#include "asterisk/agi.hpp"
+#include "asterisk/spool.hpp"
 #include "core/quiet.hpp"
-#include "core/spool.hpp"
 #include "lasthop/lasthop.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -18,8 +18,8 @@
 
 #include "core/callfile.hpp"
 #include "core/config.hpp"
-#include "core/fsutil.hpp"
 #include "core/journal.hpp"
+#include "util/fsutil.hpp"
 
 #include <cstdint>
 #include <cstdio>

@@ -1,8 +1,8 @@
 // Private to the last hop's store and SMS settling (lasthop*.cpp): the small helpers they share.
 #pragma once
 
-#include "core/hex.hpp"
 #include "lasthop/lasthop.hpp"
+#include "util/hex.hpp"
 
 #include <charconv>
 #include <cstdint>

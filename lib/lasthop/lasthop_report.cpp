@@ -1,8 +1,8 @@
 // The last hop of SMS: what settling says (log lines, JSON) and the received-texts note.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/log.hpp"
 #include "lasthop/lasthop.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/log.hpp"
 
 #include <fmt/format.h>
 #include <iterator>

@@ -1,11 +1,11 @@
 // The last hop of SMS: settling the pending items against app_sms's log (delivered, queued
 // again, dialled again, given up), each settlement one journal transaction.
 #include "core/callfile.hpp"
-#include "core/error.hpp"
 #include "core/journal.hpp"
-#include "core/log.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_internal.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

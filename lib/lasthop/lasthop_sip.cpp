@@ -2,11 +2,11 @@
 // their contact to stay reachable for a qualify round.
 #include "lasthop/lasthop_sip.hpp"
 
-#include "core/error.hpp"
-#include "core/hex.hpp"
 #include "core/journal.hpp"
-#include "core/log.hpp"
 #include "lasthop/lasthop_call.hpp"
+#include "util/error.hpp"
+#include "util/hex.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <charconv>

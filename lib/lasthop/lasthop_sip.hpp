@@ -11,11 +11,11 @@
 //                           with the message's removal, removed by the one that settles it.
 #pragma once
 
-#include "core/ami.hpp"
+#include "asterisk/ami.hpp"
+#include "asterisk/spool.hpp"
 #include "core/config.hpp"
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
 #include "lasthop/lasthop.hpp"
+#include "util/fsutil.hpp"
 
 #include <cstdint>
 #include <functional>

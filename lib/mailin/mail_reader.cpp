@@ -1,7 +1,7 @@
 // sms-mail-in's MIME side: the mail parsed by GMime 3, its sender and its text part in UTF-8.
-#include "core/error.hpp"
-#include "core/utf8.hpp"
 #include "mailin/mailin.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <fmt/format.h>
 #include <gmime/gmime.h>

@@ -1,14 +1,14 @@
 // sms-mail-in: who a piped mail is for and from, the reply it holds, and its message file.
 #include "mailin/mailin.hpp"
 
+#include "asterisk/spool.hpp"
 #include "core/address.hpp"
-#include "core/error.hpp"
-#include "core/log.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
-#include "core/utf8.hpp"
 #include "directory/directory.hpp"
 #include "messaging/postsms.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/utf8.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -2,12 +2,12 @@
 // to the local mail server through sendmail -t -oi.
 #include "messaging/mail.hpp"
 
+#include "asterisk/spool.hpp"
 #include "core/address.hpp"
-#include "core/base64.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
+#include "util/base64.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/text.hpp"
 
 #include <cerrno>
 #include <csignal>

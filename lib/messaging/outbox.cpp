@@ -1,13 +1,13 @@
 // Queueing SMS for landline phones as smsq --mt --tx does: mttx queue files, one delivery call.
 #include "messaging/outbox.hpp"
 
+#include "asterisk/gsm.hpp"
+#include "asterisk/spool.hpp"
 #include "core/callfile.hpp"
-#include "core/error.hpp"
-#include "core/gsm.hpp"
-#include "core/spool.hpp"
-#include "core/utf8.hpp"
 #include "lasthop/lasthop.hpp"
 #include "translit/translit.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <algorithm>
 #include <atomic>

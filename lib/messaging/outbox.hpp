@@ -2,8 +2,8 @@
 #pragma once
 
 #include "core/config.hpp"
-#include "core/fsutil.hpp"
 #include "lasthop/lasthop.hpp"
+#include "util/fsutil.hpp"
 
 #include <map>
 #include <optional>

@@ -1,14 +1,14 @@
 // post-sms: SIP messages from the dialplan (AGI) or text from scripts into sms/morx/.
 #include "messaging/postsms.hpp"
 
-#include "core/agi.hpp"
-#include "core/base64.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/log.hpp"
-#include "core/text.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/agi.hpp"
 #include "translit/translit.hpp"
+#include "util/base64.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/utf8.hpp"
 
 #include <ctime>
 #include <fmt/format.h>

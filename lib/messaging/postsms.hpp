@@ -1,8 +1,8 @@
 // post-sms (SPEC 2.5): a SIP message (or any text) into sms/morx/ as app_sms would write it.
 #pragma once
 
+#include "asterisk/spool.hpp"
 #include "core/config.hpp"
-#include "core/spool.hpp"
 #include "directory/directory.hpp"
 
 #include <cstdint>

@@ -1,11 +1,11 @@
 // The sms-send tool: resolve the channel, split, queue or show the parts.
 #include "messaging/send.hpp"
 
-#include "core/error.hpp"
-#include "core/json.hpp"
-#include "core/log.hpp"
-#include "core/spool.hpp"
+#include "asterisk/spool.hpp"
 #include "directory/directory.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/log.hpp"
 
 #include <fmt/format.h>
 #include <iterator>

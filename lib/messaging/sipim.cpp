@@ -1,10 +1,10 @@
 // send-sipim: a thin shell over ami::send_message that turns its answer into an exit code.
 #include "messaging/sipim.hpp"
 
-#include "core/ami.hpp"
-#include "core/error.hpp"
-#include "core/log.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/ami.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/utf8.hpp"
 
 #include <fmt/format.h>
 

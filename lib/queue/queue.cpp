@@ -2,15 +2,15 @@
 // the router's locks.
 #include "queue/queue.hpp"
 
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
+#include "asterisk/spool.hpp"
 #include "core/journal.hpp"
-#include "core/json.hpp"
-#include "core/log.hpp"
-#include "core/spool.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call.hpp"
 #include "lasthop/lasthop_sip.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/json.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -2,10 +2,10 @@
 // their output cut to fit.
 #include "router/commands.hpp"
 
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/text.hpp"
-#include "core/utf8.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/text.hpp"
+#include "util/utf8.hpp"
 
 #include <cerrno>
 #include <chrono>

@@ -4,15 +4,11 @@
 // phone queues left without a delivery call in sweep.cpp.
 #pragma once
 
-#include "core/ami.hpp"
+#include "asterisk/ami.hpp"
+#include "asterisk/spool.hpp"
 #include "core/callfile.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "core/journal.hpp"
-#include "core/log.hpp"
 #include "core/quiet.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
 #include "directory/directory.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call.hpp"
@@ -23,6 +19,10 @@
 #include "router/commands.hpp"
 #include "router/process.hpp"
 #include "router/router.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cerrno>

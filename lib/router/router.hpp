@@ -2,8 +2,8 @@
 // answers for its receiver and its sender, what must happen to it.
 #pragma once
 
+#include "asterisk/spool.hpp"
 #include "core/config.hpp"
-#include "core/spool.hpp"
 #include "directory/directory.hpp"
 
 #include <optional>

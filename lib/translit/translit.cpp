@@ -2,10 +2,10 @@
 // are; the others go to the sms-translit module (ICU), loaded on first need.
 #include "translit/translit.hpp"
 
-#include "core/error.hpp"
-#include "core/gsm.hpp"
-#include "core/plugin.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/gsm.hpp"
+#include "util/error.hpp"
+#include "util/plugin.hpp"
+#include "util/utf8.hpp"
 
 #include <cstdlib>
 #include <fmt/format.h>

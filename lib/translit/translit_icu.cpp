@@ -1,9 +1,9 @@
 // The sms-translit module: transliteration to GSM 7-bit with ICU, loaded by translit.cpp only
 // when a text needs it. Its entry points are plain C: nothing C++ crosses the module boundary.
-#include "core/error.hpp"
-#include "core/gsm.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/gsm.hpp"
 #include "translit/translit.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,9 +1,9 @@
 // voice: header text, espeak-ng synthesis, libswresample to 8 kHz, the WAV file, the call.
 #include "voice/voice.hpp"
 
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/utf8.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/utf8.hpp"
 
 #include <espeak-ng/speak_lib.h>
 

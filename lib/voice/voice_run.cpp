@@ -1,11 +1,11 @@
 // voice_run: the whole of sms2voice: the channel, the WAV in its place, the Playback call.
+#include "asterisk/spool.hpp"
 #include "core/callfile.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/log.hpp"
-#include "core/spool.hpp"
-#include "core/text.hpp"
 #include "directory/directory.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 #include "voice/voice.hpp"
 
 #include <ctime>

@@ -1,8 +1,8 @@
 // Helper of tests/e2e/manpages.sh: lists the keys the config reader accepts and dumps settings,
 // so the test can hold sms-suite.conf(5) and examples/sms-suite.conf to the reader's truth.
 #include "core/config.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -42,5 +42,5 @@ inc() { for r in "$@"; do printf -- '-I%s ' "$build/include/$r"; done; }
 check "a target linking only sms_core cannot include fax/fax.hpp" \
   '! "$cxx" -std=c++20 -fsyntax-only $(inc core) "$probe" 2>/dev/null'
 check "a target linking sms_fax can (compiler: $cxx)" \
-  '"$cxx" -std=c++20 -fsyntax-only $(inc core directory fax) "$probe"'
+  '"$cxx" -std=c++20 -fsyntax-only $(inc util asterisk core directory fax) "$probe"'
 exit $fail

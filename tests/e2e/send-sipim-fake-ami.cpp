@@ -2,8 +2,8 @@
 // recorded Asterisk did (tests/data/ami) in one of a few modes and logs what the client sent.
 //   send-sipim-fake-ami PORTFILE LOGFILE MODE   (MODE: success error badsecret silent close)
 // Other actions than MessageSend are answered as by an Asterisk without res_pjsip.
-#include "core/ami.hpp"
-#include "core/base64.hpp"
+#include "asterisk/ami.hpp"
+#include "util/base64.hpp"
 
 #include <arpa/inet.h>
 #include <cstdio>

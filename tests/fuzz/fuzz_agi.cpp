@@ -1,8 +1,8 @@
 // Fuzzes the AGI reader: a Session over whatever "Asterisk" writes (fmemopen), driven through
 // the calls the tools make (get_variable, set_variable, verbose, command) until it hangs up.
-#include "core/agi.hpp"
-#include "core/error.hpp"
+#include "asterisk/agi.hpp"
 #include "fuzz.hpp"
+#include "util/error.hpp"
 
 #include <cstdio>
 #include <memory>

@@ -1,9 +1,9 @@
 // Fuzzes the AMI reader (FrameReader: banner line and frames from a hostile byte stream, fed in
 // arbitrary chunks) and the MessageSend body splitter.
-#include "core/ami.hpp"
-#include "core/error.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/ami.hpp"
 #include "fuzz.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <algorithm>
 

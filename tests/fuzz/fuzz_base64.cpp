@@ -1,6 +1,6 @@
 // Fuzzes Base64 decoding (post-sms's MSG_B64, AMI bodies) and the encode/decode round trip.
-#include "core/base64.hpp"
 #include "fuzz.hpp"
+#include "util/base64.hpp"
 
 using namespace sms;
 

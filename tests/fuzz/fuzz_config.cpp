@@ -1,7 +1,7 @@
 // Fuzzes the configuration reader (parse_config): any text gives a Config or a clear Error.
 #include "core/config.hpp"
-#include "core/error.hpp"
 #include "fuzz.hpp"
+#include "util/error.hpp"
 
 using namespace sms;
 

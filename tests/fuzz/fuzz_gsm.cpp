@@ -1,9 +1,9 @@
 // Fuzzes the GSM splitter and septet codec: split then join gives back the text, every part
 // fits, parts are filled greedily; septets and 7-bit packing round-trip.
-#include "core/error.hpp"
-#include "core/gsm.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/gsm.hpp"
 #include "fuzz.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 using namespace sms;
 

@@ -1,9 +1,9 @@
 // Fuzzes sms-mail-in's mail reader (GMime 3 under it) and its hand-written parts: html_to_text,
 // cut_replies and number_of, over the mail's text and over the raw bytes.
-#include "core/error.hpp"
-#include "core/utf8.hpp"
 #include "fuzz.hpp"
 #include "mailin/mailin.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 using namespace sms;
 

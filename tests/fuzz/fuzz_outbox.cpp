@@ -1,12 +1,12 @@
 // Fuzzes the splitting of SMS for phones (outbox::split, transliteration included) and the queue
 // files it plans: split then join gives back the text, every part fits, and every queue file
 // reads back as its part.
+#include "asterisk/spool.hpp"
 #include "core/config.hpp"
-#include "core/error.hpp"
-#include "core/spool.hpp"
 #include "fuzz.hpp"
 #include "messaging/outbox.hpp"
 #include "translit/translit.hpp"
+#include "util/error.hpp"
 
 using namespace sms;
 

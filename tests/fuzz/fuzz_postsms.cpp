@@ -1,11 +1,11 @@
 // Fuzzes what post-sms takes from outside before it writes a file: the SIP From: header, the
 // Base64 body (MSG_B64), its UTF-8, the flattening of line breaks and the number check.
-#include "core/base64.hpp"
-#include "core/error.hpp"
-#include "core/spool.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/spool.hpp"
 #include "fuzz.hpp"
 #include "messaging/postsms.hpp"
+#include "util/base64.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 using namespace sms;
 

@@ -1,13 +1,13 @@
 // Fuzzes the routing decision and the command service over any message file and any directory
 // answers: no crash, an outage is never an unknown number, deliveries carry the message as it
 // came, and command replies fit the sender's SMS.
+#include "asterisk/spool.hpp"
 #include "core/config.hpp"
-#include "core/error.hpp"
-#include "core/spool.hpp"
-#include "core/utf8.hpp"
 #include "fuzz.hpp"
 #include "router/commands.hpp"
 #include "router/router.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 using namespace sms;
 

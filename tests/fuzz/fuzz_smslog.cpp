@@ -1,7 +1,7 @@
 // Fuzzes app_sms's log parser (lasthop reads /var/log/asterisk/sms, written by Asterisk with
 // raw low bytes of any text): records stay inside the data, in order, and parse again the same.
+#include "asterisk/smslog.hpp"
 #include "fuzz.hpp"
-#include "lasthop/smslog.hpp"
 
 using namespace sms;
 

@@ -1,7 +1,7 @@
 // Fuzzes the app_sms message file reader (spool::parse) and its round trip through the writer.
-#include "core/error.hpp"
-#include "core/spool.hpp"
+#include "asterisk/spool.hpp"
 #include "fuzz.hpp"
+#include "util/error.hpp"
 
 using namespace sms;
 

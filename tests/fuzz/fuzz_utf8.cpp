@@ -1,6 +1,6 @@
 // Fuzzes UTF-8/CESU-8 decoding and the UTF-16 conversions, with their round trips.
-#include "core/utf8.hpp"
 #include "fuzz.hpp"
+#include "util/utf8.hpp"
 
 using namespace sms;
 

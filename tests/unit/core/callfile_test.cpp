@@ -1,8 +1,8 @@
 // Tests of call files: rendering, refused injections, atomic queueing, --at, the suite's calls.
 #include "core/callfile.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <cctype>
 #include <cstdlib>

@@ -1,9 +1,9 @@
 // Tests of lib/config: defaults, the Asterisk-style syntax, errors naming file, line and key,
 // and the permission check on files holding secrets.
 #include "core/config.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <cstdlib>
 #include <filesystem>

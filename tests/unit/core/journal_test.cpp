@@ -1,8 +1,8 @@
 // Tests of lib/journal: staged outputs appear all at once, inputs go only after, and a run that
 // died at any step is finished by the next one exactly once.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "core/journal.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Tests of lib/quiet: the window's parsing, calls moved to its end across midnight and across a
 // daylight-saving change (TZ=Europe/Warsaw), and the services it applies to.
-#include "core/error.hpp"
 #include "core/quiet.hpp"
+#include "util/error.hpp"
 
 #include <cstdlib>
 #include <ctime>

@@ -1,9 +1,9 @@
 // Tests of lib/directory_admin (sms-directory): the checks every row gets, CSV in and out, and
 // the commands on a real SQLite file (MySQL: tests/e2e/sms-directory.sh).
 #include "core/callfile.hpp"
-#include "core/error.hpp"
 #include "directory/directory_admin.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
 
 #include <cstdio>
 #include <fstream>

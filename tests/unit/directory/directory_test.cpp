@@ -1,8 +1,8 @@
 // Tests of lib/directory: the same cases on SQLite and on a real, throwaway MariaDB server, plus
 // each backend's own failures (locked or corrupt file; server stopped, hung or refusing us).
-#include "core/error.hpp"
 #include "directory/directory.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <csignal>

@@ -1,10 +1,10 @@
 // Unit tests of fax images: dithering, the logo, pictures as pages, limits, the preview. The
 // pictures are made here with Magick++; every fax page is read back with libtiff and sent
 // through spandsp's T.4 transmitter and receiver as for text pages.
-#include "core/error.hpp"
 #include "fax/fax.hpp"
 #include "fax/fax_image.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
 
 #include <Magick++.h>
 #include <cmath>

@@ -1,6 +1,6 @@
 // Unit tests of fax: layout, rendering, the TIFF read back with libtiff and sent by spandsp.
-#include "core/error.hpp"
 #include "fax/fax.hpp"
+#include "util/error.hpp"
 
 #include <cmath>
 #include <cstdlib>

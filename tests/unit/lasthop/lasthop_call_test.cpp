@@ -1,11 +1,11 @@
 // Tests of lib/lasthop_call: records and results, the verdict on an attempt from the dialplan's
 // report or the archived call file (values of fixtures/lasthop), the next step, the AGI
 // hand-over, and settling through the journal.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "core/journal.hpp"
 #include "lasthop/lasthop_call.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <cstdio>
 #include <filesystem>

@@ -1,13 +1,13 @@
 // Tests of lib/lasthop_sip: the pending record of a SIP part sent (its item's format), the
 // window, the verdict from the user's contacts (the registration of fixtures/pjsip/c.txt), the
 // message that sends a lost part again, and settling through the journal.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
+#include "asterisk/spool.hpp"
 #include "core/journal.hpp"
-#include "core/spool.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_sip.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <filesystem>
 #include <fmt/format.h>

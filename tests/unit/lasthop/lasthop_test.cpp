@@ -1,13 +1,13 @@
 // lasthop: the store of pending deliveries and the settling of SMS against app_sms's log, in a
 // real spool with a real journal; app_sms is played by a few lines that do what the fixtures show.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
+#include "asterisk/smslog.hpp"
+#include "asterisk/spool.hpp"
 #include "core/journal.hpp"
-#include "core/spool.hpp"
-#include "core/utf8.hpp"
 #include "lasthop/lasthop.hpp"
-#include "lasthop/smslog.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/utf8.hpp"
 
 #include <algorithm>
 #include <ctime>

@@ -1,8 +1,8 @@
 // Tests of lib/mailin: what GMime reads from real-shaped mails (multipart, quoted-printable,
 // base64, foreign charsets, HTML only), the reply cut from its quotes and signature, and the
 // number an address is for.
-#include "core/error.hpp"
 #include "mailin/mailin.hpp"
+#include "util/error.hpp"
 
 #include <gtest/gtest.h>
 

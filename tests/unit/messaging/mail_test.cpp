@@ -1,10 +1,10 @@
 // Tests of lib/messaging/mail: the mail an SMS becomes, decoded back by a decoder written here
 // (RFC 2045 quoted-printable, RFC 2047 "B" words), and the sendmail hand-over's exit statuses.
-#include "core/base64.hpp"
-#include "core/error.hpp"
-#include "core/utf8.hpp"
 #include "messaging/mail.hpp"
 #include "tempdir.hpp"
+#include "util/base64.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <algorithm>
 #include <fstream>

@@ -1,9 +1,9 @@
 // Tests of queueing SMS for phones: parts, mttx queue files read back, calls, references.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
+#include "asterisk/spool.hpp"
 #include "messaging/outbox.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <filesystem>
 #include <fmt/format.h>

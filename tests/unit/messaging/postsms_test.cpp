@@ -1,9 +1,9 @@
 // Tests of post-sms: AGI sessions through pipes with a thread playing Asterisk, files read back.
-#include "core/base64.hpp"
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
+#include "asterisk/spool.hpp"
 #include "messaging/postsms.hpp"
+#include "util/base64.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <csignal>
 #include <cstdlib>

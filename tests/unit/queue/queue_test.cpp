@@ -1,12 +1,12 @@
 // Tests of lib/queue (sms-queue): every state read from a real spool in a temporary folder, the
 // IDs, filters and formats, and retry/delete under the router's locks.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
+#include "asterisk/spool.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call.hpp"
 #include "queue/queue.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <algorithm>
 #include <cstdio>

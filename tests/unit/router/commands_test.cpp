@@ -1,6 +1,6 @@
 // Tests of lib/commands: fixed replies, built-ins, programs without a shell, time limits, cuts.
-#include "core/utf8.hpp"
 #include "router/commands.hpp"
+#include "util/utf8.hpp"
 
 #include <chrono>
 #include <filesystem>

@@ -1,8 +1,8 @@
 // Tests of transliteration to what a GSM 7-bit phone shows (ICU "Any-Latin; Latin-ASCII").
-#include "core/error.hpp"
-#include "core/gsm.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/gsm.hpp"
 #include "translit/translit.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <gtest/gtest.h>
 

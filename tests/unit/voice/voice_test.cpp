@@ -1,5 +1,5 @@
 // Unit tests of voice: the spoken header, espeak-ng synthesis, resampling and the WAV file.
-#include "core/error.hpp"
+#include "util/error.hpp"
 #include "voice/voice.hpp"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // Tests of lib/fsutil: atomic writes, no-replace, modification times, locks, listing.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

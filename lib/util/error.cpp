@@ -1,5 +1,5 @@
 // Building Errors from errno.
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,8 +1,8 @@
 // The app_sms message file format (SPEC 3), read and write, and the spool folders.
 #pragma once
 
-#include "core/error.hpp"
-#include "core/utf8.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,10 +1,10 @@
 // Tests of lib/spool: the app_sms message format against real Asterisk files, round trips and
 // must-fail inputs.
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/spool.hpp"
 #include "tempdir.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/utf8.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

@@ -1,10 +1,10 @@
 // The Asterisk Manager Interface client: framing, login (plain and MD5 challenge), actions
 // matched by ActionID, and MessageSend for SIP messages.
-#include "core/ami.hpp"
+#include "asterisk/ami.hpp"
 
-#include "core/base64.hpp"
-#include "core/log.hpp"
-#include "core/text.hpp"
+#include "util/base64.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <array>

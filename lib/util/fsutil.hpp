@@ -1,7 +1,7 @@
 // File-system primitives with the durability the suite promises: atomic writes, fsync, locks.
 #pragma once
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <optional>

@@ -1,7 +1,7 @@
 // An Asterisk Manager Interface client, and sending SIP messages through MessageSend.
 #pragma once
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Tests of Base64 encoding and strict decoding.
-#include "core/base64.hpp"
+#include "util/base64.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The AGI protocol as Asterisk's res_agi speaks it: environment, commands, replies, hang-ups.
-#include "core/agi.hpp"
+#include "asterisk/agi.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <algorithm>
 #include <cerrno>

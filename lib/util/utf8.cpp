@@ -1,5 +1,5 @@
 // UTF-8, CESU-8 and UTF-16 conversions.
-#include "core/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace sms::utf8 {
 

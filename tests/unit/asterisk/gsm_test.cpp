@@ -1,7 +1,7 @@
 // Tests of the GSM 03.38 alphabet, encoding choice and segmentation against 3GPP TS 23.038/040.
-#include "core/error.hpp"
-#include "core/gsm.hpp"
-#include "core/utf8.hpp"
+#include "asterisk/gsm.hpp"
+#include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <gtest/gtest.h>
 #include <random>

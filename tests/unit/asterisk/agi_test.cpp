@@ -1,8 +1,8 @@
 // Tests of lib/agi: sessions driven through pipes by a fake Asterisk that plays the recorded
 // transcript (tests/data/agi/agi-transcript.txt) line by line, with hang-ups and 520 usage
 // answers spliced in; and quoting checked against a copy of res_agi's own argument parser.
-#include "core/agi.hpp"
-#include "core/error.hpp"
+#include "asterisk/agi.hpp"
+#include "util/error.hpp"
 
 #include <algorithm>
 #include <csignal>

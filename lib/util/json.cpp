@@ -1,5 +1,5 @@
 // JSON string literals for the tools' --json output.
-#include "core/json.hpp"
+#include "util/json.hpp"
 
 #include <fmt/format.h>
 #include <iterator>

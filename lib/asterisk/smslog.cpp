@@ -1,8 +1,8 @@
 // app_sms's log: parsing its lines (broken and glued ones too) and reading it incrementally.
-#include "lasthop/smslog.hpp"
+#include "asterisk/smslog.hpp"
 
-#include "core/fsutil.hpp"
-#include "core/hex.hpp"
+#include "util/fsutil.hpp"
+#include "util/hex.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,11 +1,11 @@
 // The app_sms message file format: reader and writer (SPEC 3).
-#include "core/spool.hpp"
+#include "asterisk/spool.hpp"
 
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
-#include "core/hex.hpp"
-#include "core/text.hpp"
-#include "core/utf8.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
+#include "util/hex.hpp"
+#include "util/text.hpp"
+#include "util/utf8.hpp"
 
 #include <charconv>
 #include <ctime>

@@ -1,8 +1,8 @@
 // Finding and loading the suite's modules with dlopen.
-#include "core/plugin.hpp"
+#include "util/plugin.hpp"
 
-#include "core/error.hpp"
-#include "core/fsutil.hpp"
+#include "util/error.hpp"
+#include "util/fsutil.hpp"
 
 #include <climits>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // Logging to syslog (ident = tool, configured facility) and, when wanted, to stderr.
-#include "core/log.hpp"
+#include "util/log.hpp"
 
-#include "core/text.hpp"
+#include "util/text.hpp"
 
 #include <array>
 #include <cstdio>

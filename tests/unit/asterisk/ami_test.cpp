@@ -1,6 +1,6 @@
 // Tests of the AMI client against a loopback manager that replays the recorded Asterisk session.
-#include "core/ami.hpp"
-#include "core/base64.hpp"
+#include "asterisk/ami.hpp"
+#include "util/base64.hpp"
 
 #include <arpa/inet.h>
 #include <atomic>

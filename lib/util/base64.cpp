@@ -1,5 +1,5 @@
 // Base64 encoding and strict decoding (RFC 4648).
-#include "core/base64.hpp"
+#include "util/base64.hpp"
 
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Tests of lib/json: string literals that are always valid JSON in valid UTF-8.
-#include "core/json.hpp"
+#include "util/json.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // File-system primitives: atomic writes with fsync, listing, locks.
-#include "core/fsutil.hpp"
+#include "util/fsutil.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -1,10 +1,10 @@
 // smslog: every line of the recorded app_sms logs (tests/data/lasthop, from fixtures/lasthop)
 // parsed as the fixtures' README says, and the incremental reader across rotation and truncation.
-#include "core/fsutil.hpp"
-#include "core/spool.hpp"
-#include "core/utf8.hpp"
-#include "lasthop/smslog.hpp"
+#include "asterisk/smslog.hpp"
+#include "asterisk/spool.hpp"
 #include "tempdir.hpp"
+#include "util/fsutil.hpp"
+#include "util/utf8.hpp"
 
 #include <cstdlib>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 // Tests of lib/utf8: strict decoding, CESU-8, UTF-16.
-#include "core/utf8.hpp"
+#include "util/utf8.hpp"
 
 #include <gtest/gtest.h>
 

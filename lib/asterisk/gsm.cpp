@@ -1,8 +1,8 @@
 // The GSM 03.38 alphabet, encoding choice and segmentation of texts into SMS.
-#include "core/gsm.hpp"
+#include "asterisk/gsm.hpp"
 
-#include "core/error.hpp"
-#include "core/hex.hpp"
+#include "util/error.hpp"
+#include "util/hex.hpp"
 
 #include <array>
 #include <fmt/format.h>
