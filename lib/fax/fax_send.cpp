@@ -6,6 +6,7 @@
 #include "fax/fax_image.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
+#include "util/hash.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -42,16 +43,6 @@ std::string absolute(const std::string& path) {
     }
     cwd.resize(std::char_traits<char>::length(cwd.c_str()));
     return fs::join(cwd, path);
-}
-
-// 32-bit FNV-1a: a short, stable tag for a path in a call file's name.
-std::uint32_t fnv1a(std::string_view s) {
-    std::uint32_t h = 2166136261u;
-    for (char c : s) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 16777619u;
-    }
-    return h;
 }
 
 std::string channel_for(const Config& cfg, const Options& opt) {
@@ -208,9 +199,9 @@ Result send(const Config& cfg, const Options& opt) {
         std::string tiff = absolute(result.tiff_path);
         std::string base = fs::basename(tiff);
         std::string stem = base.substr(0, base.rfind('.'));
-        std::string name = opt.output
-                               ? fmt::format("fax-{}-{:08x}.call", name_part(stem), fnv1a(tiff))
-                               : fmt::format("{}.call", stem);
+        std::string name =
+            opt.output ? fmt::format("fax-{}-{:08x}.call", name_part(stem), hash::fnv1a32(tiff))
+                       : fmt::format("{}.call", stem);
         auto cf = callfile::fax_delivery(cfg, channel, tiff);
         std::optional<std::string> queued;
         try {

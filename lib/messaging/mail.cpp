@@ -7,6 +7,7 @@
 #include "util/base64.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
+#include "util/hash.hpp"
 #include "util/text.hpp"
 
 #include <cerrno>
@@ -70,12 +71,7 @@ std::string message_id_left(std::string_view stem) {
     for (char c : stem.substr(0, 64))
         s.push_back(
             (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c : '-');
-    std::uint32_t h = 2166136261u;
-    for (unsigned char c : stem) {
-        h ^= c;
-        h *= 16777619u;
-    }
-    return fmt::format("sms-{}-{:08x}", s, h);
+    return fmt::format("sms-{}-{:08x}", s, hash::fnv1a32(stem));
 }
 
 } // namespace

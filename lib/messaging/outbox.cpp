@@ -7,6 +7,7 @@
 #include "lasthop/lasthop.hpp"
 #include "translit/translit.hpp"
 #include "util/error.hpp"
+#include "util/hash.hpp"
 #include "util/utf8.hpp"
 
 #include <algorithm>
@@ -40,18 +41,9 @@ void check_number(std::string_view what, const std::string& n) {
     }
 }
 
+// The hash of a and b with a NUL between them.
 std::uint32_t fnv1a(std::string_view a, std::string_view b) {
-    std::uint32_t h = 2166136261u;
-    auto mix = [&](std::string_view s) {
-        for (char c : s) {
-            h ^= static_cast<unsigned char>(c);
-            h *= 16777619u;
-        }
-    };
-    mix(a);
-    mix(std::string_view("\0", 1));
-    mix(b);
-    return h;
+    return hash::fnv1a32(b, hash::fnv1a32(std::string_view("\0", 1), hash::fnv1a32(a)));
 }
 
 std::string udh_hex(unsigned ref, unsigned total, unsigned seq, bool ref16) {

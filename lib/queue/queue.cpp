@@ -9,6 +9,7 @@
 #include "lasthop/lasthop_sip.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
+#include "util/hash.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
 
@@ -39,12 +40,7 @@ int state_rank(const std::string& s) {
 }
 
 std::string make_id(std::string_view key) {
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : key) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return fmt::format("{:010X}", h & 0xFFFFFFFFFFull);
+    return fmt::format("{:010X}", hash::fnv1a64(key) & 0xFFFFFFFFFFull);
 }
 
 std::string work_dir(const Config& cfg) {

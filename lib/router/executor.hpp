@@ -21,6 +21,7 @@
 #include "router/router.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
+#include "util/hash.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -109,15 +110,6 @@ inline std::int64_t now_s() {
         .count();
 }
 
-inline std::uint32_t fnv1a(std::string_view s) {
-    std::uint32_t h = 2166136261u;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 // Output names derive from the input's: letters, digits, '.', '-', '_' only; anything else is
 // replaced and a hash of the original keeps two inputs from sharing a stem.
 inline std::string stem_of(std::string_view name) {
@@ -130,7 +122,7 @@ inline std::string stem_of(std::string_view name) {
         changed = changed || !ok;
     }
     if (changed || name.size() > 80)
-        s += fmt::format("-{:08x}", fnv1a(name));
+        s += fmt::format("-{:08x}", hash::fnv1a32(name));
     return s;
 }
 
