@@ -2,32 +2,13 @@
 #include "lasthop/lasthop.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 
 #include <fmt/format.h>
 #include <iterator>
 
 namespace sms::lasthop {
-
-namespace {
-
-std::string json(std::string_view s) {
-    std::string out = "\"";
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(ch);
-        } else if (c < 0x20 || c == 0x7F) {
-            fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-            out.push_back(ch);
-        }
-    }
-    return out + "\"";
-}
-
-} // namespace
 
 const char* to_string(Outcome o) {
     switch (o) {
@@ -70,8 +51,9 @@ std::optional<ReceivedTexts> received_texts(const Config& cfg) {
 std::string event_json(const Event& e) {
     return fmt::format("{{\"file\":{},\"oa\":{},\"da\":{},\"service\":\"S\",\"outcome\":{},"
                        "\"detail\":{},\"lasthop\":{{\"item\":{},\"queue\":{},\"attempts\":{}}}}}",
-                       json(e.file), json(e.oa), json(e.da), json(to_string(e.outcome)),
-                       json(e.detail), json(e.item), json(e.queue), e.attempts);
+                       json::quote(e.file), json::quote(e.oa), json::quote(e.da),
+                       json::quote(to_string(e.outcome)), json::quote(e.detail),
+                       json::quote(e.item), json::quote(e.queue), e.attempts);
 }
 
 std::string report(const Settled& s, bool as_json) {
@@ -86,7 +68,7 @@ std::string report(const Settled& s, bool as_json) {
                      s.log_error);
         if (as_json)
             fmt::print("{{\"lasthop_log\":{{\"readable\":false,\"error\":{}}}}}\n",
-                       json(s.log_error));
+                       json::quote(s.log_error));
     }
     if (s.received_texts) {
         log::warning("last hop: app_sms's log holds the texts of received messages, first {}: "
@@ -96,7 +78,7 @@ std::string report(const Settled& s, bool as_json) {
                      *s.received_texts);
         if (as_json)
             fmt::print("{{\"lasthop_log\":{{\"received_texts\":true,\"first\":{}}}}}\n",
-                       json(*s.received_texts));
+                       json::quote(*s.received_texts));
     }
     for (const auto& e : s.events) {
         auto level = e.outcome == Outcome::given_up    ? log::Level::error

@@ -975,3 +975,23 @@ TEST(LastHopStore, StateFolderIsPrivate) {
     ASSERT_EQ(::stat(lasthop::dir(s.cfg).c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
+
+// An event's --json line escapes as every --json output of the suite does (util/json): a
+// quote, a backslash, a control character, and a byte that is not UTF-8 (a detail quoting a
+// line of app_sms's log, whose texts senders chose) as \udcXX, so the line stays valid UTF-8.
+TEST(LastHopReport, EventJsonEscapesAsTheSuiteDoes) {
+    lasthop::Event e;
+    e.item = "m\"1";
+    e.file = "m\\1";
+    e.queue = "48600700800";
+    e.oa = "48500100200";
+    e.da = "48600700800";
+    e.outcome = O::given_up;
+    e.attempts = 3;
+    e.detail = "log line \"caf\xe9\"\n\x1b";
+    EXPECT_EQ(lasthop::event_json(e),
+              "{\"file\":\"m\\\\1\",\"oa\":\"48500100200\",\"da\":\"48600700800\","
+              "\"service\":\"S\",\"outcome\":\"given_up\",\"detail\":\"log line "
+              "\\\"caf\\udce9\\\"\\n\\u001b\",\"lasthop\":{\"item\":\"m\\\"1\","
+              "\"queue\":\"48600700800\",\"attempts\":3}}");
+}
