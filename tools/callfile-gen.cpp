@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     sms::cli::add_spool_option(app, o.spool);
     app.flag("--stdout", o.to_stdout, "Print the call file instead of queueing it");
     app.footer("Prints the path of the queued file. Values holding CR, LF or NUL are refused.");
-    return app.run(argc, argv,
-                   [&](sms::cli::Context& ctx) { return sms::callfile::run(ctx.config, o); });
+    return app.run(argc, argv, [&](sms::cli::Context& ctx) {
+        return sms::callfile::run(ctx.config.general.spool_dir, o);
+    });
 }

@@ -383,96 +383,6 @@ parse_at(std::string_view s, std::chrono::system_clock::time_point now) {
     return std::chrono::system_clock::from_time_t(t);
 }
 
-CallFile sms_delivery(const Config& cfg, const std::string& channel, const std::string& queue) {
-    CallFile c;
-    c.channel = channel;
-    c.callerid = fmt::format("SMS <{}>", cfg.general.centre_send_number);
-    c.max_retries = cfg.sms.max_retries;
-    c.retry_time = cfg.sms.retry_time;
-    c.wait_time = cfg.sms.wait_time;
-    // Archived, so that a call that expired (no answer, busy) is seen in outgoing_done/; with
-    // app_sms's privacy option its log holds the text's length instead of the text.
-    c.archive = true;
-    const std::string options = cfg.sms.privacy ? "sn" : "s";
-    if (cfg.sms.context.empty()) {
-        c.application = "SMS";
-        c.data = fmt::format("{},{}", queue, options);
-    } else {
-        // The context runs the same SMS() and then settles at once (sms-process in `h`).
-        c.context = cfg.sms.context;
-        c.extension = "s";
-        c.setvars.emplace_back("SMS_QUEUE", queue);
-        c.setvars.emplace_back("SMS_OPTIONS", options);
-    }
-    return c;
-}
-
-namespace {
-
-// The message's identity, for the dialplan's `h` extension to hand back.
-void set_identity(CallFile& c, const CallId& id) {
-    if (id.id.empty())
-        return;
-    c.setvars.emplace_back("SMS_ID", id.id);
-    c.setvars.emplace_back("SMS_ATTEMPT", std::to_string(id.attempt));
-    c.archive = true; // an Expired call is read back from outgoing_done/
-}
-
-} // namespace
-
-CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::string& tiff_path,
-                      const CallId& id) {
-    const FaxConfig& f = cfg.fax;
-    CallFile c;
-    c.channel = channel;
-    c.callerid = f.callerid;
-    c.max_retries = f.max_retries;
-    c.retry_time = f.retry_time;
-    c.wait_time = f.wait_time;
-    c.archive = f.archive;
-    // The context sends the fax and reports FAXSTATUS from `h`: with a bare Application the
-    // result of SendFax is lost (fixtures/lasthop/fax).
-    c.context = fax_context;
-    c.extension = "s";
-    c.setvars.emplace_back("SMS_FAX_FILE", tiff_path);
-    c.setvars.emplace_back("SMS_FAX_OPTIONS", f.sendfax_options);
-    set_identity(c, id);
-    if (!f.localstationid.empty()) {
-        c.setvars.emplace_back("FAXOPT(localstationid)", f.localstationid);
-    }
-    c.setvars.emplace_back("FAXOPT(ecm)", f.ecm ? "yes" : "no");
-    c.setvars.emplace_back("FAXOPT(minrate)", std::to_string(f.minrate));
-    c.setvars.emplace_back("FAXOPT(maxrate)", std::to_string(f.maxrate));
-    if (!f.headerinfo.empty()) {
-        c.setvars.emplace_back("FAXOPT(headerinfo)", f.headerinfo);
-    }
-    return c;
-}
-
-CallFile voice_delivery(const Config& cfg, const std::string& channel, const std::string& wav_path,
-                        const CallId& id) {
-    const VoiceConfig& v = cfg.voice;
-    CallFile c;
-    c.channel = channel;
-    c.callerid = v.callerid;
-    c.max_retries = v.max_retries;
-    c.retry_time = v.retry_time;
-    c.wait_time = v.wait_time;
-    c.archive = v.archive;
-    // The context plays the file and reports from `h` whether it got past Playback (a hang-up
-    // during Playback still leaves PLAYBACKSTATUS=SUCCESS: fixtures/lasthop/playback).
-    c.context = voice_context;
-    c.extension = "s";
-    // Playback takes the file without its extension and picks the format itself.
-    std::string_view p = wav_path;
-    if (p.size() > 4 && p.substr(p.size() - 4) == ".wav") {
-        p.remove_suffix(4);
-    }
-    c.setvars.emplace_back("SMS_VOICE_FILE", std::string(p));
-    set_identity(c, id);
-    return c;
-}
-
 std::string unique_name(std::string_view prefix) {
     static std::atomic<unsigned> counter{0};
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -482,7 +392,7 @@ std::string unique_name(std::string_view prefix) {
                        ::getpid(), counter++);
 }
 
-int run(const Config& cfg, const Options& opts) {
+int run(const std::string& spool_dir, const Options& opts) {
     CallFile c = opts.call;
     for (const std::string& sv : opts.setvars) {
         auto eq = sv.find('=');
@@ -504,7 +414,7 @@ int run(const Config& cfg, const Options& opts) {
         fmt::print("{}", render(c));
         return 0;
     }
-    const std::string spool = opts.spool.value_or(cfg.general.spool_dir);
+    const std::string spool = opts.spool.value_or(spool_dir);
     const std::string name = opts.name.value_or(unique_name("callfile-gen"));
     auto path = queue(spool, name, c, false);
     if (!path) {

@@ -1,7 +1,8 @@
-// Asterisk call files (SPEC 2.7): building, validating and queueing them into outgoing/.
+// Asterisk call files (SPEC 2.7): building, validating and queueing them into outgoing/. The
+// suite's own calls (SMS, fax and voice deliveries) are built from the configuration in
+// core/calls.
 #pragma once
 
-#include "core/config.hpp"
 #include "util/fsutil.hpp"
 
 #include <chrono>
@@ -63,39 +64,12 @@ inline constexpr long long at_limit = 4102444800;
 std::optional<std::chrono::system_clock::time_point>
 parse_at(std::string_view s, std::chrono::system_clock::time_point now);
 
-// Which message and which attempt a fax or voice call delivers: set as SMS_ID and SMS_ATTEMPT
-// so that the dialplan's `h` extension hands them back with the result (sms-callresult(8)).
-// An empty id: a call of sms2fax/sms2voice run by hand, whose result nobody waits for.
-struct CallId {
-    std::string id;
-    int attempt = 1;
-};
-
-// The dialplan contexts of examples/extensions.conf that place the suite's fax and voice calls
-// and report their outcome from `h` (SPEC 2.11).
-inline constexpr const char* fax_context = "sms-fax-out";
-inline constexpr const char* voice_context = "sms-voice-out";
-
-// The suite's three call files, from the configuration.
-// SMS delivery to a phone: Channel <channel>, CallerID "SMS <centre_send_number>",
-// Application SMS, Data "<queue>,s", [sms] retries.
-CallFile sms_delivery(const Config& cfg, const std::string& channel, const std::string& queue);
 // Whether a file path would be split when the dialplan passes it to an application (SendFax,
 // Playback): a ',' separates arguments and a '&' files. Such a path is refused where it enters:
 // [fax] dir and [voice] dir (78), --output (64).
 inline bool splits_arguments(std::string_view path) {
     return path.find_first_of(",&") != std::string_view::npos;
 }
-
-// Fax: Context sms-fax-out, extension s, SetVar SMS_FAX_FILE=<tiff>,
-// SMS_FAX_OPTIONS=<sendfax_options>, SMS_ID, SMS_ATTEMPT, FAXOPT(...) variables, [fax]; archived
-// when `id` is set (the router reads Expired calls from outgoing_done/).
-CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::string& tiff_path,
-                      const CallId& id = {});
-// Voice: Context sms-voice-out, SetVar SMS_VOICE_FILE = the WAV path without ".wav", SMS_ID,
-// SMS_ATTEMPT, [voice]; archived when `id` is set.
-CallFile voice_delivery(const Config& cfg, const std::string& channel, const std::string& wav_path,
-                        const CallId& id = {});
 
 // Asterisk's pbx_spool reads a line with fgets into 256 bytes: a longer line would continue as
 // a new line (an injection), so a rendered line may hold at most this many bytes before '\n'.
@@ -111,10 +85,11 @@ struct Options {
     bool to_stdout = false;
 };
 
-// Runs callfile-gen: prints the call file (--stdout) or queues it and prints its path.
+// Runs callfile-gen: prints the call file (--stdout) or queues it and prints its path, in
+// opts.spool, else `spool_dir` (the configured [general] spool_dir).
 // Throws Error(usage) for a malformed --setvar/--at, Error(dataerr) for a refused value,
 // Error(cantcreat) when --name exists already.
-int run(const Config& cfg, const Options& opts);
+int run(const std::string& spool_dir, const Options& opts);
 
 // A fresh file name for outgoing/, unique across processes: "<prefix>.<time>.<pid>.<n>.call".
 std::string unique_name(std::string_view prefix);

@@ -4,6 +4,7 @@
 
 #include "asterisk/agi.hpp"
 #include "asterisk/spool.hpp"
+#include "core/calls.hpp"
 #include "core/quiet.hpp"
 #include "lasthop/lasthop.hpp"
 #include "util/error.hpp"

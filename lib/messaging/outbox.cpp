@@ -4,6 +4,7 @@
 #include "asterisk/gsm.hpp"
 #include "asterisk/spool.hpp"
 #include "core/callfile.hpp"
+#include "core/calls.hpp"
 #include "lasthop/lasthop.hpp"
 #include "translit/translit.hpp"
 #include "util/error.hpp"

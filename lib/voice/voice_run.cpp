@@ -1,6 +1,7 @@
 // voice_run: the whole of sms2voice: the channel, the WAV in its place, the Playback call.
 #include "asterisk/spool.hpp"
 #include "core/callfile.hpp"
+#include "core/calls.hpp"
 #include "directory/directory.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"

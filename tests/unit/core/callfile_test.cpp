@@ -1,4 +1,4 @@
-// Tests of call files: rendering, refused injections, atomic queueing, --at, the suite's calls.
+// Tests of call files: rendering, refused injections, atomic queueing, --at, callfile-gen.
 #include "core/callfile.hpp"
 #include "tempdir.hpp"
 #include "util/error.hpp"
@@ -305,75 +305,20 @@ TEST(CallFile, ParseAt) {
     }
 }
 
-TEST(CallFile, TheSuitesCalls) {
-    Config cfg;
-    cfg.general.centre_send_number = "9001";
-    auto s = callfile::sms_delivery(cfg, "PJSIP/1000", "48600700800");
-    EXPECT_EQ(callfile::render(s), "Channel: PJSIP/1000\nCallerID: SMS <9001>\nMaxRetries: "
-                                   "100\nRetryTime: 30\nWaitTime: 10\nArchive: yes\nApplication: "
-                                   "SMS\nData: 48600700800,sn\n");
-    // The keys smsq writes for the same job (fixtures/smsq), in any order and case, and
-    // Archive (the last hop reads an expired call in outgoing_done/, fixtures/lasthop).
-    std::set<std::string> ours, theirs = {"archive"};
-    for (auto& [k, v] : asterisk_read(callfile::render(s))) {
-        std::string l;
-        for (char ch : k)
-            l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
-        ours.insert(l);
-    }
-    for (auto& [k, v] : asterisk_read(
-             slurp(std::string(SMS_TEST_DATA) + "/smsq/callfile.smsq.motx.48500100200.1"))) {
-        std::string l;
-        for (char ch : k)
-            l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
-        theirs.insert(l);
-    }
-    EXPECT_EQ(ours, theirs);
-
-    cfg.fax.localstationid = "+48 12 345";
-    auto f = callfile::fax_delivery(cfg, "DAHDI/2", "/var/spool/asterisk/fax/x.tiff");
-    std::string fr = callfile::render(f);
-    // The fax context of examples/extensions.conf, not a bare SendFax (SPEC 2.11).
-    EXPECT_EQ(fr.find("Application:"), std::string::npos);
-    EXPECT_NE(fr.find("Context: sms-fax-out\nExtension: s\nPriority: 1\n"), std::string::npos);
-    EXPECT_NE(fr.find("SetVar: SMS_FAX_FILE=/var/spool/asterisk/fax/x.tiff\n"), std::string::npos);
-    EXPECT_NE(fr.find("SetVar: SMS_FAX_OPTIONS=F\n"), std::string::npos);
-    EXPECT_EQ(fr.find("SMS_ID"), std::string::npos); // by hand: nobody waits for the result
-    EXPECT_NE(fr.find("SetVar: FAXOPT(localstationid)=+48 12 345\n"), std::string::npos);
-    EXPECT_NE(fr.find("SetVar: FAXOPT(ecm)=yes\n"), std::string::npos);
-    EXPECT_NE(fr.find("SetVar: FAXOPT(minrate)=2400\n"), std::string::npos);
-    EXPECT_NE(fr.find("SetVar: FAXOPT(maxrate)=14400\n"), std::string::npos);
-    EXPECT_NE(fr.find("Archive: yes\n"), std::string::npos);
-    EXPECT_NE(fr.find("MaxRetries: 10\nRetryTime: 600\nWaitTime: 40\n"), std::string::npos);
-
-    auto v = callfile::voice_delivery(cfg, "PJSIP/7", "/var/spool/asterisk/voice/m1.wav");
-    std::string vr = callfile::render(v);
-    EXPECT_NE(vr.find("Context: sms-voice-out\nExtension: s\n"), std::string::npos);
-    EXPECT_NE(vr.find("SetVar: SMS_VOICE_FILE=/var/spool/asterisk/voice/m1\n"), std::string::npos);
-
-    // A call the router waits for: its identity, and archived whatever [voice] archive says.
-    cfg.voice.archive = false;
-    auto w = callfile::voice_delivery(cfg, "PJSIP/7", "/v/m1.wav", {"m1.stem", 3});
-    std::string wr = callfile::render(w);
-    EXPECT_NE(wr.find("SetVar: SMS_ID=m1.stem\nSetVar: SMS_ATTEMPT=3\n"), std::string::npos);
-    EXPECT_NE(wr.find("Archive: yes\n"), std::string::npos);
-}
-
 TEST(CallFile, RunQueuesAndRefusesAnExistingName) {
     TempDir t;
-    Config cfg;
     callfile::Options o;
     o.call = basic();
     o.spool = t.path;
     o.name = "mine.call";
     o.setvars = {"A=1=2"};
     testing::internal::CaptureStdout();
-    EXPECT_EQ(callfile::run(cfg, o), 0);
+    EXPECT_EQ(callfile::run(t.path + "/unused", o), 0);
     std::string out = testing::internal::GetCapturedStdout();
     EXPECT_EQ(out, t.path + "/outgoing/mine.call\n");
     EXPECT_NE(slurp(t.path + "/outgoing/mine.call").find("SetVar: A=1=2\n"), std::string::npos);
     try {
-        callfile::run(cfg, o);
+        callfile::run(t.path + "/unused", o);
         ADD_FAILURE() << "overwrote a queued call";
     } catch (const Error& e) {
         EXPECT_EQ(e.exit(), Exit::cantcreat);
@@ -381,12 +326,20 @@ TEST(CallFile, RunQueuesAndRefusesAnExistingName) {
     o.setvars = {"novalue"};
     o.name = "other.call";
     try {
-        callfile::run(cfg, o);
+        callfile::run(t.path + "/unused", o);
         ADD_FAILURE() << "accepted --setvar without '='";
     } catch (const Error& e) {
         EXPECT_EQ(e.exit(), Exit::usage);
     }
     EXPECT_FALSE(fs::exists(t.path + "/outgoing/other.call"));
+    // Without --spool, the spool given (the configured one).
+    o.setvars = {};
+    o.spool.reset();
+    o.name = "third.call";
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(callfile::run(t.path, o), 0);
+    EXPECT_EQ(testing::internal::GetCapturedStdout(), t.path + "/outgoing/third.call\n");
+    EXPECT_TRUE(fs::exists(t.path + "/outgoing/third.call"));
 }
 
 TEST(CallFile, UniqueNames) {
