@@ -1,6 +1,6 @@
 // callfile-gen: write an Asterisk call file safely, now or scheduled.
+#include "asterisk/callfile.hpp"
 #include "cli/cli.hpp"
-#include "core/callfile.hpp"
 
 int main(int argc, char** argv) {
     sms::cli::App app{"callfile-gen", "Write an Asterisk call file safely, now or scheduled."};

@@ -1,9 +1,9 @@
 // The suite's own call files (SPEC 2.7, 2.11): what each delivery asks Asterisk to dial (an SMS
 // to a phone through app_sms, a fax, a spoken message), built from the configuration. The
-// format, its checks and the queueing are in core/callfile.
+// format, its checks and the queueing are in asterisk/callfile.
 #pragma once
 
-#include "core/callfile.hpp"
+#include "asterisk/callfile.hpp"
 #include "core/config.hpp"
 
 #include <string>

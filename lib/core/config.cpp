@@ -1,9 +1,9 @@
 // The Asterisk-style INI reader and the typed settings of SPEC 5.
 #include "core/config.hpp"
 
+#include "asterisk/callfile.hpp"
 #include "asterisk/spool.hpp"
 #include "core/address.hpp"
-#include "core/callfile.hpp"
 #include "core/quiet.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"

@@ -1,9 +1,9 @@
 // The subscriber directory's common part: checks of names and cells, backend choice, versions.
 #include "directory/directory.hpp"
 
+#include "asterisk/callfile.hpp"
 #include "asterisk/spool.hpp"
 #include "core/address.hpp"
-#include "core/callfile.hpp"
 #include "util/error.hpp"
 
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 // fax: sms2fax's job, from a text to a fax file and the call that sends it.
+#include "asterisk/callfile.hpp"
 #include "asterisk/spool.hpp"
-#include "core/callfile.hpp"
 #include "core/calls.hpp"
 #include "directory/directory.hpp"
 #include "fax/fax.hpp"

@@ -16,7 +16,7 @@
 // killed at any instant loses nothing and never places a call again once its success is known.
 #pragma once
 
-#include "core/callfile.hpp"
+#include "asterisk/callfile.hpp"
 #include "core/config.hpp"
 #include "core/journal.hpp"
 #include "util/fsutil.hpp"

@@ -1,6 +1,6 @@
 // The last hop of SMS: settling the pending items against app_sms's log (delivered, queued
 // again, dialled again, given up), each settlement one journal transaction.
-#include "core/callfile.hpp"
+#include "asterisk/callfile.hpp"
 #include "core/calls.hpp"
 #include "core/journal.hpp"
 #include "lasthop/lasthop.hpp"

@@ -1,9 +1,9 @@
 // Queueing SMS for landline phones as smsq --mt --tx does: mttx queue files, one delivery call.
 #include "messaging/outbox.hpp"
 
+#include "asterisk/callfile.hpp"
 #include "asterisk/gsm.hpp"
 #include "asterisk/spool.hpp"
-#include "core/callfile.hpp"
 #include "core/calls.hpp"
 #include "lasthop/lasthop.hpp"
 #include "translit/translit.hpp"

@@ -5,8 +5,8 @@
 #pragma once
 
 #include "asterisk/ami.hpp"
+#include "asterisk/callfile.hpp"
 #include "asterisk/spool.hpp"
-#include "core/callfile.hpp"
 #include "core/journal.hpp"
 #include "core/quiet.hpp"
 #include "directory/directory.hpp"

@@ -1,6 +1,6 @@
 // voice_run: the whole of sms2voice: the channel, the WAV in its place, the Playback call.
+#include "asterisk/callfile.hpp"
 #include "asterisk/spool.hpp"
-#include "core/callfile.hpp"
 #include "core/calls.hpp"
 #include "directory/directory.hpp"
 #include "util/error.hpp"

@@ -1,6 +1,6 @@
 // Tests of lib/directory_admin (sms-directory): the checks every row gets, CSV in and out, and
 // the commands on a real SQLite file (MySQL: tests/e2e/sms-directory.sh).
-#include "core/callfile.hpp"
+#include "asterisk/callfile.hpp"
 #include "directory/directory_admin.hpp"
 #include "tempdir.hpp"
 #include "util/error.hpp"

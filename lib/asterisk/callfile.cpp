@@ -1,5 +1,5 @@
 // Asterisk call files: validated so that no value can add or cut a line, written atomically.
-#include "core/callfile.hpp"
+#include "asterisk/callfile.hpp"
 
 #include "asterisk/spool.hpp"
 #include "util/error.hpp"

@@ -1,5 +1,5 @@
 // Tests of call files: rendering, refused injections, atomic queueing, --at, callfile-gen.
-#include "core/callfile.hpp"
+#include "asterisk/callfile.hpp"
 #include "tempdir.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
