@@ -6,6 +6,7 @@
 #include "asterisk/spool.hpp"
 #include "core/calls.hpp"
 #include "lasthop/lasthop.hpp"
+#include "state/layout.hpp"
 #include "translit/translit.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
@@ -91,11 +92,6 @@ std::vector<spool::InformationElement> parse_udh(const std::string& hex) {
     return out;
 }
 
-std::string refs_dir(const Config& cfg) {
-    // Under sms/ but outside mttx/ and morx/, where neither app_sms nor the router looks.
-    return fs::join(cfg.general.spool_dir, "sms/.sms-suite/refs");
-}
-
 void check_stem(const std::string& stem) {
     bool ok = !stem.empty() && stem.size() <= 100;
     for (char c : stem) {
@@ -123,7 +119,7 @@ std::string queue_name(std::string_view da) {
 }
 
 std::string call_file_name(std::string_view queue) {
-    return fmt::format("smsq.mttx.{}.1", queue);
+    return state::delivery_call_name(queue);
 }
 
 std::string unique_stem() {
@@ -330,7 +326,7 @@ bool call_pending(const Config& cfg, const std::string& da) {
 
 unsigned next_reference(const Config& cfg, const std::string& da, bool ref16) {
     check_number("da", da);
-    const std::string dir = refs_dir(cfg);
+    const std::string dir = state::refs_dir(cfg);
     fs::ensure_state_dir(fs::dirname(dir));
     fs::ensure_state_dir(dir);
     const std::string path = fs::join(dir, queue_name(da));
@@ -364,7 +360,7 @@ unsigned next_reference(const Config& cfg, const std::string& da, bool ref16) {
 
 std::optional<unsigned> peek_reference(const Config& cfg, const std::string& da, bool ref16) {
     check_number("da", da);
-    const std::string path = fs::join(refs_dir(cfg), queue_name(da));
+    const std::string path = fs::join(state::refs_dir(cfg), queue_name(da));
     if (!fs::exists(path)) {
         return std::nullopt;
     }

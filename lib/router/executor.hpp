@@ -19,6 +19,8 @@
 #include "router/commands.hpp"
 #include "router/process.hpp"
 #include "router/router.hpp"
+#include "state/layout.hpp"
+#include "state/notes.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
 #include "util/hash.hpp"
@@ -130,17 +132,9 @@ inline std::string json_opt_string(const std::string& s) {
     return s.empty() ? "null" : send::json_string(s);
 }
 
-// One line for a NAME.why file: control characters escaped, so that it stays one line.
+// One line for a NAME.why file (state/notes).
 inline std::string why_line(std::string_view why) {
-    std::string out;
-    for (unsigned char c : why) {
-        if (c < 0x20 || c == 0x7F)
-            out += fmt::format("\\x{:02X}", c);
-        else
-            out.push_back(static_cast<char>(c));
-    }
-    out.push_back('\n');
-    return out;
+    return state::note_text(why);
 }
 
 // How a file is opened: parts of concatenated messages are taken only under the reassembly
@@ -160,7 +154,7 @@ public:
             cfg_.general.spool_dir = *opts.spool;
         if (!fs::is_dir(cfg_.general.spool_dir))
             throw Error(Exit::config, cfg_.general.spool_dir, "spool folder does not exist");
-        work_ = fs::join(cfg_.general.spool_dir, "sms/.sms-suite");
+        work_ = state::root(cfg_);
     }
 
     int run();

@@ -80,8 +80,8 @@ int Runner::run() {
         for (const auto& d : {cfg_.morx_dir(), cfg_.mttx_dir(), cfg_.outgoing_dir(),
                               fs::join(cfg_.general.spool_dir, "tmp")})
             fs::make_dirs(d);
-        fs::ensure_state_dir(work_);
-        journal_ = std::make_unique<journal::Journal>(fs::join(work_, "journal"));
+        fs::ensure_state_dir(state::root(cfg_));
+        journal_ = std::make_unique<journal::Journal>(state::journal_dir(cfg_));
         journal_->recover();
         settle_last_hop();
         settle_sip(); // before routing: a part sent again is routed in this run
@@ -339,7 +339,8 @@ void Runner::quarantine(InputFile& f) {
             fs::WriteOptions w;
             w.replace = true;
             w.sync = false; // the folder sync below covers it
-            fs::write_atomic(cfg_.bad_dir(), fs::basename(target) + ".why", why_line(f.error), w);
+            fs::write_atomic(cfg_.bad_dir(), state::note_name(fs::basename(target)),
+                             state::note_text(f.error), w);
             fs::fsync_dir(cfg_.bad_dir());
             fs::fsync_dir(cfg_.morx_dir());
         } catch (const Error& e) {
@@ -353,8 +354,8 @@ void Runner::quarantine(InputFile& f) {
                 return;
             }
             log::warning("{}: quarantined, but its reason was not written: {}", f.name, e.what());
-            detail += fmt::format(" (quarantined; {}.why not written: {})", fs::basename(target),
-                                  e.what());
+            detail += fmt::format(" (quarantined; {} not written: {})",
+                                  state::note_name(fs::basename(target)), e.what());
         }
     }
     f.message.reset();

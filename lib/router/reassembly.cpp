@@ -90,7 +90,7 @@ Unit joined(const Set& set, unsigned total, bool complete) {
 void Runner::reassemble() {
     std::optional<fs::Lock> lock;
     if (!opts_.dry_run)
-        lock = fs::Lock::acquire(fs::join(work_, "reassembly.lock"));
+        lock = fs::Lock::acquire(state::reassembly_lock(cfg_));
     struct Key {
         std::string oa, da;
         unsigned ref, total;
