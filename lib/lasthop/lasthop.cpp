@@ -28,7 +28,7 @@ std::int64_t Item::get_int(const std::string& key, std::int64_t dflt) const {
 }
 
 std::string dir(const Config& cfg) {
-    return fs::join(cfg.general.spool_dir, "sms/.sms-suite/lasthop");
+    return state::lasthop_dir(cfg);
 }
 
 void make_dir(const Config& cfg) {
@@ -198,7 +198,7 @@ void write_mr(int fd, const std::string& path, unsigned mr, ssize_t old_size) {
 
 unsigned allocate_mr(const Config& cfg, const std::string& queue) {
     const std::string d = dir(cfg);
-    const std::string mdir = fs::join(d, "mr");
+    const std::string mdir = state::mr_dir(cfg);
     make_dir(cfg);
     fs::make_dirs(mdir, 0700);
     const std::string path = fs::join(mdir, queue);
@@ -295,7 +295,7 @@ std::pair<unsigned, std::string> MrCounters::allocate(const std::string& queue,
                                                       const std::string& file) {
     auto it = held_.find(queue);
     if (it == held_.end()) {
-        const std::string mdir = fs::join(dir(cfg_), "mr");
+        const std::string mdir = state::mr_dir(cfg_);
         if (!dir_made_) {
             make_dir(cfg_);
             fs::make_dirs(mdir, 0700);

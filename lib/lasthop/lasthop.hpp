@@ -7,6 +7,7 @@
 #include "asterisk/smslog.hpp"
 #include "asterisk/spool.hpp"
 #include "core/config.hpp"
+#include "state/layout.hpp"
 #include "util/fsutil.hpp"
 
 #include <array>
@@ -159,7 +160,7 @@ struct Settled {
 // centre's SMS() without option n), so that sms-queue can say so without reading the log:
 // "first TIME from OA" and "last TIME from OA" lines. Written when a run reads a received
 // text, removed when a run reads a received message logged as its length only and no text.
-inline constexpr const char* received_texts_file = "received-texts";
+inline constexpr const char* received_texts_file = state::received_texts_name;
 struct ReceivedTexts {
     std::string first, last; // "TIME from OA"
 };

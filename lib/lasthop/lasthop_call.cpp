@@ -7,6 +7,8 @@
 #include "core/calls.hpp"
 #include "core/quiet.hpp"
 #include "lasthop/lasthop.hpp"
+#include "state/layout.hpp"
+#include "state/notes.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -231,13 +233,13 @@ bool valid_stem(std::string_view s) {
 }
 
 std::string state_dir(const Config& cfg) {
-    return fs::join(cfg.general.spool_dir, "sms/.sms-suite/lasthop");
+    return state::lasthop_dir(cfg);
 }
 std::string calls_dir(const Config& cfg) {
-    return fs::join(state_dir(cfg), "records"); // calls/ is lasthop's (SMS delivery calls)
+    return state::call_records_dir(cfg); // calls/ is lasthop's (SMS delivery calls)
 }
 std::string results_dir(const Config& cfg) {
-    return fs::join(state_dir(cfg), "results");
+    return state::call_results_dir(cfg);
 }
 std::string archive_dir(const Config& cfg) {
     return fs::join(cfg.general.spool_dir, "outgoing_done");
@@ -446,7 +448,7 @@ void sweep_archive(const Config& cfg) {
 int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std::int64_t now) {
     if (!fs::is_dir(calls_dir(cfg)))
         return 0;
-    auto lock = fs::Lock::try_acquire(fs::join(state_dir(cfg), "settle.lock"));
+    auto lock = fs::Lock::try_acquire(state::settle_lock(cfg));
     if (!lock)
         return 0; // another run is settling
     int settled = 0;
@@ -548,15 +550,10 @@ int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std
                     detail += "; sender told";
                 }
                 if (fs::exists(r->file)) {
-                    fs::PlannedFile why;
-                    why.dir = cfg.failed_dir();
-                    why.name = fs::basename(r->file) + ".why";
-                    why.content =
-                        escape(fmt::format("{} to {}: {} after {} attempt(s)", word(r->service),
-                                           r->da, step.reason, r->attempt)) +
-                        "\n";
-                    why.replace = true;
-                    files.push_back(why);
+                    files.push_back(
+                        state::note(cfg.failed_dir(), fs::basename(r->file),
+                                    fmt::format("{} to {}: {} after {} attempt(s)",
+                                                word(r->service), r->da, step.reason, r->attempt)));
                     inputs.push_back({r->file, cfg.failed_dir()}); // kept, never deleted
                 }
                 remove_if_there(fs::join(cfg.outgoing_dir(), call_name(*r)));

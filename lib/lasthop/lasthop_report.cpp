@@ -29,7 +29,7 @@ const char* to_string(Outcome o) {
 std::optional<ReceivedTexts> received_texts(const Config& cfg) {
     std::string text;
     try {
-        text = fs::read_file(fs::join(dir(cfg), received_texts_file), 4096);
+        text = fs::read_file(state::received_texts(cfg), 4096);
     } catch (const Error&) {
         return std::nullopt; // none, or not readable by this user
     }

@@ -5,6 +5,7 @@
 #include "core/journal.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_internal.hpp"
+#include "state/notes.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -27,7 +28,7 @@ constexpr std::int64_t gone_grace = 600;
 
 // The name smsq and outbox give a queue's delivery call (outbox::call_file_name).
 std::string call_name(const std::string& queue) {
-    return fmt::format("smsq.mttx.{}.1", queue);
+    return state::delivery_call_name(queue);
 }
 
 // The queue file with its mr= line set to `mr`.
@@ -83,7 +84,7 @@ Expiry new_expiry(const Config& cfg, const std::string& queue) {
         return {};
     std::string id = fmt::format("{}:{}.{:09}", st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     try {
-        if (fs::read_file(fs::join(fs::join(dir(cfg), "calls"), queue), 256) == id + "\n")
+        if (fs::read_file(fs::join(state::sms_calls_dir(cfg), queue), 256) == id + "\n")
             return {};
     } catch (const Error&) {
     }
@@ -209,12 +210,7 @@ void Settler::give_up(const Item& it, const std::string& why, const std::string&
         body.content = unhex(it.get("body"));
         files.push_back(std::move(body));
     }
-    fs::PlannedFile reason;
-    reason.dir = cfg_.failed_dir();
-    reason.name = file + ".why";
-    reason.content = one_line(detail) + "\n";
-    reason.replace = true;
-    files.push_back(std::move(reason));
+    files.push_back(state::note(cfg_.failed_dir(), file, detail));
     const std::string notify = it.get("notify");
     if (!notify.empty() && cfg_.delivery.receipts != Receipts::never) {
         std::string text = fmt::format("{} {}. {}", cfg_.texts.cannot_deliver, it.get("da"), told);
@@ -299,7 +295,7 @@ void Settler::expired(const std::string& queue, const std::string& id,
     if (any)
         add_call(files, *any, *call_at);
     fs::PlannedFile seen;
-    seen.dir = fs::join(dir_, "calls");
+    seen.dir = state::sms_calls_dir(cfg_);
     seen.name = queue;
     seen.content = id + "\n";
     seen.replace = true;
@@ -314,7 +310,7 @@ Settled Settler::run() {
         return out_; // nothing was ever remembered
     std::optional<fs::Lock> lock;
     if (!dry()) {
-        lock = fs::Lock::try_acquire(fs::join(dir_, "settle.lock"));
+        lock = fs::Lock::try_acquire(state::settle_lock(cfg_));
         if (!lock) {
             out_.skipped = true;
             return out_;
@@ -358,7 +354,7 @@ Settled Settler::run() {
 // taken when the lines just read were written (app_sms deletes it before sending it), so no
 // line read can be about it.
 smslog::ReadResult Settler::read_log(const std::vector<Item>& items, std::vector<bool>& waiting) {
-    const std::string cursor_path = fs::join(dir_, "cursor");
+    const std::string cursor_path = state::log_cursor(cfg_);
     smslog::Cursor cursor;
     try {
         if (auto c = smslog::parse_cursor(fs::read_file(cursor_path, 4096)))
@@ -517,7 +513,7 @@ Received Settler::received(const std::vector<smslog::Record>& records) {
 // kept from the file's first writing), removed when they hold a received message logged as
 // its length only and no text (the centre has option n now); written only when it changes.
 void Settler::remember_received_texts(const Received& rec) const {
-    const std::string path = fs::join(dir_, received_texts_file);
+    const std::string path = state::received_texts(cfg_);
     std::string old;
     try {
         old = fs::read_file(path, 4096);
@@ -533,7 +529,7 @@ void Settler::remember_received_texts(const Received& rec) const {
                 fs::WriteOptions wo;
                 wo.mode = 0600;
                 wo.replace = true;
-                fs::write_atomic(dir_, received_texts_file, text, wo);
+                fs::write_atomic(fs::dirname(path), fs::basename(path), text, wo);
             }
         } else if (rec.lengths_only && !old.empty()) {
             if (::unlink(path.c_str()) != 0 && errno != ENOENT)

@@ -4,6 +4,7 @@
 
 #include "core/journal.hpp"
 #include "lasthop/lasthop_call.hpp"
+#include "state/layout.hpp"
 #include "util/error.hpp"
 #include "util/hex.hpp"
 #include "util/log.hpp"
@@ -15,7 +16,7 @@
 namespace sms::lasthop_sip {
 
 std::string sip_dir(const Config& cfg) {
-    return fs::join(lasthop_call::state_dir(cfg), "sip");
+    return state::sip_holds_dir(cfg);
 }
 
 // --- SIP holds ---

@@ -36,7 +36,7 @@ std::string log_cursor(const Config& cfg) {
     return fs::join(lasthop_dir(cfg), "cursor");
 }
 std::string received_texts(const Config& cfg) {
-    return fs::join(lasthop_dir(cfg), "received-texts");
+    return fs::join(lasthop_dir(cfg), received_texts_name);
 }
 std::string settle_lock(const Config& cfg) {
     return fs::join(lasthop_dir(cfg), "settle.lock");

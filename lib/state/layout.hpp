@@ -34,11 +34,14 @@ std::string retry_dir(const Config& cfg);       // root/retry
 std::string refs_dir(const Config& cfg);        // root/refs
 std::string reassembly_lock(const Config& cfg); // root/reassembly.lock
 
+// The name of lasthop/received-texts.
+inline constexpr const char* received_texts_name = "received-texts";
+
 std::string lasthop_dir(const Config& cfg);      // root/lasthop
 std::string mr_dir(const Config& cfg);           // lasthop/mr
 std::string sms_calls_dir(const Config& cfg);    // lasthop/calls
 std::string log_cursor(const Config& cfg);       // lasthop/cursor
-std::string received_texts(const Config& cfg);   // lasthop/received-texts
+std::string received_texts(const Config& cfg);   // lasthop/<received_texts_name>
 std::string settle_lock(const Config& cfg);      // lasthop/settle.lock
 std::string call_records_dir(const Config& cfg); // lasthop/records
 std::string call_results_dir(const Config& cfg); // lasthop/results
