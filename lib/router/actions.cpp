@@ -2,6 +2,7 @@
 // running sms2fax or sms2voice, a command run, a SIP message sent, a notice), and what becomes
 // of a message that cannot be delivered now (kept for a retry) or ever (a dead letter).
 #include "router/executor.hpp"
+#include "state/retry.hpp"
 
 extern char** environ;
 
@@ -413,12 +414,7 @@ void Runner::dead_letter(Unit& u, const std::string& why, char service, const st
             std::string name = fs::basename(f->path);
             for (int i = 1; fs::exists(fs::join(cfg_.failed_dir(), name)); ++i)
                 name = fmt::format("{}.{}", fs::basename(f->path), i);
-            fs::PlannedFile reason;
-            reason.dir = cfg_.failed_dir();
-            reason.name = name + ".why";
-            reason.content = why_line(detail);
-            reason.replace = true;
-            files.push_back(std::move(reason));
+            files.push_back(state::note(cfg_.failed_dir(), name, detail));
         }
         // A SIP message held earlier leaves with its hold record (a retry starts afresh).
         if (auto hold = lasthop_sip::sip_hold_path(cfg_, u.stem); fs::exists(hold))
@@ -440,41 +436,26 @@ void Runner::retry_or_give_up(Unit& u, const std::string& why, char service) {
         report(*f, Outcome::retry, service, why);
 }
 
-// When the message first failed: the record of each input in <state>/retry/<input name>
-// (first_failure=, reason=), written at its first temporary failure; the age that counts
-// against retry_limit is from then, not from the file's mtime (a copied old file is not
-// dead-lettered at its first failure). Records of inputs gone from sms/morx/ are removed at
-// the end of each run.
+// When the message first failed: the retry record of each input (state/retry), written at its
+// first temporary failure; the age that counts against retry_limit is from then, not from the
+// file's mtime (a copied old file is not dead-lettered at its first failure). Records of inputs
+// gone from sms/morx/ are removed at the end of each run.
 std::int64_t Runner::first_failure(const Unit& u, const std::string& why) {
     std::int64_t now = now_s(), first = now;
-    std::string dir = fs::join(work_, "retry");
+    const std::string dir = state::retry_dir(cfg_);
     if (!opts_.dry_run)
         fs::ensure_state_dir(dir);
     for (const auto* f : u.inputs) {
         std::optional<std::int64_t> seen;
-        std::string path = fs::join(dir, f->name);
-        fs::Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-        if (fd) {
-            char buf[1024];
-            ssize_t n = ::read(fd.get(), buf, sizeof buf);
-            std::string_view rec(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-            constexpr std::string_view key = "first_failure=";
-            if (rec.starts_with(key)) {
-                std::int64_t t = 0;
-                auto v = rec.substr(key.size());
-                auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
-                if (ec == std::errc() && t > 0 && t <= now)
-                    seen = t;
-            }
-        }
+        if (auto rec = state::read_retry(cfg_, f->name))
+            if (rec->first_failure > 0 && rec->first_failure <= now)
+                seen = rec->first_failure;
         if (!seen && !opts_.dry_run) {
             fs::WriteOptions wo;
             wo.mode = 0600;
             wo.replace = true;
             wo.sync = false; // a lost record restarts the count; it loses no message
-            fs::write_atomic(
-                dir, f->name,
-                fmt::format("first_failure={}\nreason={}\n", now, text::escape_controls(why)), wo);
+            fs::write_atomic(dir, f->name, state::format_retry(now, why), wo);
         }
         first = std::min(first, seen.value_or(now));
     }
@@ -482,7 +463,7 @@ std::int64_t Runner::first_failure(const Unit& u, const std::string& why) {
 }
 
 void Runner::forget_retries() {
-    std::string dir = fs::join(work_, "retry");
+    const std::string dir = state::retry_dir(cfg_);
     if (opts_.dry_run || !fs::is_dir(dir))
         return;
     for (const auto& name : fs::list_regular(dir))

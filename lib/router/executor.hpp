@@ -132,11 +132,6 @@ inline std::string json_opt_string(const std::string& s) {
     return s.empty() ? "null" : send::json_string(s);
 }
 
-// One line for a NAME.why file (state/notes).
-inline std::string why_line(std::string_view why) {
-    return state::note_text(why);
-}
-
 // How a file is opened: parts of concatenated messages are taken only under the reassembly
 // lock (so that no run ever sees part of a set because another one holds a part for a moment).
 enum class Take {
@@ -154,7 +149,6 @@ public:
             cfg_.general.spool_dir = *opts.spool;
         if (!fs::is_dir(cfg_.general.spool_dir))
             throw Error(Exit::config, cfg_.general.spool_dir, "spool folder does not exist");
-        work_ = state::root(cfg_);
     }
 
     int run();
@@ -162,7 +156,6 @@ public:
 private:
     Config cfg_;
     Options opts_;
-    std::string work_;
     std::unique_ptr<directory::Directory> dir_;
     std::optional<directory::Lookup> directory_down_;
     std::unique_ptr<journal::Journal> journal_;
