@@ -7,6 +7,9 @@
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call.hpp"
 #include "lasthop/lasthop_sip.hpp"
+#include "state/layout.hpp"
+#include "state/notes.hpp"
+#include "state/retry.hpp"
 #include "util/error.hpp"
 #include "util/fsutil.hpp"
 #include "util/hash.hpp"
@@ -41,13 +44,6 @@ int state_rank(const std::string& s) {
 
 std::string make_id(std::string_view key) {
     return fmt::format("{:010X}", hash::fnv1a64(key) & 0xFFFFFFFFFFull);
-}
-
-std::string work_dir(const Config& cfg) {
-    return fs::join(cfg.general.spool_dir, "sms/.sms-suite");
-}
-std::string retry_record(const Config& cfg, const std::string& name) {
-    return fs::join(work_dir(cfg), "retry/" + name);
 }
 
 // One line for the listing: control characters as \xNN.
@@ -98,9 +94,8 @@ std::vector<Entry> entries(const std::string& dir, bool skip_why = false) {
             names.push_back(e.name);
         std::sort(names.begin(), names.end());
         std::erase_if(out, [&](const Entry& e) {
-            return e.name.ends_with(".why") &&
-                   std::binary_search(names.begin(), names.end(),
-                                      e.name.substr(0, e.name.size() - 4));
+            auto noted = state::noted_name(e.name);
+            return noted && std::binary_search(names.begin(), names.end(), *noted);
         });
     }
     return out;
@@ -122,14 +117,6 @@ std::string slurp(const std::string& path, std::size_t max = 64 * 1024) {
         s.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    return s;
-}
-
-// The first line of NAME.why ("" when absent).
-std::string why_of(const std::string& path) {
-    std::string s = slurp(path + ".why", 4096);
-    if (auto nl = s.find('\n'); nl != std::string::npos)
-        s.resize(nl);
     return s;
 }
 
@@ -170,31 +157,6 @@ Peek peek(const std::string& path) {
     return p;
 }
 
-// The retry record (issue 15): first_failure=<epoch>, reason=<line>.
-struct RetryRecord {
-    std::int64_t first_failure = 0;
-    std::string reason;
-};
-std::optional<RetryRecord> read_retry(const Config& cfg, const std::string& name) {
-    std::string s = slurp(retry_record(cfg, name), 8192);
-    if (s.empty())
-        return std::nullopt;
-    RetryRecord r;
-    std::size_t pos = 0;
-    while (pos < s.size()) {
-        auto nl = s.find('\n', pos);
-        std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-        if (line.starts_with("first_failure="))
-            r.first_failure = std::strtoll(line.c_str() + 14, nullptr, 10);
-        else if (line.starts_with("reason="))
-            r.reason = line.substr(7);
-        if (nl == std::string::npos)
-            break;
-        pos = nl + 1;
-    }
-    return r;
-}
-
 // sms/morx/: held sets and messages waiting for retry.
 void list_morx(const Config& cfg, std::vector<Item>& out) {
     struct Set {
@@ -225,7 +187,7 @@ void list_morx(const Config& cfg, std::vector<Item>& out) {
         it.from = p.oa;
         it.to = p.da;
         it.since = e.mtime;
-        if (auto r = read_retry(cfg, e.name)) {
+        if (auto r = state::read_retry(cfg, e.name)) {
             if (r->first_failure > 0)
                 it.since = r->first_failure;
             it.reason = r->reason;
@@ -280,7 +242,7 @@ void list_dead(const std::string& dir, const char* state, std::vector<Item>& out
         it.from = p.oa;
         it.to = p.da;
         it.since = e.mtime;
-        it.reason = why_of(e.path);
+        it.reason = state::read_note(e.path);
         out.push_back(std::move(it));
     }
 }
@@ -340,7 +302,7 @@ void list_outgoing(const Config& cfg, std::int64_t now, std::vector<Item>& out) 
         it.to = p.da.empty() ? queue : p.da;
         it.service = 'S';
         it.since = e.mtime;
-        std::string call = "smsq.mttx." + queue + ".1";
+        std::string call = state::delivery_call_name(queue);
         auto c = call_by_name.find(call);
         if (c != call_by_name.end()) {
             it.detail = "call pending";
@@ -507,9 +469,9 @@ std::optional<fs::Lock> lock_file(const std::string& path, const std::string& id
 
 // The reassembly lock every run takes to form sets, tried for up to two seconds.
 std::optional<fs::Lock> lock_reassembly(const Config& cfg, const std::string& id) {
-    if (!fs::is_dir(work_dir(cfg)))
+    if (!fs::is_dir(state::root(cfg)))
         return std::nullopt; // no run ever started here
-    std::string path = fs::join(work_dir(cfg), "reassembly.lock");
+    const std::string path = state::reassembly_lock(cfg);
     for (int i = 0; i < 20; ++i) {
         if (auto l = fs::Lock::try_acquire(path))
             return l;
@@ -762,7 +724,7 @@ std::string retry(const Config& cfg, const Item& it, std::int64_t now) {
     auto lock = lock_file(path, it.id);
     set_mtime(lock->fd(), now, path);
     if (it.state == "retry") {
-        unlink_quiet(retry_record(cfg, name));
+        unlink_quiet(state::retry_path(cfg, name));
         std::string done = fmt::format("{}: {}: retry clock reset", it.id, path);
         log::notice("{}", done);
         return done;
@@ -773,8 +735,8 @@ std::string retry(const Config& cfg, const Item& it, std::int64_t now) {
                     fmt::format("{} exists already in sms/morx/; nothing moved", name));
     fs::fsync_dir(cfg.morx_dir());
     fs::fsync_dir(dir_name(path));
-    unlink_quiet(path + ".why");
-    unlink_quiet(retry_record(cfg, name));
+    unlink_quiet(state::note_name(path));
+    unlink_quiet(state::retry_path(cfg, name));
     std::string done = fmt::format("{}: {} back to sms/morx/ for the next run", it.id, path);
     log::notice("{}", done);
     return done;
@@ -788,7 +750,7 @@ std::optional<fs::Lock> lock_settling(const Config& cfg, const std::string& id) 
     if (!fs::is_dir(dir))
         return std::nullopt; // nothing was ever remembered
     for (int i = 0; i < 20; ++i) {
-        if (auto l = fs::Lock::try_acquire(fs::join(dir, "settle.lock")))
+        if (auto l = fs::Lock::try_acquire(state::settle_lock(cfg)))
             return l;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -803,7 +765,7 @@ std::optional<std::string> idle_call(const Config& cfg, const std::string& queue
         for (const auto& name : fs::list_regular(cfg.mttx_dir()))
             if (name != except && name.starts_with(queue + "."))
                 return std::nullopt;
-    const std::string call = fs::join(cfg.outgoing_dir(), "smsq.mttx." + queue + ".1");
+    const std::string call = fs::join(cfg.outgoing_dir(), state::delivery_call_name(queue));
     std::string text;
     try {
         text = fs::read_file(call, 1 << 20);
@@ -875,7 +837,7 @@ std::string remove(const Config& cfg, const Item& it) {
         std::vector<journal::Input> inputs;
         for (const auto& p : paths)
             inputs.push_back({p, ""});
-        journal::Journal j(fs::join(work_dir(cfg), "journal"));
+        journal::Journal j(state::journal_dir(cfg));
         j.stage(fmt::format("delete.{}", it.id), {}, inputs);
         j.commit_all();
         std::string done = fmt::format(
@@ -899,9 +861,9 @@ std::string remove(const Config& cfg, const Item& it) {
     for (const auto& f : it.files) {
         unlink_quiet(f);
         if (it.state == "failed" || it.state == "bad")
-            unlink_quiet(f + ".why");
+            unlink_quiet(state::note_name(f));
         if (it.state == "held" || it.state == "retry")
-            unlink_quiet(retry_record(cfg, base_name(f)));
+            unlink_quiet(state::retry_path(cfg, base_name(f)));
     }
     fs::fsync_dir(dir_name(it.files.front()));
     std::string done = fmt::format(
