@@ -225,7 +225,7 @@ int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std
             ready.push_back(std::move(s));
     if (ready.empty())
         return 0;
-    auto lock = fs::Lock::try_acquire(fs::join(dir, "settle.lock"));
+    auto lock = fs::Lock::try_acquire(state::settle_lock(cfg));
     if (!lock)
         return 0; // another run is settling
     int settled = 0;
