@@ -1,5 +1,6 @@
 // sms-queue: what the suite holds, item by item (the suite's mailq), and the two actions an
-// administrator takes on an item (retry, delete). Reads the spool only; links sms_core only.
+// administrator takes on an item (retry, delete). Reads the spool and the suite's state folder
+// through state/ (its layout, notes and retry records) and the last hop's lists.
 //
 // States, in listing order:
 //   held     the parts of a concatenated SMS in sms/morx/ waiting for the others (one item per
@@ -15,7 +16,7 @@
 //   call     a fax, voice or other call file waiting in outgoing/: next attempt, retries left
 //            (one the last hop tracks is shown in its lasthop item instead: one row a delivery)
 //   lasthop  (extension point) deliveries awaiting the far end's confirmation, listed by the
-//            last-hop modules (list_lasthop in queue.cpp)
+//            last-hop modules (list_lasthop in queue_list.cpp)
 #pragma once
 
 #include "core/config.hpp"
