@@ -101,6 +101,78 @@ void log_missing(std::string_view to, const std::vector<char32_t>& missing) {
                  to, missing.size(), list);
 }
 
+// The cover page's lines: the header, a rule as wide as it, the text.
+std::vector<std::u32string> cover_lines(const Config& cfg, const Geometry& geo, const Options& opt,
+                                        const Time& when) {
+    check_length(cfg.fax, geo, opt.text);
+    // A message with no oa= (an unknown sender) says so in the header.
+    std::string header = header_line(
+        cfg.fax, opt.from.empty() ? std::string_view(cfg.texts.unknown_sender) : opt.from, when,
+        opt.mr);
+    std::vector<std::u32string> lines = wrap(header, geo.columns);
+    std::size_t header_cells = 0;
+    for (const auto& l : lines)
+        for (char32_t c : l)
+            header_cells += c == U'\f' ? 0 : static_cast<std::size_t>(cells(c));
+    for (auto& l : wrap(std::string(header_cells, '-'), geo.columns))
+        lines.push_back(std::move(l));
+    for (auto& l : wrap(opt.text, geo.columns))
+        lines.push_back(std::move(l));
+    return lines;
+}
+
+// The TIFF (unless only a preview is asked for) and the preview, one page in memory at a time:
+// drawn, encoded, then its buffer is drawn over.
+void write_files(const Config& cfg, const Options& opt, Document& doc, const Time& when,
+                 Result& result) {
+    auto page = [&](std::size_t i) -> const Page& { return doc.page(i); };
+    result.pages = static_cast<int>(doc.pages());
+    const bool want_tiff = !opt.preview || opt.output || !opt.no_call;
+    if (want_tiff && opt.output) {
+        // The router's form: the same input overwrites the same file, atomically.
+        result.tiff_path = write_tiff(*opt.output, doc.pages(), doc.y_dpi(), page);
+    } else if (want_tiff) {
+        fs::make_dirs(cfg.fax.dir);
+        std::string name = fmt::format("fax-{}-{}-{:04}{:02}{:02}-{:02}{:02}{:02}.tiff",
+                                       name_part(opt.from), name_part(opt.to), when.year,
+                                       when.month, when.day, when.hour, when.minute, when.second);
+        result.tiff_path =
+            write_tiff(fs::join(cfg.fax.dir, name), doc.pages(), doc.y_dpi(), page, true);
+    }
+    if (want_tiff)
+        log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages, result.tiff_path);
+    if (opt.preview) {
+        write_preview(
+            *opt.preview, doc.pages(), doc.y_dpi(), [&](std::size_t i) { return doc.rows(i); },
+            page);
+        result.preview_path = *opt.preview;
+        log::info("fax for {}: preview of {} page(s) written to {}", opt.to, result.pages,
+                  *opt.preview);
+    }
+}
+
+// The SendFax call of the TIFF written; the TIFF removed when the call cannot be queued.
+void queue_call(const Config& cfg, const Options& opt, const std::string& channel, Result& result) {
+    // Asterisk reads the TIFF long after we exit, from its own working folder.
+    std::string tiff = absolute(result.tiff_path);
+    std::string base = fs::basename(tiff);
+    std::string stem = base.substr(0, base.rfind('.'));
+    std::string name = opt.output
+                           ? fmt::format("fax-{}-{:08x}.call", name_part(stem), hash::fnv1a32(tiff))
+                           : fmt::format("{}.call", stem);
+    auto cf = callfile::fax_delivery(cfg, channel, tiff);
+    std::optional<std::string> queued;
+    try {
+        queued = callfile::queue(cfg.general.spool_dir, name, cf);
+    } catch (...) {
+        // No TIFF without its call: a rerun renders both again.
+        ::unlink(result.tiff_path.c_str());
+        throw;
+    }
+    result.call_path = queued ? *queued : fs::join(cfg.outgoing_dir(), name);
+    log::info("fax call to {} queued as {}", channel, *result.call_path);
+}
+
 } // namespace
 
 Result send(const Config& cfg, const Options& opt) {
@@ -133,24 +205,8 @@ Result send(const Config& cfg, const Options& opt) {
         throw Error(Exit::usage, "--preview", "empty file name");
     Document doc(cfg.fax, res);
     Renderer& renderer = doc.renderer();
-    if (opt.cover) {
-        const Geometry& geo = renderer.geometry();
-        check_length(cfg.fax, geo, opt.text);
-        // A message with no oa= (an unknown sender) says so in the header.
-        std::string header = header_line(
-            cfg.fax, opt.from.empty() ? std::string_view(cfg.texts.unknown_sender) : opt.from, when,
-            opt.mr);
-        std::vector<std::u32string> lines = wrap(header, geo.columns);
-        std::size_t header_cells = 0;
-        for (const auto& l : lines)
-            for (char32_t c : l)
-                header_cells += c == U'\f' ? 0 : static_cast<std::size_t>(cells(c));
-        for (auto& l : wrap(std::string(header_cells, '-'), geo.columns))
-            lines.push_back(std::move(l));
-        for (auto& l : wrap(opt.text, geo.columns))
-            lines.push_back(std::move(l));
-        doc.set_cover(std::move(lines));
-    }
+    if (opt.cover)
+        doc.set_cover(cover_lines(cfg, renderer.geometry(), opt, when));
     for (const auto& image : opt.images)
         doc.add_picture(image);
 
@@ -167,54 +223,11 @@ Result send(const Config& cfg, const Options& opt) {
             cfg, channel, absolute(opt.output ? *opt.output : fs::join(cfg.fax.dir, "x.tiff"))));
     }
 
-    // One page in memory at a time: drawn, encoded, then its buffer is drawn over.
-    auto page = [&](std::size_t i) -> const Page& { return doc.page(i); };
     Result result;
-    result.pages = static_cast<int>(doc.pages());
-    const bool want_tiff = !opt.preview || opt.output || !opt.no_call;
-    if (want_tiff && opt.output) {
-        // The router's form: the same input overwrites the same file, atomically.
-        result.tiff_path = write_tiff(*opt.output, doc.pages(), doc.y_dpi(), page);
-    } else if (want_tiff) {
-        fs::make_dirs(cfg.fax.dir);
-        std::string name = fmt::format("fax-{}-{}-{:04}{:02}{:02}-{:02}{:02}{:02}.tiff",
-                                       name_part(opt.from), name_part(opt.to), when.year,
-                                       when.month, when.day, when.hour, when.minute, when.second);
-        result.tiff_path =
-            write_tiff(fs::join(cfg.fax.dir, name), doc.pages(), doc.y_dpi(), page, true);
-    }
-    if (want_tiff)
-        log::info("fax for {}: {} page(s) written to {}", opt.to, result.pages, result.tiff_path);
-    if (opt.preview) {
-        write_preview(
-            *opt.preview, doc.pages(), doc.y_dpi(), [&](std::size_t i) { return doc.rows(i); },
-            page);
-        result.preview_path = *opt.preview;
-        log::info("fax for {}: preview of {} page(s) written to {}", opt.to, result.pages,
-                  *opt.preview);
-    }
+    write_files(cfg, opt, doc, when, result);
     log_missing(opt.to, renderer.missing());
-
-    if (!opt.no_call) {
-        // Asterisk reads the TIFF long after we exit, from its own working folder.
-        std::string tiff = absolute(result.tiff_path);
-        std::string base = fs::basename(tiff);
-        std::string stem = base.substr(0, base.rfind('.'));
-        std::string name =
-            opt.output ? fmt::format("fax-{}-{:08x}.call", name_part(stem), hash::fnv1a32(tiff))
-                       : fmt::format("{}.call", stem);
-        auto cf = callfile::fax_delivery(cfg, channel, tiff);
-        std::optional<std::string> queued;
-        try {
-            queued = callfile::queue(cfg.general.spool_dir, name, cf);
-        } catch (...) {
-            // No TIFF without its call: a rerun renders both again.
-            ::unlink(result.tiff_path.c_str());
-            throw;
-        }
-        result.call_path = queued ? *queued : fs::join(cfg.outgoing_dir(), name);
-        log::info("fax call to {} queued as {}", channel, *result.call_path);
-    }
+    if (!opt.no_call)
+        queue_call(cfg, opt, channel, result);
     return result;
 }
 
