@@ -35,25 +35,18 @@ std::string uptime_text() {
     return fmt::format("Up {} day{}, {:02}:{:02}.", days, days == 1 ? "" : "s", hours, minutes);
 }
 
-// Runs argv with stdin from /dev/null, collecting stdout up to a limit, killed after
-// `timeout_s`. Returns the output, or throws a string saying what went wrong. Kept whole
-// (about 95 lines): the spawn, the read loop under the deadline, the kill of the process group
-// and the wait depend on each other's order, and each step's failure is handled where it
-// happens.
-std::string run_program(const std::vector<std::string>& argv, int timeout_s,
-                        const std::vector<std::string>& extra_env) {
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0)
-        throw std::string("pipe: ") + std::strerror(errno);
-    fs::Fd rd(out[0]), wr(out[1]);
-
+// Starts argv in its own process group (so a timeout kills its children too), stdin from
+// /dev/null, stdout on `out_fd`, the environment with `extra_env` added. Throws a string saying
+// what went wrong.
+pid_t spawn(const std::vector<std::string>& argv, int out_fd,
+            const std::vector<std::string>& extra_env) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
-    posix_spawnattr_setpgroup(&attr, 0); // its own group, so a timeout kills its children too
+    posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
 
     std::vector<std::string> env_store;
@@ -74,14 +67,16 @@ std::string run_program(const std::vector<std::string>& argv, int timeout_s,
     int rc = ::posix_spawn(&pid, cargv[0], &fa, &attr, cargv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    wr = fs::Fd();
     if (rc != 0)
         throw fmt::format("{}: {}", argv[0], std::strerror(rc));
+    return pid;
+}
 
+// What the program writes on `fd` until it closes it or `deadline` passes (then `timed_out`),
+// kept up to 64 KiB.
+std::string read_output(int fd, std::chrono::steady_clock::time_point deadline, bool& timed_out) {
     std::string output;
     constexpr std::size_t limit = 64 * 1024;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    bool timed_out = false;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                         deadline - std::chrono::steady_clock::now())
@@ -91,7 +86,7 @@ std::string run_program(const std::vector<std::string>& argv, int timeout_s,
             break;
         }
         struct pollfd p {
-            rd.get(), POLLIN, 0
+            fd, POLLIN, 0
         };
         int n = ::poll(&p, 1, static_cast<int>(left));
         if (n < 0 && errno == EINTR)
@@ -99,7 +94,7 @@ std::string run_program(const std::vector<std::string>& argv, int timeout_s,
         if (n <= 0)
             continue;
         char buf[4096];
-        ssize_t got = ::read(rd.get(), buf, sizeof buf);
+        ssize_t got = ::read(fd, buf, sizeof buf);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
@@ -108,6 +103,23 @@ std::string run_program(const std::vector<std::string>& argv, int timeout_s,
             output.append(buf, static_cast<std::size_t>(std::min<ssize_t>(
                                    got, static_cast<ssize_t>(limit - output.size()))));
     }
+    return output;
+}
+
+// Runs argv with stdin from /dev/null, collecting stdout up to a limit, killed after
+// `timeout_s`. Returns the output, or throws a string saying what went wrong.
+std::string run_program(const std::vector<std::string>& argv, int timeout_s,
+                        const std::vector<std::string>& extra_env) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0)
+        throw std::string("pipe: ") + std::strerror(errno);
+    fs::Fd rd(out[0]), wr(out[1]);
+    const pid_t pid = spawn(argv, wr.get(), extra_env);
+    wr = fs::Fd(); // the program's alone now: its end of the pipe closes when it exits
+
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    bool timed_out = false;
+    std::string output = read_output(rd.get(), deadline, timed_out);
     // The output may have ended long before the program does (it closed its stdout, or it
     // exited and left a child behind): the time limit holds for the program too.
     int status = 0;
