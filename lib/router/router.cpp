@@ -78,28 +78,68 @@ Reply answer(const Config& cfg, const std::string& from, const std::string& send
     return r;
 }
 
-// Kept whole (about 90 lines): one case per service letter, each a few lines, so that the
-// table of SPEC 2.2 reads in one place.
-Decision decide(const Config& cfg, const Input& in) {
+namespace {
+
+// A message that cannot be routed yet or at all: no destination, or the directory unavailable
+// for a number the decision needs. `d` then says why (its service set when known).
+bool undecidable(const Config& cfg, const Input& in, Decision& d) {
     const auto& m = in.message;
-    Decision d;
     if (m.da.empty()) {
         d.outcome = Outcome::bad;
         d.detail = "no destination (da=) in the message";
-        return d;
+        return true;
     }
     d.service = service_of(cfg, m.da, in.receiver);
     if (d.service == '?') {
         d.outcome = Outcome::retry;
         d.detail = fmt::format("directory unavailable: {}", in.receiver.why);
-        return d;
+        return true;
     }
     if (needs_sender(cfg, m, in.receiver) && in.sender &&
         in.sender->status == directory::Lookup::Status::unavailable) {
         d.outcome = Outcome::retry;
         d.detail = fmt::format("directory unavailable: {}", in.sender->why);
-        return d;
+        return true;
     }
+    return false;
+}
+
+// Service C: the command runs, its answer to the sender from the command's number.
+Action command_action(const Config& cfg, const Input& in) {
+    const auto& m = in.message;
+    Action a;
+    a.kind = Action::Kind::run_command;
+    a.from = m.oa;
+    a.to = m.da;
+    a.text = m.text;
+    a.reply = answer(cfg, m.da, m.oa, in.sender, "");
+    return a;
+}
+
+// Service T: the SIP message, and the notice the sender gets if the user cannot be reached.
+Action sip_action(const Config& cfg, const Input& in) {
+    const auto& m = in.message;
+    Action a;
+    a.kind = Action::Kind::send_sip;
+    // A SIP message needs a From: an unknown sender is "anonymous" (RFC 3323).
+    a.from = m.oa.empty() ? std::string("anonymous") : m.oa;
+    a.to = m.da;
+    a.channel = in.receiver.entry.channel;
+    a.text = m.text;
+    a.reply = answer(cfg, cfg.general.centre_receive_number, m.oa, in.sender,
+                     notice_text(cfg, m.da, cfg.texts.not_logged_in));
+    return a;
+}
+
+} // namespace
+
+// One case per service letter, each a few lines, so that the table of SPEC 2.2 reads in one
+// place.
+Decision decide(const Config& cfg, const Input& in) {
+    const auto& m = in.message;
+    Decision d;
+    if (undecidable(cfg, in, d))
+        return d;
     const std::string& centre = cfg.general.centre_receive_number;
     auto notice = [&](std::string_view reason, std::string detail) {
         Action a;
@@ -135,31 +175,14 @@ Decision decide(const Config& cfg, const Input& in) {
         deliver(Action::Kind::render_voice, fmt::format("voice call queued for {} on {}{}", m.da,
                                                         in.receiver.entry.channel, marked));
         break;
-    case 'C': {
-        Action a;
-        a.kind = Action::Kind::run_command;
-        a.from = m.oa;
-        a.to = m.da;
-        a.text = m.text;
-        a.reply = answer(cfg, m.da, m.oa, in.sender, "");
-        d.actions.push_back(std::move(a));
+    case 'C':
+        d.actions.push_back(command_action(cfg, in));
         d.detail = fmt::format("command for {}{}", m.da, marked);
         break;
-    }
-    case 'T': {
-        Action a;
-        a.kind = Action::Kind::send_sip;
-        // A SIP message needs a From: an unknown sender is "anonymous" (RFC 3323).
-        a.from = m.oa.empty() ? std::string("anonymous") : m.oa;
-        a.to = m.da;
-        a.channel = in.receiver.entry.channel;
-        a.text = m.text;
-        a.reply =
-            answer(cfg, centre, m.oa, in.sender, notice_text(cfg, m.da, cfg.texts.not_logged_in));
-        d.actions.push_back(std::move(a));
+    case 'T':
+        d.actions.push_back(sip_action(cfg, in));
         d.detail = fmt::format("SIP message sent to {}{}", m.da, marked);
         break;
-    }
     case 'E':
         deliver(Action::Kind::send_mail,
                 fmt::format("mail sent to {} for {}{}", in.receiver.entry.channel, m.da, marked));
