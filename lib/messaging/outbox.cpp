@@ -187,6 +187,33 @@ void Batch::close() {
     mr.release();
 }
 
+namespace {
+
+// Where app_sms's log ends now: the lines about the messages queued now come after it. (Once per
+// batch: the batch's files appear together, after it.)
+smslog::Mark log_mark(const Config& cfg, Batch* batch) {
+    if (!batch)
+        return smslog::mark_now(cfg.sms.log);
+    if (!batch->mark)
+        batch->mark = smslog::mark_now(cfg.sms.log);
+    return *batch->mark;
+}
+
+// Whether the delivery call of `da`'s queue is pending. Looked at once per batch: a call that
+// ends meanwhile is the sweep's, as one that ends just after a lone message looked.
+bool pending_call(const Config& cfg, const std::string& da, const std::string& queue,
+                  Batch* batch) {
+    if (!batch)
+        return call_pending(cfg, da);
+    if (auto it = batch->call_pending.find(queue); it != batch->call_pending.end())
+        return it->second;
+    const bool pending = call_pending(cfg, da);
+    batch->call_pending.emplace(queue, pending);
+    return pending;
+}
+
+} // namespace
+
 std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
                                   const std::vector<Part>& parts, const std::string& stem,
                                   Batch* batch) {
@@ -202,16 +229,7 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
     spool::WriteStyle style;
     style.text = spool::TextStyle::ucs2; // ud= lines are misread by current app_sms
     style.with_da = true;
-    // Where app_sms's log ends now: the lines about these messages come after it.
-    // (Once per batch: the batch's files appear together, after it.)
-    smslog::Mark mark;
-    if (req.track && batch) {
-        if (!batch->mark)
-            batch->mark = smslog::mark_now(cfg.sms.log);
-        mark = *batch->mark;
-    } else if (req.track) {
-        mark = smslog::mark_now(cfg.sms.log);
-    }
+    const smslog::Mark mark = req.track ? log_mark(cfg, batch) : smslog::Mark{};
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     for (const Part& p : parts) {
         spool::Message m;
@@ -258,20 +276,8 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
         // same way whether or not this message happens to need a new call.
         callfile::CallFile c = callfile::sms_delivery(cfg, req.channel, queue);
         fs::PlannedFile call = callfile::plan(cfg.general.spool_dir, call_file_name(queue), c);
-        // Looked at once per batch: a call that ends meanwhile is the sweep's, as one that
-        // ends just after a lone message looked.
-        bool pending = false;
-        if (!batch) {
-            pending = call_pending(cfg, req.da);
-        } else if (auto it = batch->call_pending.find(queue); it != batch->call_pending.end()) {
-            pending = it->second;
-        } else {
-            pending = call_pending(cfg, req.da);
-            batch->call_pending.emplace(queue, pending);
-        }
-        if (!pending) {
+        if (!pending_call(cfg, req.da, queue, batch))
             files.push_back(std::move(call));
-        }
     }
     return files;
 }
