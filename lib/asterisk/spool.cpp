@@ -174,7 +174,87 @@ void check_text_length(std::string_view text, std::string_view what) {
                                 max_text_bytes));
 }
 
-Message parse(std::string_view content, std::string_view name, std::size_t max_size) {
+namespace {
+
+// A udh# line's information elements into m.udh; one that does not parse leaves the message a
+// single one, and says why in m.udh_error (the header is logged).
+void read_udh(Message& m, std::string_view raw, std::size_t line_no) {
+    auto bytes = unhex(raw);
+    std::vector<InformationElement> ies;
+    std::string why;
+    if (!bytes)
+        why = "not hex";
+    std::size_t i = 0;
+    while (bytes && why.empty() && i < bytes->size()) {
+        if (i + 2 > bytes->size() || i + 2 + (*bytes)[i + 1] > bytes->size()) {
+            why = "an information element runs past the end";
+            break;
+        }
+        InformationElement ie;
+        ie.id = (*bytes)[i];
+        auto len = (*bytes)[i + 1];
+        ie.data.assign(bytes->begin() + static_cast<long>(i) + 2,
+                       bytes->begin() + static_cast<long>(i) + 2 + len);
+        ies.push_back(std::move(ie));
+        i += 2u + len;
+    }
+    if (why.empty()) {
+        m.udh = std::move(ies);
+        m.udh_error.clear();
+    } else {
+        m.udh.clear();
+        std::string shown;
+        for (char c : raw.substr(0, 64))
+            shown.push_back(c < 0x20 || c == 0x7F ? '?' : c);
+        m.udh_error = fmt::format("line {}: udh#{} does not parse ({}): the text is "
+                                  "routed as a single message",
+                                  line_no, shown, why);
+    }
+}
+
+// A ud## value (a whole number of 4-digit units) as UTF-16 units; none when it is not hex.
+std::optional<std::u16string> ucs2_units(std::string_view hexs) {
+    auto bytes = unhex(hexs);
+    if (!bytes)
+        return std::nullopt;
+    std::u16string units;
+    for (std::size_t i = 0; i < bytes->size(); i += 2)
+        units.push_back(static_cast<char16_t>((*bytes)[i] << 8 | (*bytes)[i + 1]));
+    return units;
+}
+
+// A key=value line other than the text's: the field set, or why the value is refused. A key
+// app_sms does not write is remembered in m.unknown_keys.
+std::optional<std::string> read_field(Message& m, const std::string& key, std::string_view value) {
+    if (key == "oa" || key == "da") {
+        if (!valid_number(value))
+            return fmt::format("{}= is not a number: '{}'", key, value);
+        (key == "oa" ? m.oa : m.da) = std::string(value);
+    } else if (key == "scts") {
+        if (!scts_fields(value))
+            return fmt::format("scts= is not YYYY-MM-DDTHH:MM:SS: '{}'", value);
+        m.scts = std::string(value);
+    } else if (key == "pid" || key == "dcs" || key == "mr" || key == "vp" || key == "srr" ||
+               key == "rp") {
+        auto n = to_int(value);
+        if (!n)
+            return fmt::format("{}= is not a number: '{}'", key, value);
+        auto& field = key == "pid"   ? m.pid
+                      : key == "dcs" ? m.dcs
+                      : key == "mr"  ? m.mr
+                      : key == "vp"  ? m.vp
+                      : key == "srr" ? m.srr
+                                     : m.rp;
+        field = *n;
+    } else {
+        m.unknown_keys.push_back(key);
+    }
+    return std::nullopt;
+}
+
+// The file as a whole: not empty (app_sms is still writing it), not too big, no NUL (not a
+// message file), ending with a newline (still being written).
+void check_whole(std::string_view content, std::string_view name, std::size_t max_size) {
     auto fail = [&](std::string why) -> Error {
         return Error(Exit::dataerr, std::string(name), std::move(why));
     };
@@ -189,7 +269,15 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
         throw fail("binary data (NUL byte): not a message file");
     if (content.back() != '\n')
         throw incomplete("truncated: the last line has no newline");
+}
 
+} // namespace
+
+Message parse(std::string_view content, std::string_view name, std::size_t max_size) {
+    check_whole(content, name, max_size);
+    auto fail = [&](std::string why) -> Error {
+        return Error(Exit::dataerr, std::string(name), std::move(why));
+    };
     Message m;
     bool have_scts = false;
     std::size_t line_no = 0;
@@ -210,53 +298,19 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
 
         if (text::istarts_with(line, "udh#")) {
             // app_sms never interprets the header: one that does not parse must not cost the
-            // text. The message is then a single one, and the header is logged.
-            auto raw = hex_value(4);
-            auto bytes = unhex(raw);
-            std::vector<InformationElement> ies;
-            std::string why;
-            if (!bytes)
-                why = "not hex";
-            std::size_t i = 0;
-            while (bytes && why.empty() && i < bytes->size()) {
-                if (i + 2 > bytes->size() || i + 2 + (*bytes)[i + 1] > bytes->size()) {
-                    why = "an information element runs past the end";
-                    break;
-                }
-                InformationElement ie;
-                ie.id = (*bytes)[i];
-                auto len = (*bytes)[i + 1];
-                ie.data.assign(bytes->begin() + static_cast<long>(i) + 2,
-                               bytes->begin() + static_cast<long>(i) + 2 + len);
-                ies.push_back(std::move(ie));
-                i += 2u + len;
-            }
-            if (why.empty()) {
-                m.udh = std::move(ies);
-                m.udh_error.clear();
-            } else {
-                m.udh.clear();
-                std::string shown;
-                for (char c : raw.substr(0, 64))
-                    shown.push_back(c < 0x20 || c == 0x7F ? '?' : c);
-                m.udh_error = fmt::format("line {}: udh#{} does not parse ({}): the text is "
-                                          "routed as a single message",
-                                          line_no, shown, why);
-            }
+            // text.
+            read_udh(m, hex_value(4), line_no);
             continue;
         }
         if (text::istarts_with(line, "ud##")) {
             auto hexs = hex_value(4);
             if (hexs.size() % 4 != 0)
                 throw at("ud## length is not a whole number of UCS-2 units");
-            auto bytes = unhex(hexs);
-            if (!bytes)
+            auto units = ucs2_units(hexs);
+            if (!units)
                 throw at("ud## is not hex");
-            std::u16string units;
-            for (std::size_t i = 0; i < bytes->size(); i += 2)
-                units.push_back(static_cast<char16_t>((*bytes)[i] << 8 | (*bytes)[i + 1]));
             // A lone surrogate (a part split inside a pair) becomes U+FFFD; the rest is kept.
-            m.text = utf8::encode(utf8::from_utf16_lenient(units, &m.halves));
+            m.text = utf8::encode(utf8::from_utf16_lenient(*units, &m.halves));
             m.form = UdForm::ucs2;
             continue;
         }
@@ -289,34 +343,12 @@ Message parse(std::string_view content, std::string_view name, std::size_t max_s
             m.form = UdForm::utf8;
             continue;
         }
-        value = text::trim(value, " \t");
-        if (key == "oa" || key == "da") {
-            if (!valid_number(value))
-                throw at(fmt::format("{}= is not a number: '{}'", key, value));
-            (key == "oa" ? m.oa : m.da) = std::string(value);
-        } else if (key == "scts") {
-            if (!scts_fields(value))
-                throw at(fmt::format("scts= is not YYYY-MM-DDTHH:MM:SS: '{}'", value));
-            m.scts = std::string(value);
-            have_scts = true;
-        } else if (key == "pid" || key == "dcs" || key == "mr" || key == "vp" || key == "srr" ||
-                   key == "rp") {
-            auto n = to_int(value);
-            if (!n)
-                throw at(fmt::format("{}= is not a number: '{}'", key, value));
-            auto& field = key == "pid"   ? m.pid
-                          : key == "dcs" ? m.dcs
-                          : key == "mr"  ? m.mr
-                          : key == "vp"  ? m.vp
-                          : key == "srr" ? m.srr
-                                         : m.rp;
-            field = *n;
-        } else {
-            m.unknown_keys.push_back(key);
-        }
+        if (auto why = read_field(m, key, text::trim(value, " \t")))
+            throw at(*why);
+        have_scts = have_scts || key == "scts";
     }
     if (!have_scts)
-        throw incomplete("incomplete: no scts= line");
+        throw Incomplete(Exit::dataerr, std::string(name), "incomplete: no scts= line");
     return m;
 }
 
