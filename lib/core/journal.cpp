@@ -200,49 +200,67 @@ void Journal::drop(Batch& b, const std::set<std::string>& gone) {
     b.size = t.size();
 }
 
-void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>& files,
-                    const std::vector<Input>& inputs) {
-    check_field(name, "transaction");
-    if (name.find('/') != std::string::npos || name.front() == '.')
-        throw Error(Exit::software, name, "not a valid transaction name");
-    if (!open_) {
-        // The manifest first, locked: recovery leaves alone what a live run is writing.
-        Batch b;
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
+namespace {
+
+// An output's file for the batch's temporary `temp`: created (or truncated) with the file's mode.
+fs::Fd create_temp(const fs::PlannedFile& f, const std::string& temp) {
+    fs::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, f.mode));
+    if (!fd)
+        throw_errno(Exit::cantcreat, temp, errno);
+    return fd;
+}
+
+// The output's content into its temporary, its time set when it has one, closed.
+void fill_temp(fs::Fd fd, const fs::PlannedFile& f, const std::string& temp) {
+    fs::write_all(fd.get(), f.content, temp);
+    if (f.mtime) {
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(f.mtime->time_since_epoch())
                       .count();
-        std::string id = fmt::format("{}.{:x}{}", pid_, ns, batches_++);
-        b.tmp = fs::join(root_, fmt::format(".{}.batch", id));
-        b.path = fs::join(root_, fmt::format("{}.batch", id));
-        b.fd = fs::Fd(::open(b.tmp.c_str(),
-                             O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!b.fd)
-            throw_errno(Exit::cantcreat, b.tmp, errno);
-        ::flock(b.fd.get(), LOCK_EX);
-        b.opened = std::chrono::steady_clock::now();
-        open_ = std::move(b);
+        struct timespec ts[2] = {
+            {0, UTIME_NOW},
+            {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}};
+        if (::futimens(fd.get(), ts) != 0)
+            throw_errno(Exit::cantcreat, temp, errno);
     }
+    if (::close(fd.release()) != 0)
+        throw_errno(Exit::cantcreat, temp, errno);
+}
+
+} // namespace
+
+// What each output becomes: a new temporary, one of this batch's (rewritten when it replaces,
+// left as it is when not), or nothing.
+struct Journal::Write {
+    const fs::PlannedFile* file;
+    std::string temp;
+    bool fresh;
+};
+
+// The manifest first, locked: recovery leaves alone what a live run is writing.
+void Journal::open_batch() {
+    Batch b;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    std::string id = fmt::format("{}.{:x}{}", pid_, ns, batches_++);
+    b.tmp = fs::join(root_, fmt::format(".{}.batch", id));
+    b.path = fs::join(root_, fmt::format("{}.batch", id));
+    b.fd = fs::Fd(
+        ::open(b.tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!b.fd)
+        throw_errno(Exit::cantcreat, b.tmp, errno);
+    ::flock(b.fd.get(), LOCK_EX);
+    b.opened = std::chrono::steady_clock::now();
+    open_ = std::move(b);
+}
+
+// The outputs of `tx` in the open batch: their manifest lines in tx.outs, the temporaries new to
+// the batch in `added` (final path -> temporary), and what is to be written.
+std::vector<Journal::Write> Journal::plan_writes(Tx& tx, const std::vector<fs::PlannedFile>& files,
+                                                 std::map<std::string, std::string>& added) {
     Batch& b = *open_;
     const std::string tag = fs::basename(b.path).substr(0, fs::basename(b.path).size() - 6);
-    Tx tx;
-    tx.name = name;
-    tx.head = fmt::format("tx\t{}\n", name);
-    for (const auto& in : inputs) {
-        check_field(in.path, "input");
-        if (!in.dest.empty())
-            check_field(in.dest, "input folder");
-        tx.head += fmt::format("in\t{}\t{}\n", in.path, in.dest);
-        tx.inputs.push_back(in.path);
-    }
-    // What each output becomes: a new temporary, one of this batch's (rewritten when it
-    // replaces, left as it is when not), or nothing.
-    struct Write {
-        const fs::PlannedFile* file;
-        std::string temp;
-        bool fresh;
-    };
     std::vector<Write> writes;
-    std::map<std::string, std::string> added;
     for (const auto& f : files) {
         check_field(f.dir, "output folder");
         check_field(f.name, "output name");
@@ -266,6 +284,58 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
         if (f.replace)
             writes.push_back({&f, it->second, false});
     }
+    return writes;
+}
+
+// The temporaries; each one created is named in `created` (for the caller to remove if the
+// transaction fails).
+void Journal::write_temps(const std::vector<Write>& writes, std::vector<std::string>& created) {
+    // Fresh temporaries of this transaction, by final path: a file the same as one of them
+    // becomes a second link of it.
+    std::map<std::string, const Write*> fresh;
+    for (const auto& w : writes) {
+        const auto& f = *w.file;
+        ensure_dir(f.temp_dir.empty() ? f.dir : f.temp_dir);
+        if (w.fresh && !f.same_as.empty()) {
+            auto same = fresh.find(f.same_as);
+            if (same != fresh.end() && same->second->file->content == f.content &&
+                same->second->file->mode == f.mode && !f.mtime &&
+                ::link(same->second->temp.c_str(), w.temp.c_str()) == 0) {
+                created.push_back(w.temp);
+                continue;
+            }
+        }
+        if (w.fresh)
+            fresh.emplace(fs::join(f.dir, f.name), &w);
+        else
+            ::unlink(w.temp.c_str()); // rewritten whole: never through another link of it
+        fs::Fd fd = create_temp(f, w.temp);
+        if (w.fresh)
+            created.push_back(w.temp);
+        fill_temp(std::move(fd), f, w.temp);
+    }
+}
+
+void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>& files,
+                    const std::vector<Input>& inputs) {
+    check_field(name, "transaction");
+    if (name.find('/') != std::string::npos || name.front() == '.')
+        throw Error(Exit::software, name, "not a valid transaction name");
+    if (!open_)
+        open_batch();
+    Batch& b = *open_;
+    Tx tx;
+    tx.name = name;
+    tx.head = fmt::format("tx\t{}\n", name);
+    for (const auto& in : inputs) {
+        check_field(in.path, "input");
+        if (!in.dest.empty())
+            check_field(in.dest, "input folder");
+        tx.head += fmt::format("in\t{}\t{}\n", in.path, in.dest);
+        tx.inputs.push_back(in.path);
+    }
+    std::map<std::string, std::string> added;
+    const std::vector<Write> writes = plan_writes(tx, files, added);
     std::string lines = tx.head;
     for (const auto& o : tx.outs)
         lines += o.line;
@@ -277,45 +347,7 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
             static_cast<ssize_t>(lines.size()))
             throw_errno(Exit::tempfail, b.tmp, errno == 0 ? ENOSPC : errno);
         b.size += lines.size();
-        // Fresh temporaries of this transaction, by final path: a file the same as one of them
-        // becomes a second link of it.
-        std::map<std::string, const Write*> fresh;
-        for (const auto& w : writes) {
-            const auto& f = *w.file;
-            ensure_dir(f.temp_dir.empty() ? f.dir : f.temp_dir);
-            if (w.fresh && !f.same_as.empty()) {
-                auto same = fresh.find(f.same_as);
-                if (same != fresh.end() && same->second->file->content == f.content &&
-                    same->second->file->mode == f.mode && !f.mtime &&
-                    ::link(same->second->temp.c_str(), w.temp.c_str()) == 0) {
-                    created.push_back(w.temp);
-                    continue;
-                }
-            }
-            if (w.fresh)
-                fresh.emplace(fs::join(f.dir, f.name), &w);
-            else
-                ::unlink(w.temp.c_str()); // rewritten whole: never through another link of it
-            fs::Fd fd(::open(w.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                             f.mode));
-            if (!fd)
-                throw_errno(Exit::cantcreat, w.temp, errno);
-            if (w.fresh)
-                created.push_back(w.temp);
-            fs::write_all(fd.get(), f.content, w.temp);
-            if (f.mtime) {
-                auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              f.mtime->time_since_epoch())
-                              .count();
-                struct timespec ts[2] = {
-                    {0, UTIME_NOW},
-                    {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}};
-                if (::futimens(fd.get(), ts) != 0)
-                    throw_errno(Exit::cantcreat, w.temp, errno);
-            }
-            if (::close(fd.release()) != 0)
-                throw_errno(Exit::cantcreat, w.temp, errno);
-        }
+        write_temps(writes, created);
     } catch (...) {
         for (const auto& t : created)
             ::unlink(t.c_str());

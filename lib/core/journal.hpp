@@ -105,6 +105,12 @@ private:
     std::string apply(const std::string& manifest);
     void forget_marks(const std::string& name);
     void ensure_dir(const std::string& dir);
+    // stage's steps (journal.cpp).
+    struct Write;
+    void open_batch();
+    std::vector<Write> plan_writes(Tx& tx, const std::vector<fs::PlannedFile>& files,
+                                   std::map<std::string, std::string>& added);
+    void write_temps(const std::vector<Write>& writes, std::vector<std::string>& created);
     void discard(Batch& b);
     void close_out(Batch& b);
     std::string text(const Batch& b) const;
