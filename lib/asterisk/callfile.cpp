@@ -290,8 +290,27 @@ std::optional<std::string> queue(const std::string& spool_dir, const std::string
     return fs::join(f.dir, f.name);
 }
 
-std::optional<std::chrono::system_clock::time_point>
-parse_at(std::string_view s, std::chrono::system_clock::time_point now) {
+namespace {
+
+// "@<epoch seconds>": the time, or none.
+std::optional<std::chrono::system_clock::time_point> parse_epoch(std::string_view body) {
+    long long secs = 0;
+    if (body.empty()) {
+        return std::nullopt;
+    }
+    auto r = std::from_chars(body.data(), body.data() + body.size(), secs);
+    if (r.ec != std::errc() || r.ptr != body.data() + body.size() || secs < 0 || secs >= at_limit) {
+        return std::nullopt;
+    }
+    return std::chrono::system_clock::time_point(std::chrono::seconds(secs));
+}
+
+// The fields of "HH:MM" or "YYYY-MM-DD HH:MM[:SS]" (or with a 'T'), in range; `date` says which.
+struct AtFields {
+    int Y = 0, M = 0, D = 0, h = 0, m = 0, sec = 0;
+    bool date = false;
+};
+std::optional<AtFields> at_fields(std::string_view s) {
     auto num = [&](std::size_t pos, std::size_t len, int& out) {
         if (pos + len > s.size()) {
             return false;
@@ -305,36 +324,22 @@ parse_at(std::string_view s, std::chrono::system_clock::time_point now) {
         auto r = std::from_chars(sub.data(), sub.data() + sub.size(), out);
         return r.ec == std::errc();
     };
-    if (!s.empty() && s.front() == '@') {
-        long long secs = 0;
-        auto body = s.substr(1);
-        if (body.empty()) {
-            return std::nullopt;
-        }
-        auto r = std::from_chars(body.data(), body.data() + body.size(), secs);
-        if (r.ec != std::errc() || r.ptr != body.data() + body.size() || secs < 0 ||
-            secs >= at_limit) {
-            return std::nullopt;
-        }
-        return std::chrono::system_clock::time_point(std::chrono::seconds(secs));
-    }
-    std::tm tm{};
-    int Y = 0, M = 0, D = 0, h = 0, m = 0, sec = 0;
-    bool date = false;
+    AtFields f;
     std::size_t p = 0;
     if (s.size() == 5 && s[2] == ':') {
-        if (!num(0, 2, h) || !num(3, 2, m)) {
+        if (!num(0, 2, f.h) || !num(3, 2, f.m)) {
             return std::nullopt;
         }
     } else if (s.size() >= 16 && s[4] == '-' && s[7] == '-' && (s[10] == ' ' || s[10] == 'T') &&
                s[13] == ':') {
-        date = true;
-        if (!num(0, 4, Y) || !num(5, 2, M) || !num(8, 2, D) || !num(11, 2, h) || !num(14, 2, m)) {
+        f.date = true;
+        if (!num(0, 4, f.Y) || !num(5, 2, f.M) || !num(8, 2, f.D) || !num(11, 2, f.h) ||
+            !num(14, 2, f.m)) {
             return std::nullopt;
         }
         p = 16;
         if (s.size() == 19 && s[16] == ':') {
-            if (!num(17, 2, sec)) {
+            if (!num(17, 2, f.sec)) {
                 return std::nullopt;
             }
             p = 19;
@@ -345,33 +350,48 @@ parse_at(std::string_view s, std::chrono::system_clock::time_point now) {
     } else {
         return std::nullopt;
     }
-    if (h > 23 || m > 59 || sec > 59 || (date && (Y < 1970 || Y > 2099))) {
+    if (f.h > 23 || f.m > 59 || f.sec > 59 || (f.date && (f.Y < 1970 || f.Y > 2099))) {
         return std::nullopt;
     }
+    if (f.date && (f.M < 1 || f.M > 12 || f.D < 1 || f.D > 31)) {
+        return std::nullopt;
+    }
+    return f;
+}
+
+} // namespace
+
+std::optional<std::chrono::system_clock::time_point>
+parse_at(std::string_view s, std::chrono::system_clock::time_point now) {
+    if (!s.empty() && s.front() == '@') {
+        return parse_epoch(s.substr(1));
+    }
+    auto f = at_fields(s);
+    if (!f) {
+        return std::nullopt;
+    }
+    std::tm tm{};
     std::time_t now_t = std::chrono::system_clock::to_time_t(now);
-    if (date) {
-        if (M < 1 || M > 12 || D < 1 || D > 31) {
-            return std::nullopt;
-        }
-        tm.tm_year = Y - 1900;
-        tm.tm_mon = M - 1;
-        tm.tm_mday = D;
+    if (f->date) {
+        tm.tm_year = f->Y - 1900;
+        tm.tm_mon = f->M - 1;
+        tm.tm_mday = f->D;
     } else {
         localtime_r(&now_t, &tm);
     }
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = sec;
+    tm.tm_hour = f->h;
+    tm.tm_min = f->m;
+    tm.tm_sec = f->sec;
     tm.tm_isdst = -1;
     std::tm want = tm;
     std::time_t t = std::mktime(&tm);
     if (t == static_cast<std::time_t>(-1)) {
         return std::nullopt;
     }
-    if (date && (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon)) {
+    if (f->date && (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon)) {
         return std::nullopt; // 2026-02-30 and the like
     }
-    if (!date && t <= now_t) {
+    if (!f->date && t <= now_t) {
         // Today's HH:MM has passed: tomorrow (through mktime, so a DST change is honoured).
         want.tm_mday += 1;
         want.tm_isdst = -1;
