@@ -152,6 +152,9 @@ Setter identifier(std::string DirectoryConfig::*field) {
     };
 }
 
+// Every key of the file, one line each with its section, name, parser and range. Kept whole
+// (over 200 lines): a table reads better in one piece, and split into functions it would only
+// hide where a key is.
 const std::vector<Key>& keys() {
     using C = Config;
     static const std::vector<Key> k = {
