@@ -1,0 +1,265 @@
+// The journal's recovery: committed manifests finished (their outputs moved into place, their
+// inputs removed), a dead run's uncommitted stages discarded.
+#include "core/journal.hpp"
+#include "core/journal_internal.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <set>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sms::journal {
+
+namespace {
+
+std::vector<std::string> split_tabs(std::string_view line) {
+    std::vector<std::string> out;
+    while (true) {
+        auto tab = line.find('\t');
+        out.emplace_back(line.substr(0, tab));
+        if (tab == std::string_view::npos)
+            break;
+        line.remove_prefix(tab + 1);
+    }
+    return out;
+}
+
+bool pid_alive(long pid) {
+    return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+// The pid in "<stem>.<pid>.<k>.staged" or ".<stem>.<pid>.manifest" (0 when there is none).
+long pid_in(const std::string& name, std::string_view suffix, int fields_after) {
+    std::string_view s(name);
+    s.remove_suffix(suffix.size());
+    for (int i = 0; i < fields_after; ++i) {
+        auto dot = s.rfind('.');
+        if (dot == std::string_view::npos)
+            return 0;
+        s = s.substr(0, dot);
+    }
+    auto dot = s.rfind('.');
+    if (dot == std::string_view::npos)
+        return 0;
+    return std::strtol(std::string(s.substr(dot + 1)).c_str(), nullptr, 10);
+}
+
+// A manifest's lines, each split at its tabs; a last line with no newline (cut by a crash) is
+// not one.
+std::vector<std::vector<std::string>> lines_of(std::string_view manifest) {
+    std::vector<std::vector<std::string>> out;
+    for (auto nl = manifest.find('\n'); nl != std::string_view::npos; nl = manifest.find('\n')) {
+        out.push_back(split_tabs(manifest.substr(0, nl)));
+        manifest.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
+// The inputs a manifest names.
+std::vector<std::string> inputs_of(const std::string& manifest) {
+    std::vector<std::string> out;
+    for (auto& f : lines_of(manifest))
+        if (f[0] == "in" && f.size() == 3)
+            out.push_back(std::move(f[1]));
+    return out;
+}
+
+// An output that must not replace, moved into place: false when its target exists already.
+// Tried first, not looked at first: a temporary that is gone (ENOENT, and only then looked
+// at, as the target's folder may be what is missing) was moved by an earlier attempt.
+bool move_noreplace(const std::string& staged, const std::string& target) {
+    if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
+        return true;
+    if (errno == EEXIST)
+        return false;
+    if (errno == ENOENT && ::access(staged.c_str(), F_OK) != 0 && errno == ENOENT)
+        return true;                             // moved already
+    return fs::rename_noreplace(staged, target); // another error, or no RENAME_NOREPLACE here
+}
+
+} // namespace
+
+// Moves the outputs of a committed manifest into place, then removes its inputs; idempotent.
+// What cannot be done (a folder made unusable) is left for a later call and said in the
+// returned text (empty: all done); the inputs stay while any output is not in place.
+std::string Journal::apply(const std::string& manifest) {
+    std::vector<std::vector<std::string>> ins;
+    std::string failed;
+    auto attempt = [&](auto&& step) {
+        try {
+            step();
+        } catch (const Error& e) {
+            if (failed.empty())
+                failed = e.what();
+        }
+    };
+    for (auto& f : lines_of(manifest)) {
+        if (f[0] == "in" && f.size() == 3) {
+            ins.push_back(std::move(f));
+        } else if (f[0] == "out" && f.size() == 5) {
+            attempt([&] {
+                // An earlier version's manifest names its staged files relative to the journal.
+                std::string staged = f[1].starts_with('/') ? f[1] : fs::join(root_, f[1]);
+                std::string target = fs::join(f[3], f[4]);
+                ensure_dir(f[3]);
+                if (f[2] == "1") {
+                    if (::rename(staged.c_str(), target.c_str()) != 0 && errno != ENOENT)
+                        throw_errno(Exit::cantcreat, target, errno);
+                } else if (!move_noreplace(staged, target)) {
+                    ::unlink(staged.c_str()); // already there (a pending delivery call): keep it
+                }
+            });
+        }
+    }
+    if (!failed.empty())
+        return failed;
+    // Inputs go only after every output is in place.
+    for (const auto& in : ins) {
+        attempt([&] {
+            if (in[2].empty()) {
+                if (::unlink(in[1].c_str()) != 0 && errno != ENOENT)
+                    throw_errno(Exit::cantcreat, in[1], errno);
+            } else if (fs::exists(in[1])) {
+                fs::move_into(in[1], in[2], fs::basename(in[1]));
+            }
+        });
+    }
+    return failed;
+}
+
+bool Journal::committed(const std::string& name) const {
+    return fs::exists(fs::join(root_, name + ".manifest"));
+}
+
+bool Journal::finish(const std::string& name) {
+    std::string path = fs::join(root_, name + ".manifest");
+    fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        return false;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+        return true; // its own run is finishing it right now
+    if (!fs::exists(path))
+        return true; // finished while we waited
+    std::string manifest = fs::read_file(path);
+    if (std::string failed = apply(manifest); !failed.empty()) {
+        sync();
+        log::warning("{}: cannot finish its delivery yet: {}; left for the next run", name, failed);
+        for (const auto& in : inputs_of(manifest))
+            stuck_.emplace(in, failed);
+        return false;
+    }
+    sync();
+    ::unlink(path.c_str());
+    for (const auto& e : entries(root_))
+        if (e.starts_with(name + ".") && e.ends_with(".mark"))
+            ::unlink(fs::join(root_, e).c_str());
+    return true;
+}
+
+std::set<std::string> Journal::finish_dead(const std::vector<std::string>& names, int* finished) {
+    std::set<std::string> gone;
+    std::set<std::string> txs;
+    for (const auto& n : names) {
+        if (n.front() == '.' || !n.ends_with(".batch"))
+            continue;
+        std::string path = fs::join(root_, n);
+        if ((committed_ && committed_->path == path) || (applied_ && applied_->path == path))
+            continue;
+        fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+            continue; // gone, or its own run is alive and finishing it
+        if (!fs::exists(path))
+            continue; // finished while we opened it
+        std::string manifest = fs::read_file(path);
+        if (stuck_batches_.count(path)) {
+            for (const auto& in : inputs_of(manifest))
+                gone.insert(in); // not ours to stage again
+            continue;
+        }
+        std::string failed = apply(manifest);
+        sync();
+        if (!failed.empty()) {
+            // One entry that cannot be finished stops nothing else: its inputs stay where they
+            // are, owned by it, and a later run finishes it once the folder is usable.
+            log::warning("{}: cannot finish its deliveries yet: {}; left for the next run", n,
+                         failed);
+            stuck_batches_.insert(path);
+            for (const auto& in : inputs_of(manifest)) {
+                stuck_.emplace(in, failed);
+                gone.insert(in);
+            }
+            continue;
+        }
+        ::unlink(path.c_str());
+        for (const auto& f : lines_of(manifest)) {
+            if (f[0] == "in" && f.size() == 3)
+                gone.insert(f[1]);
+            else if (f[0] == "tx" && f.size() == 2)
+                txs.insert(f[1]);
+        }
+        log::notice("finished the interrupted deliveries of {}", n);
+        ++*finished;
+    }
+    for (const auto& e : names) {
+        if (!e.ends_with(".mark"))
+            continue;
+        for (auto dot = e.find('.'); dot != std::string::npos; dot = e.find('.', dot + 1))
+            if (txs.count(e.substr(0, dot))) {
+                ::unlink(fs::join(root_, e).c_str());
+                break;
+            }
+    }
+    return gone;
+}
+
+int Journal::recover() {
+    int finished = 0;
+    auto names = entries(root_);
+    for (const auto& n : names) {
+        if (n.front() != '.' && n.ends_with(".manifest")) {
+            std::string name = n.substr(0, n.size() - 9);
+            if (finish(name)) {
+                log::notice("finished the interrupted delivery {}", name);
+                ++finished;
+            }
+        }
+    }
+    finish_dead(names, &finished);
+    // What dead runs staged and never committed: their inputs are still in place.
+    for (const auto& n : names) {
+        long pid = 0;
+        bool batch = false;
+        if (n.front() == '.' && n.ends_with(".manifest")) {
+            pid = pid_in(n, ".manifest", 0);
+        } else if (n.ends_with(".staged")) {
+            pid = pid_in(n, ".staged", 1);
+        } else if (n.front() == '.' && n.ends_with(".batch")) {
+            pid = std::strtol(n.c_str() + 1, nullptr, 10);
+            batch = true;
+        } else {
+            continue;
+        }
+        if (pid <= 0 || pid_alive(pid) || pid == pid_)
+            continue;
+        std::string path = fs::join(root_, n);
+        if (batch) {
+            fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+                continue;
+            std::string manifest = fs::read_file(path);
+            for (const auto& f : lines_of(manifest))
+                if (f[0] == "out" && f.size() == 5)
+                    ::unlink(f[1].c_str());
+        }
+        ::unlink(path.c_str());
+    }
+    return finished;
+}
+
+} // namespace sms::journal
