@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lib/ shows its architecture: one folder per library target with its own CMakeLists.txt,
 # includes that name the room, tests/unit/ mirroring lib/, and a room's headers reachable only
-# by targets that link it (a probe that includes a room it does not link does not compile).
+# by targets that link it (a probe that includes a room it does not link does not compile), and
+# the names of the suite's files on disk spelt in state/ alone.
 set -u
 src=${SMS_SOURCE_DIR:?}
 build=$(dirname "${SMS_BIN_DIR:?}")
@@ -31,6 +32,14 @@ bad=$(grep -rhoE '^#include "[^"]+"' "$src/lib" "$src/tools" "$src/tests/unit" "
     esac
   done)
 check "includes name an existing room header (not: $bad)" '[ -z "$bad" ]'
+
+# The suite's files on disk have one owner: their names are spelt in lib/state/ alone (comments
+# aside); every other room asks it.
+names='\.sms-suite|"[^"]*\.why"|settle\.lock|reassembly\.lock|received-texts|smsq\.mttx|"retry/'
+names+='|join\([^;]*"(journal|retry|refs|lasthop|mr|calls|cursor|records|results|sip)"'
+spelt=$(cd "$src" && grep -rnE "$names" lib --include='*.cpp' --include='*.hpp' |
+  grep -v '^lib/state/' | grep -vE '^[^:]+:[0-9]+:\s*//' | sed -E 's|//.*||' | grep -E "$names")
+check "state folder names spelt outside lib/state/: $spelt" '[ -z "$spelt" ]'
 
 # The build enforces the rooms: with core's include path only, fax's header is not found; with
 # the rooms sms_fax links, it is.
