@@ -246,9 +246,7 @@ std::string archive_dir(const Config& cfg) {
 }
 
 std::string call_name(const Record& r) {
-    if (r.attempt <= 1)
-        return fmt::format("{}.{}.call", r.stem, word(r.service));
-    return fmt::format("{}.{}.{}.call", r.stem, word(r.service), r.attempt);
+    return state::fax_voice_call_name(r.stem, r.service, r.attempt);
 }
 
 callfile::CallFile call_for(const Config& cfg, const Record& r) {
@@ -398,26 +396,12 @@ Evidence gather(const Config& cfg, const Record& r, std::string& result_path,
 
 // "<stem>.fax.call" / "<stem>.voice.<n>.call" -> stem, attempt; false for other names.
 bool parse_call_name(const std::string& name, std::string& stem, int& attempt) {
-    std::string_view n(name);
-    if (!n.ends_with(".call"))
+    auto c = state::parse_fax_voice_call_name(name);
+    if (!c || !valid_stem(c->stem))
         return false;
-    n.remove_suffix(5);
-    attempt = 1;
-    auto dot = n.rfind('.');
-    if (dot != std::string_view::npos) {
-        if (auto a = to_int(n.substr(dot + 1)); a && *a > 1) {
-            attempt = static_cast<int>(*a);
-            n = n.substr(0, dot);
-        }
-    }
-    for (std::string_view svc : {".fax", ".voice"}) {
-        if (n.ends_with(svc)) {
-            n.remove_suffix(svc.size());
-            stem = std::string(n);
-            return valid_stem(stem);
-        }
-    }
-    return false;
+    stem = c->stem;
+    attempt = c->attempt;
+    return true;
 }
 
 // Archived calls of the suite that no record waits for (the record was settled from the

@@ -383,8 +383,7 @@ void Runner::quiet_sms(std::vector<fs::PlannedFile>& files) {
     if (at <= now)
         return;
     for (auto& f : files)
-        if (f.dir == cfg_.outgoing_dir() && !f.name.ends_with(".fax.call") &&
-            !f.name.ends_with(".voice.call") && !f.mtime)
+        if (f.dir == cfg_.outgoing_dir() && !state::parse_fax_voice_call_name(f.name) && !f.mtime)
             f.mtime = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(at));
 }
 

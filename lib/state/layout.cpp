@@ -3,6 +3,7 @@
 
 #include "util/fsutil.hpp"
 
+#include <charconv>
 #include <fmt/format.h>
 
 namespace sms::state {
@@ -53,6 +54,44 @@ std::string sip_holds_dir(const Config& cfg) {
 
 std::string delivery_call_name(std::string_view queue) {
     return fmt::format("smsq.mttx.{}.1", queue);
+}
+
+namespace {
+const char* call_word(char service) {
+    return service == 'V' ? "voice" : "fax";
+}
+} // namespace
+
+std::string fax_voice_call_name(std::string_view stem, char service, int attempt) {
+    if (attempt <= 1)
+        return fmt::format("{}.{}.call", stem, call_word(service));
+    return fmt::format("{}.{}.{}.call", stem, call_word(service), attempt);
+}
+
+std::optional<FaxVoiceCall> parse_fax_voice_call_name(std::string_view n) {
+    constexpr std::string_view suffix = ".call";
+    if (!n.ends_with(suffix))
+        return std::nullopt;
+    n.remove_suffix(suffix.size());
+    FaxVoiceCall c;
+    if (auto dot = n.rfind('.'); dot != std::string_view::npos) {
+        auto digits = n.substr(dot + 1);
+        int a = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), a);
+        if (ec == std::errc() && end == digits.data() + digits.size() && a > 1) {
+            c.attempt = a;
+            n = n.substr(0, dot);
+        }
+    }
+    for (char service : {'F', 'V'}) {
+        const std::string word = fmt::format(".{}", call_word(service));
+        if (n.ends_with(word) && n.size() > word.size()) {
+            c.stem = std::string(n.substr(0, n.size() - word.size()));
+            c.service = service;
+            return c;
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace sms::state

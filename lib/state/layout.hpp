@@ -18,11 +18,15 @@
 //     results/<stem>.<attempt>     its call's result (sms-callresult)
 //     sip/<stem>                   a SIP message held for an unreachable user (lasthop_sip)
 // <spool>/outgoing/smsq.mttx.<queue>.1   a phone queue's delivery call (smsq's own name)
+// <spool>/outgoing/<stem>.fax.call       a fax or voice delivery's call (<stem>.voice.call),
+//                  <stem>.fax.<n>.call   from its second attempt on; archived by Asterisk into
+//                                        outgoing_done/ under the same name
 // <spool>/sms/morx/{failed,bad}/NAME.why the reason beside a dead letter (state/notes)
 #pragma once
 
 #include "core/config.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,5 +54,16 @@ std::string sip_holds_dir(const Config& cfg);    // lasthop/sip
 // The delivery call of a phone's queue in outgoing/: "smsq.mttx.<queue>.1", the very name smsq
 // gives it, so that a call queued by either is never doubled by the other.
 std::string delivery_call_name(std::string_view queue);
+
+// The call of a fax (service 'F') or voice ('V') delivery of the message `stem`, attempt
+// `attempt` (1 or more): "<stem>.fax.call", "<stem>.voice.3.call".
+std::string fax_voice_call_name(std::string_view stem, char service, int attempt);
+// Such a name read back; nullopt for any other name. The stem is returned as it stands.
+struct FaxVoiceCall {
+    std::string stem;
+    char service = 'F';
+    int attempt = 1;
+};
+std::optional<FaxVoiceCall> parse_fax_voice_call_name(std::string_view name);
 
 } // namespace sms::state

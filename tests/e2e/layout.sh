@@ -35,7 +35,7 @@ check "includes name an existing room header (not: $bad)" '[ -z "$bad" ]'
 
 # The suite's files on disk have one owner: their names are spelt in lib/state/ alone (comments
 # aside); every other room asks it.
-names='\.sms-suite|"[^"]*\.why"|settle\.lock|reassembly\.lock|received-texts|smsq\.mttx|"retry/'
+names='\.sms-suite|"[^"]*\.why"|settle\.lock|reassembly\.lock|received-texts|smsq\.mttx|\.(fax|voice)\.call"|"retry/'
 names+='|join\([^;]*"(journal|retry|refs|lasthop|mr|calls|cursor|records|results|sip)"'
 spelt=$(cd "$src" && grep -rnE "$names" lib --include='*.cpp' --include='*.hpp' |
   grep -v '^lib/state/' | grep -vE '^[^:]+:[0-9]+:\s*//' | sed -E 's|//.*||' | grep -E "$names")
