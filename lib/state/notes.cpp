@@ -49,10 +49,8 @@ fs::PlannedFile note(const std::string& dir, const std::string& name, std::strin
 }
 
 std::string read_note(const std::string& path) {
-    std::string s = read_head(note_name(path), 4096);
-    if (auto nl = s.find('\n'); nl != std::string::npos)
-        s.resize(nl);
-    return s;
+    const std::string s = read_head(note_name(path), 4096);
+    return s.substr(0, s.find('\n')); // a copy of the line's size: kept per item by a listing
 }
 
 } // namespace sms::state

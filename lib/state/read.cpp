@@ -3,6 +3,7 @@
 
 #include "util/fsutil.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,17 +14,18 @@ std::string read_head(const std::string& path, std::size_t max) {
     fs::Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (!fd)
         return {};
-    std::string s(max, '\0');
-    std::size_t have = 0;
-    while (have < max) {
-        ssize_t n = ::read(fd.get(), s.data() + have, max - have);
+    // Read through a small buffer, so that what is returned (and kept by the caller, one per
+    // item of a listing) holds no more memory than its bytes.
+    std::string s;
+    char buf[1024];
+    while (s.size() < max) {
+        ssize_t n = ::read(fd.get(), buf, std::min(sizeof buf, max - s.size()));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
-        have += static_cast<std::size_t>(n);
+        s.append(buf, static_cast<std::size_t>(n));
     }
-    s.resize(have);
     return s;
 }
 
