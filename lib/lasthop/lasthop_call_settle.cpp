@@ -126,6 +126,160 @@ void sweep_archive(const Config& cfg) {
 
 } // namespace
 
+namespace {
+
+// The record `stem` in calls/, or none (said in the log) when it cannot be read or is not one.
+std::optional<Record> read_record(const std::string& rec_path, const std::string& stem) {
+    std::optional<Record> r;
+    try {
+        r = parse_record(fs::read_file(rec_path, 64 * 1024), stem);
+    } catch (const Error& e) {
+        log::warning("{}: {}", rec_path, e.what());
+        return std::nullopt;
+    }
+    if (!r || !valid_stem(stem)) {
+        log::warning("{}: not a last-hop record; left alone", rec_path);
+        return std::nullopt;
+    }
+    return r;
+}
+
+// A result that is not this attempt's call's: kept aside for the administrator, out of the way
+// of the report the call will make, and no longer evidence.
+void set_aside(const Record& r, const std::string& stem, Evidence& ev,
+               const std::string& result_path, std::int64_t now) {
+    const std::string aside = fmt::format("{}.ignored-{}", result_path, now);
+    log::warning("{}: {} to {}: the result for attempt {} does not count ({}); kept as {}", stem,
+                 word(r.service), r.da, r.attempt,
+                 ev.pending ? std::string("its call file still waits in outgoing/: the call "
+                                          "was not placed")
+                            : fmt::format("reported at {}, before the attempt's call could start "
+                                          "at {}",
+                                          ev.result->time, r.due),
+                 aside);
+    if (::rename(result_path.c_str(), aside.c_str()) != 0)
+        log::warning("{}: {}", result_path, std::strerror(errno));
+    ev.result.reset();
+}
+
+// One settlement's journal transaction, and what it says.
+struct Settlement {
+    std::vector<fs::PlannedFile> files;
+    std::vector<journal::Input> inputs;
+    std::string detail;
+    void remove_if_there(const std::string& p) {
+        if (fs::exists(p))
+            inputs.push_back({p, ""});
+    }
+};
+
+// Delivered: a receipt if asked, the record, the file and a call file still waiting removed.
+void plan_done(const Config& cfg, const Record& r, const Step& step, const Evidence& ev,
+               const Hooks& hooks, const std::string& txn, const std::string& rec_path,
+               std::int64_t now, Settlement& s) {
+    s.detail = fmt::format("{} delivered to {} (attempt {})", word(r.service), r.da, r.attempt);
+    if (step.tell) {
+        auto t = ev.result && ev.result->time ? ev.result->time : now;
+        s.files = hooks.tell(r, receipt_text(cfg, r, t), txn + ".receipt", s.detail);
+        s.detail += "; receipt sent";
+    }
+    s.inputs.push_back({rec_path, ""});
+    s.remove_if_there(r.file); // its job is done
+    // A call file still waiting would dial with the file gone.
+    s.remove_if_there(fs::join(cfg.outgoing_dir(), call_name(r)));
+}
+
+// Sent again: the next attempt's record, then its call (outputs move in order).
+void plan_resend(const Config& cfg, const Record& r, const Step& step, const std::string& stem,
+                 std::int64_t now, Settlement& s) {
+    Record next = r;
+    next.attempt = r.attempt + 1;
+    next.due = step.due;
+    next.queued = now;
+    next.last_error = step.reason;
+    fs::PlannedFile rec;
+    rec.dir = calls_dir(cfg);
+    rec.name = stem;
+    rec.content = render(next);
+    rec.mode = 0600;
+    rec.replace = true;
+    s.files.push_back(rec);
+    auto call = callfile::plan(cfg.general.spool_dir, call_name(next), call_for(cfg, next));
+    if (next.due <= now)
+        call.mtime.reset();
+    s.files.push_back(call);
+    s.detail = fmt::format("{} to {}: attempt {} failed ({}); attempt {} queued{}", word(r.service),
+                           r.da, r.attempt, step.reason, next.attempt,
+                           next.due > now ? fmt::format(" for {}", next.due) : "");
+}
+
+// Given up: the sender told if asked, the file into the dead letters with its note, the record
+// and a call file still waiting removed.
+void plan_give_up(const Config& cfg, const Record& r, const Step& step, const Hooks& hooks,
+                  const std::string& txn, const std::string& rec_path, Settlement& s) {
+    s.detail = fmt::format("{} to {}: gave up after {} attempt{} ({})", word(r.service), r.da,
+                           r.attempt, r.attempt == 1 ? "" : "s", step.reason);
+    if (step.tell) {
+        s.files = hooks.tell(r, failure_text(cfg, r, step.reason), txn + ".failed", s.detail);
+        s.detail += "; sender told";
+    }
+    if (fs::exists(r.file)) {
+        s.files.push_back(state::note(cfg.failed_dir(), fs::basename(r.file),
+                                      fmt::format("{} to {}: {} after {} attempt(s)",
+                                                  word(r.service), r.da, step.reason, r.attempt)));
+        s.inputs.push_back({r.file, cfg.failed_dir()}); // kept, never deleted
+    }
+    s.remove_if_there(fs::join(cfg.outgoing_dir(), call_name(r)));
+    s.inputs.push_back({rec_path, ""});
+}
+
+// The record `stem`: judged, and unless it waits, settled as one journal transaction. True when
+// it was settled.
+bool settle_one(const Config& cfg, journal::Journal& journal, const Hooks& hooks,
+                const std::string& stem, std::int64_t now) {
+    const std::string rec_path = fs::join(calls_dir(cfg), stem);
+    const std::optional<Record> r = read_record(rec_path, stem);
+    if (!r)
+        return false;
+    std::string result_path, archive_path;
+    auto ev = gather(cfg, *r, result_path, archive_path);
+    if (ev.result && !counts(*r, ev))
+        set_aside(*r, stem, ev, result_path, now);
+    auto j = judge(cfg, *r, ev, now);
+    auto step = decide(cfg, *r, j, now);
+    if (step.next == Next::wait)
+        return false;
+
+    const std::string txn = fmt::format("{}.lh{}", stem, r->attempt);
+    Settlement s;
+    s.remove_if_there(result_path);
+    s.remove_if_there(archive_path);
+    try {
+        switch (step.next) {
+        case Next::wait:
+            break;
+        case Next::done:
+            plan_done(cfg, *r, step, ev, hooks, txn, rec_path, now, s);
+            break;
+        case Next::resend:
+            plan_resend(cfg, *r, step, stem, now, s);
+            break;
+        case Next::give_up:
+            plan_give_up(cfg, *r, step, hooks, txn, rec_path, s);
+            break;
+        }
+        journal.stage(txn, s.files, s.inputs);
+    } catch (const Error& e) {
+        log::warning("{}: {} to {}: not settled yet: {}", stem, word(r->service), r->da, e.what());
+        return false;
+    }
+    if (hooks.report)
+        hooks.report(*r, step.next, s.detail);
+    return true;
+}
+
+} // namespace
+
 int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std::int64_t now) {
     if (!fs::is_dir(calls_dir(cfg)))
         return 0;
@@ -133,125 +287,9 @@ int settle(const Config& cfg, journal::Journal& journal, const Hooks& hooks, std
     if (!lock)
         return 0; // another run is settling
     int settled = 0;
-    for (const auto& stem : fs::list_regular(calls_dir(cfg))) {
-        std::string rec_path = fs::join(calls_dir(cfg), stem);
-        std::optional<Record> r;
-        try {
-            r = parse_record(fs::read_file(rec_path, 64 * 1024), stem);
-        } catch (const Error& e) {
-            log::warning("{}: {}", rec_path, e.what());
-            continue;
-        }
-        if (!r || !valid_stem(stem)) {
-            log::warning("{}: not a last-hop record; left alone", rec_path);
-            continue;
-        }
-        std::string result_path, archive_path;
-        auto ev = gather(cfg, *r, result_path, archive_path);
-        if (ev.result && !counts(*r, ev)) {
-            // Not this attempt's call: kept aside for the administrator, out of the way of the
-            // report the call will make.
-            const std::string aside = fmt::format("{}.ignored-{}", result_path, now);
-            log::warning("{}: {} to {}: the result for attempt {} does not count ({}); kept as {}",
-                         stem, word(r->service), r->da, r->attempt,
-                         ev.pending
-                             ? std::string("its call file still waits in outgoing/: the call "
-                                           "was not placed")
-                             : fmt::format("reported at {}, before the attempt's call could start "
-                                           "at {}",
-                                           ev.result->time, r->due),
-                         aside);
-            if (::rename(result_path.c_str(), aside.c_str()) != 0)
-                log::warning("{}: {}", result_path, std::strerror(errno));
-            ev.result.reset();
-        }
-        auto j = judge(cfg, *r, ev, now);
-        auto step = decide(cfg, *r, j, now);
-        if (step.next == Next::wait)
-            continue;
-
-        const std::string txn = fmt::format("{}.lh{}", stem, r->attempt);
-        std::vector<fs::PlannedFile> files;
-        std::vector<journal::Input> inputs;
-        auto remove_if_there = [&](const std::string& p) {
-            if (fs::exists(p))
-                inputs.push_back({p, ""});
-        };
-        remove_if_there(result_path);
-        remove_if_there(archive_path);
-        std::string detail;
-        try {
-            switch (step.next) {
-            case Next::wait:
-                break;
-            case Next::done: {
-                detail = fmt::format("{} delivered to {} (attempt {})", word(r->service), r->da,
-                                     r->attempt);
-                if (step.tell) {
-                    auto t = ev.result && ev.result->time ? ev.result->time : now;
-                    files = hooks.tell(*r, receipt_text(cfg, *r, t), txn + ".receipt", detail);
-                    detail += "; receipt sent";
-                }
-                inputs.push_back({rec_path, ""});
-                remove_if_there(r->file); // its job is done
-                // A call file still waiting would dial with the file gone.
-                remove_if_there(fs::join(cfg.outgoing_dir(), call_name(*r)));
-                break;
-            }
-            case Next::resend: {
-                Record next = *r;
-                next.attempt = r->attempt + 1;
-                next.due = step.due;
-                next.queued = now;
-                next.last_error = step.reason;
-                fs::PlannedFile rec;
-                rec.dir = calls_dir(cfg);
-                rec.name = stem;
-                rec.content = render(next);
-                rec.mode = 0600;
-                rec.replace = true;
-                // The record of the next attempt before its call (outputs move in order).
-                files.push_back(rec);
-                auto call =
-                    callfile::plan(cfg.general.spool_dir, call_name(next), call_for(cfg, next));
-                if (next.due <= now)
-                    call.mtime.reset();
-                files.push_back(call);
-                detail = fmt::format("{} to {}: attempt {} failed ({}); attempt {} queued{}",
-                                     word(r->service), r->da, r->attempt, step.reason, next.attempt,
-                                     next.due > now ? fmt::format(" for {}", next.due) : "");
-                break;
-            }
-            case Next::give_up: {
-                detail = fmt::format("{} to {}: gave up after {} attempt{} ({})", word(r->service),
-                                     r->da, r->attempt, r->attempt == 1 ? "" : "s", step.reason);
-                if (step.tell) {
-                    files =
-                        hooks.tell(*r, failure_text(cfg, *r, step.reason), txn + ".failed", detail);
-                    detail += "; sender told";
-                }
-                if (fs::exists(r->file)) {
-                    files.push_back(
-                        state::note(cfg.failed_dir(), fs::basename(r->file),
-                                    fmt::format("{} to {}: {} after {} attempt(s)",
-                                                word(r->service), r->da, step.reason, r->attempt)));
-                    inputs.push_back({r->file, cfg.failed_dir()}); // kept, never deleted
-                }
-                remove_if_there(fs::join(cfg.outgoing_dir(), call_name(*r)));
-                inputs.push_back({rec_path, ""});
-                break;
-            }
-            }
-            journal.stage(txn, files, inputs);
-        } catch (const Error& e) {
-            log::warning("{}: {} to {}: not settled yet: {}", stem, word(r->service), r->da,
-                         e.what());
-            continue;
-        }
-        ++settled;
-        if (hooks.report)
-            hooks.report(*r, step.next, detail);
-    }
+    for (const auto& stem : fs::list_regular(calls_dir(cfg)))
+        if (settle_one(cfg, journal, hooks, stem, now))
+            ++settled;
     journal.commit_all();
     sweep_archive(cfg);
     return settled;
