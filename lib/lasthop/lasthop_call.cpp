@@ -2,24 +2,17 @@
 // after each attempt, and its execution through the journal.
 #include "lasthop/lasthop_call.hpp"
 
-#include "asterisk/agi.hpp"
-#include "asterisk/spool.hpp"
 #include "core/calls.hpp"
 #include "core/quiet.hpp"
 #include "lasthop/lasthop.hpp"
 #include "lasthop/lasthop_call_internal.hpp"
 #include "state/layout.hpp"
-#include "state/notes.hpp"
 #include "util/error.hpp"
-#include "util/log.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 namespace sms::lasthop_call {
 

@@ -1,10 +1,7 @@
 // The last hop of fax and voice deliveries carried out: each record settled through the journal
 // (done, sent again, given up), the archive swept, the pending ones listed.
-#include "asterisk/agi.hpp"
-#include "asterisk/spool.hpp"
-#include "core/calls.hpp"
-#include "core/quiet.hpp"
-#include "lasthop/lasthop.hpp"
+#include "asterisk/callfile.hpp"
+#include "core/journal.hpp"
 #include "lasthop/lasthop_call.hpp"
 #include "lasthop/lasthop_call_internal.hpp"
 #include "state/layout.hpp"
@@ -12,13 +9,11 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
-#include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <ctime>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace sms::lasthop_call {
 
