@@ -41,22 +41,30 @@ void set_identity(CallFile& c, const CallId& id) {
     c.archive = true; // an Expired call is read back from outgoing_done/
 }
 
+// A call to `channel` through `context` (extension s), dialled as the [fax] or [voice]
+// section `k` says.
+template <class Section>
+CallFile through_context(const Section& k, const std::string& channel, const char* context) {
+    CallFile c;
+    c.channel = channel;
+    c.callerid = k.callerid;
+    c.max_retries = k.max_retries;
+    c.retry_time = k.retry_time;
+    c.wait_time = k.wait_time;
+    c.archive = k.archive;
+    c.context = context;
+    c.extension = "s";
+    return c;
+}
+
 } // namespace
 
 CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::string& tiff_path,
                       const CallId& id) {
     const FaxConfig& f = cfg.fax;
-    CallFile c;
-    c.channel = channel;
-    c.callerid = f.callerid;
-    c.max_retries = f.max_retries;
-    c.retry_time = f.retry_time;
-    c.wait_time = f.wait_time;
-    c.archive = f.archive;
     // The context sends the fax and reports FAXSTATUS from `h`: with a bare Application the
     // result of SendFax is lost (fixtures/lasthop/fax).
-    c.context = fax_context;
-    c.extension = "s";
+    CallFile c = through_context(f, channel, fax_context);
     c.setvars.emplace_back("SMS_FAX_FILE", tiff_path);
     c.setvars.emplace_back("SMS_FAX_OPTIONS", f.sendfax_options);
     set_identity(c, id);
@@ -75,17 +83,9 @@ CallFile fax_delivery(const Config& cfg, const std::string& channel, const std::
 CallFile voice_delivery(const Config& cfg, const std::string& channel, const std::string& wav_path,
                         const CallId& id) {
     const VoiceConfig& v = cfg.voice;
-    CallFile c;
-    c.channel = channel;
-    c.callerid = v.callerid;
-    c.max_retries = v.max_retries;
-    c.retry_time = v.retry_time;
-    c.wait_time = v.wait_time;
-    c.archive = v.archive;
     // The context plays the file and reports from `h` whether it got past Playback (a hang-up
     // during Playback still leaves PLAYBACKSTATUS=SUCCESS: fixtures/lasthop/playback).
-    c.context = voice_context;
-    c.extension = "s";
+    CallFile c = through_context(v, channel, voice_context);
     // Playback takes the file without its extension and picks the format itself.
     std::string_view p = wav_path;
     if (p.size() > 4 && p.substr(p.size() - 4) == ".wav") {

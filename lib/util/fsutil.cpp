@@ -74,25 +74,39 @@ void make_dirs(const std::string& path, unsigned mode) {
         throw_errno(Exit::cantcreat, path, errno);
 }
 
+namespace {
+
+// Appends what is left of `fd` to `out`; a read error throws `read_exit`, and once more than
+// `max_bytes` are in, `too_large(size)` is called (it throws).
+template <class TooLarge>
+void read_to_end(int fd, const std::string& path, std::size_t max_bytes, Exit read_exit,
+                 std::string& out, TooLarge&& too_large) {
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n == 0)
+            return;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw_errno(read_exit, path, errno);
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > max_bytes)
+            too_large(static_cast<std::uint64_t>(out.size()));
+    }
+}
+
+} // namespace
+
 std::string read_file(const std::string& path, std::size_t max_bytes) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
         throw_errno(Exit::noinput, path, errno);
     std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw_errno(Exit::ioerr, path, errno);
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > max_bytes)
-            throw Error(Exit::dataerr, path, fmt::format("larger than {} bytes", max_bytes));
-    }
+    read_to_end(fd.get(), path, max_bytes, Exit::ioerr, out, [&](std::uint64_t) {
+        throw Error(Exit::dataerr, path, fmt::format("larger than {} bytes", max_bytes));
+    });
     return out;
 }
 
@@ -146,20 +160,8 @@ std::string read_all(const Fd& fd, const struct stat& st, const std::string& pat
         too_large(static_cast<std::uint64_t>(st.st_size));
     std::string out;
     out.reserve(static_cast<std::size_t>(st.st_size));
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw_errno(bad == Exit::config ? Exit::config : Exit::ioerr, path, errno);
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > max_bytes)
-            too_large(out.size()); // grew while read
-    }
+    read_to_end(fd.get(), path, max_bytes, bad == Exit::config ? Exit::config : Exit::ioerr, out,
+                too_large); // too large: it grew while read
     return out;
 }
 
