@@ -1,7 +1,9 @@
 // The journal: staged outputs, one-rename commits, recovery after a crash.
 //
 // Outputs are written beside their final place (no copy, no folder per message):
-//   <dir or temp_dir>/.<name>.<pid>-<batch>   an output, not yet in place
+//   <dir or temp_dir>/.<name>.<pid>-<batch>   an output, not yet in place (an output that is a
+//                                             second link of another has none: its link is
+//                                             made when the batch is applied)
 // and the journal folder holds one manifest per batch:
 //   .<pid>.<batch>.batch   the batch's transactions (their outputs and inputs), not committed;
 //                          written before the outputs, so a dead run's temporaries are found
@@ -15,6 +17,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -32,7 +35,8 @@ namespace sms::journal {
 namespace {
 
 void check_field(const std::string& s, const char* what) {
-    if (s.empty() || s.find_first_of("\t\n\r") != std::string::npos)
+    if (s.empty() || std::any_of(s.begin(), s.end(),
+                                 [](char c) { return c == '\t' || c == '\n' || c == '\r'; }))
         throw Error(Exit::software, what, fmt::format("cannot be journalled: '{}'", s));
 }
 
@@ -85,7 +89,8 @@ std::chrono::steady_clock::time_point Journal::pending_since() const {
 void Journal::discard(Batch& b) {
     for (const auto& t : b.txs)
         for (const auto& o : t.outs)
-            ::unlink(o.temp.c_str());
+            if (!o.temp.empty())
+                ::unlink(o.temp.c_str());
     ::unlink(b.tmp.c_str());
     b.txs.clear();
 }
@@ -122,7 +127,7 @@ void Journal::drop(Batch& b, const std::set<std::string>& gone) {
                     heir = heir ? heir : &k;
             if (heir)
                 heir->outs.push_back(std::move(o));
-            else
+            else if (!o.temp.empty())
                 ::unlink(o.temp.c_str());
         }
         for (const auto& in : t.inputs)
@@ -190,6 +195,20 @@ void Journal::open_batch() {
     open_ = std::move(b);
 }
 
+// The fresh output of this transaction that `f` (at `target`) can be a second link of: the file
+// its same_as names, written by this transaction, with the same content and mode and no time of
+// its own; none when there is no such output, or when `target` is a file of the batch already.
+const Journal::Write* Journal::same_file(const std::vector<Write>& writes, const fs::PlannedFile& f,
+                                         const std::string& target, const Batch& b) {
+    if (f.same_as.empty() || f.mtime || f.replace || b.targets.count(target))
+        return nullptr;
+    for (const auto& w : writes)
+        if (w.fresh && fs::join(w.file->dir, w.file->name) == f.same_as &&
+            w.file->content == f.content && w.file->mode == f.mode && !w.file->mtime)
+            return &w;
+    return nullptr;
+}
+
 // The outputs of `tx` in the open batch: their manifest lines in tx.outs, the temporaries new to
 // the batch in `added` (final path -> temporary), and what is to be written.
 std::vector<Journal::Write> Journal::plan_writes(Tx& tx, const std::vector<fs::PlannedFile>& files,
@@ -201,6 +220,14 @@ std::vector<Journal::Write> Journal::plan_writes(Tx& tx, const std::vector<fs::P
         check_field(f.dir, "output folder");
         check_field(f.name, "output name");
         std::string target = fs::join(f.dir, f.name);
+        if (const Write* primary = same_file(writes, f, target, b)) {
+            // A second link of an output of this transaction, made when the batch is applied
+            // (before that output is moved into place): no temporary of its own, one change of
+            // its folder instead of two.
+            tx.outs.push_back(
+                {target, "", fmt::format("link\t{}\t{}\t{}\n", primary->temp, f.dir, f.name)});
+            continue;
+        }
         auto it = b.targets.find(target);
         if (it == b.targets.end()) {
             it = added.find(target);
@@ -226,24 +253,10 @@ std::vector<Journal::Write> Journal::plan_writes(Tx& tx, const std::vector<fs::P
 // The temporaries; each one created is named in `created` (for the caller to remove if the
 // transaction fails).
 void Journal::write_temps(const std::vector<Write>& writes, std::vector<std::string>& created) {
-    // Fresh temporaries of this transaction, by final path: a file the same as one of them
-    // becomes a second link of it.
-    std::map<std::string, const Write*> fresh;
     for (const auto& w : writes) {
         const auto& f = *w.file;
         ensure_dir(f.temp_dir.empty() ? f.dir : f.temp_dir);
-        if (w.fresh && !f.same_as.empty()) {
-            auto same = fresh.find(f.same_as);
-            if (same != fresh.end() && same->second->file->content == f.content &&
-                same->second->file->mode == f.mode && !f.mtime &&
-                ::link(same->second->temp.c_str(), w.temp.c_str()) == 0) {
-                created.push_back(w.temp);
-                continue;
-            }
-        }
-        if (w.fresh)
-            fresh.emplace(fs::join(f.dir, f.name), &w);
-        else
+        if (!w.fresh)
             ::unlink(w.temp.c_str()); // rewritten whole: never through another link of it
         fs::Fd fd = create_temp(f, w.temp);
         if (w.fresh)

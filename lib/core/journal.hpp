@@ -108,6 +108,8 @@ private:
     // stage's steps (journal.cpp).
     struct Write;
     void open_batch();
+    static const Write* same_file(const std::vector<Write>& writes, const fs::PlannedFile& f,
+                                  const std::string& target, const Batch& b);
     std::vector<Write> plan_writes(Tx& tx, const std::vector<fs::PlannedFile>& files,
                                    std::map<std::string, std::string>& added);
     void write_temps(const std::vector<Write>& writes, std::vector<std::string>& created);

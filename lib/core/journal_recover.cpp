@@ -99,7 +99,24 @@ std::string Journal::apply(const std::string& manifest) {
                 failed = e.what();
         }
     };
-    for (auto& f : lines_of(manifest)) {
+    auto lines = lines_of(manifest);
+    // Second links first, each while the output it links is still a temporary: once that output
+    // is in place, app_sms may take it at any moment. A link there already was made by an
+    // earlier attempt (or is an older file of that name, kept, as an output that does not
+    // replace is); a temporary gone was moved into place after its links were made.
+    for (const auto& f : lines) {
+        if (f[0] == "link" && f.size() == 4) {
+            attempt([&] {
+                std::string target = fs::join(f[2], f[3]);
+                ensure_dir(f[2]);
+                if (::link(f[1].c_str(), target.c_str()) != 0 && errno != EEXIST && errno != ENOENT)
+                    throw_errno(Exit::cantcreat, target, errno);
+            });
+        }
+    }
+    if (!failed.empty())
+        return failed; // no output moved before its links are made
+    for (auto& f : lines) {
         if (f[0] == "in" && f.size() == 3) {
             ins.push_back(std::move(f));
         } else if (f[0] == "out" && f.size() == 5) {

@@ -213,6 +213,84 @@ TEST(Journal, ASameFileIsASecondLink) {
     EXPECT_FALSE(fs::exists(t / "in/m1"));
 }
 
+// The second link is made when the batch is applied, not staged: until then its folder holds
+// nothing of the transaction (no temporary to rename there).
+TEST(Journal, ASecondLinkIsMadeWhenTheBatchIsApplied) {
+    TempDir t;
+    stdfs::create_directory(t / "records");
+    fs::write_atomic(t / "in", "m1", "message");
+    fs::PlannedFile q = out(t, "q1", "queue file");
+    fs::PlannedFile r = q;
+    r.dir = t / "records";
+    r.name = "r1";
+    r.same_as = t / "out/q1";
+    journal::Journal j(t / "journal");
+    j.stage("m1", {q, r}, {{t / "in/m1", ""}});
+    j.commit_batch(); // committed, not applied
+    EXPECT_TRUE(stdfs::is_empty(t / "records"));
+    j.commit_all();
+    EXPECT_EQ(names(t / "records"), std::vector<std::string>{"r1"});
+    EXPECT_EQ(names(t / "out"), std::vector<std::string>{"q1"});
+    EXPECT_FALSE(fs::exists(t / "in/m1"));
+}
+
+// A dead run's committed batch, finished from every point its apply could have stopped at: the
+// link not made, made with the output still a temporary, and made with the output in place.
+TEST(Journal, ACommittedLinkIsFinishedFromWhereItStopped) {
+    for (int stopped = 0; stopped < 3; ++stopped) {
+        TempDir t;
+        stdfs::create_directory(t / "records");
+        fs::write_atomic(t / "in", "m", "x");
+        const std::string temp = t / "out/.q.999999999-1";
+        fs::write_atomic(t / "out", ".q.999999999-1", "queue file");
+        if (stopped >= 1) {
+            ASSERT_EQ(::link(temp.c_str(), (t / "records/r").c_str()), 0);
+        }
+        if (stopped >= 2) {
+            ASSERT_EQ(::rename(temp.c_str(), (t / "out/q").c_str()), 0);
+        }
+        fs::write_atomic(t / "journal", "999999999.1.batch",
+                         "tx\tm\nin\t" + (t / "in/m") + "\t\nout\t" + temp + "\t0\t" + (t / "out") +
+                             "\tq\nlink\t" + temp + "\t" + (t / "records") + "\tr\n");
+        journal::Journal j(t / "journal");
+        EXPECT_EQ(j.recover(), 1) << stopped;
+        EXPECT_EQ(names(t / "out"), std::vector<std::string>{"q"}) << stopped;
+        EXPECT_EQ(names(t / "records"), std::vector<std::string>{"r"}) << stopped;
+        struct stat sq, sr;
+        ASSERT_EQ(::stat((t / "out/q").c_str(), &sq), 0);
+        ASSERT_EQ(::stat((t / "records/r").c_str(), &sr), 0);
+        EXPECT_EQ(sq.st_ino, sr.st_ino) << stopped;
+        EXPECT_FALSE(fs::exists(t / "in/m")) << stopped;
+        EXPECT_TRUE(names(t / "journal").empty()) << stopped;
+    }
+}
+
+// A link that cannot be made moves nothing: the output stays a temporary (app_sms cannot take
+// it before its record is there) and the input stays, until a later run can make it.
+TEST(Journal, AnOutputIsNotMovedBeforeItsLink) {
+    TempDir t;
+    fs::write_atomic(t / "in", "m", "x");
+    fs::write_atomic(t.path, "blocker", "a file");
+    const std::string temp = t / "out/.q.999999999-1";
+    fs::write_atomic(t / "out", ".q.999999999-1", "queue file");
+    fs::write_atomic(t / "journal", "999999999.1.batch",
+                     "tx\tm\nin\t" + (t / "in/m") + "\t\nout\t" + temp + "\t0\t" + (t / "out") +
+                         "\tq\nlink\t" + temp + "\t" + (t / "blocker/records") + "\tr\n");
+    {
+        journal::Journal j(t / "journal");
+        EXPECT_EQ(j.recover(), 0);
+        EXPECT_EQ(j.stuck().count(t / "in/m"), 1u);
+        EXPECT_FALSE(fs::exists(t / "out/q"));
+        EXPECT_TRUE(fs::exists(temp));
+    }
+    ::unlink((t / "blocker").c_str());
+    journal::Journal j(t / "journal");
+    EXPECT_EQ(j.recover(), 1);
+    EXPECT_EQ(names(t / "out"), std::vector<std::string>{"q"});
+    EXPECT_EQ(names(t / "blocker/records"), std::vector<std::string>{"r"});
+    EXPECT_FALSE(fs::exists(t / "in/m"));
+}
+
 // Killed at any instant, a transaction whose second output is a link of its first: both or
 // neither, and the input gone exactly when they are there.
 TEST(Journal, KilledAtEveryInstantLinkedOutputsAppearTogether) {
