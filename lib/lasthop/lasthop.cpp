@@ -43,15 +43,39 @@ void make_dir(const Config& cfg) {
 
 namespace {
 
-// The item's own lines: "key=value", each value on one line.
+// One "key=value" line, the value on one line.
+void append_line(std::string& out, std::string_view prefix, std::string_view key,
+                 std::string_view value) {
+    out += prefix;
+    out += key;
+    out += '=';
+    append_one_line(out, value);
+    out += '\n';
+}
+
+void append_line(std::string& out, std::string_view prefix, std::string_view key,
+                 std::int64_t value) {
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, value);
+    append_line(out, prefix, key,
+                std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+}
+
+// The item's own lines: "key=value", each value on one line. (Written for every message
+// queued: appended, not formatted.)
 std::string item_lines(const Item& it, std::string_view prefix, bool with_body) {
-    std::string out =
-        fmt::format("{0}kind={1}\n{0}id={2}\n{0}queue={3}\n{0}attempts={4}\n"
-                    "{0}first={5}\n{0}next={6}\n{0}deadline={7}\n",
-                    prefix, it.kind, it.id, it.queue, it.attempts, it.first, it.next, it.deadline);
+    std::string out;
+    out.reserve(512);
+    append_line(out, prefix, "kind", std::string_view(&it.kind, 1));
+    append_line(out, prefix, "id", it.id);
+    append_line(out, prefix, "queue", it.queue);
+    append_line(out, prefix, "attempts", it.attempts);
+    append_line(out, prefix, "first", it.first);
+    append_line(out, prefix, "next", it.next);
+    append_line(out, prefix, "deadline", it.deadline);
     for (const auto& [k, v] : it.fields)
         if (with_body || (k != "body" && k != "logtext" && k != "logcut"))
-            out += fmt::format("{}{}={}\n", prefix, k, one_line(v));
+            append_line(out, prefix, k, v);
     return out;
 }
 
@@ -71,13 +95,30 @@ void set_logtext(Item& it, const std::string& body) {
     }
 }
 
+// An SMS: the queue file itself, the item in comment lines before it (app_sms skips lines that
+// begin with ';'), so that its file can be a second link of the queue file.
+std::string sms_file(const Item& it, std::string_view body) {
+    std::string out = item_lines(it, ";", false);
+    out += body;
+    return out;
+}
+
+fs::PlannedFile plan_content(const Config& cfg, std::string name, std::string content,
+                             bool replace) {
+    fs::PlannedFile f;
+    f.dir = dir(cfg);
+    f.name = std::move(name);
+    f.content = std::move(content);
+    f.mode = 0600; // it holds the message
+    f.replace = replace;
+    return f;
+}
+
 } // namespace
 
 std::string serialize(const Item& it) {
-    // An SMS: the queue file itself, the item in comment lines before it (app_sms skips lines
-    // that begin with ';'), so that its file can be a second link of the queue file.
     if (it.kind == 'S' && it.fields.count("body"))
-        return item_lines(it, ";", false) + unhex(it.get("body"));
+        return sms_file(it, unhex(it.get("body")));
     return item_lines(it, "", true);
 }
 
@@ -147,13 +188,7 @@ std::vector<Item> list(const Config& cfg) {
 }
 
 fs::PlannedFile plan(const Config& cfg, const Item& item, bool replace) {
-    fs::PlannedFile f;
-    f.dir = dir(cfg);
-    f.name = item.name();
-    f.content = serialize(item);
-    f.mode = 0600; // it holds the message
-    f.replace = replace;
-    return f;
+    return plan_content(cfg, item.name(), serialize(item), replace);
 }
 
 std::int64_t pause_after(const Config& cfg, int attempts) {
@@ -253,6 +288,19 @@ MrCounters::~MrCounters() {
     }
 }
 
+namespace {
+
+// What a counter holds and when it was written, to tell whether another run wrote it since.
+std::optional<std::pair<unsigned, std::int64_t>> counter_state(int fd, unsigned value) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+        return std::nullopt;
+    return std::pair{value, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                                st.st_mtim.tv_nsec};
+}
+
+} // namespace
+
 void MrCounters::release() {
     // Each counter written before its lock goes; all locks go even when a write fails.
     std::optional<Error> failed;
@@ -260,19 +308,24 @@ void MrCounters::release() {
         try {
             if (h.changed)
                 write_mr(h.lock.fd(), h.path, h.last, h.size);
+            if (auto state = counter_state(h.lock.fd(), h.last))
+                left_[queue] = *state;
+            else
+                left_.erase(queue);
         } catch (const Error& e) {
+            left_.erase(queue);
             if (!failed)
                 failed = e;
         }
     }
     held_.clear();
-    in_use_.clear();
     listed_ = false;
     if (failed)
         throw *failed;
 }
 
-// The items in place: "S.<queue>.<mr>" (with a shared mr, ".<file>" after it).
+// The items in place: "S.<queue>.<mr>" (with a shared mr, ".<file>" after it), added to those
+// known in use (a value settled meanwhile stays marked: skipped, never given twice).
 void MrCounters::list() {
     listed_ = true;
     for (const auto& name : fs::list_regular(dir(cfg_))) {
@@ -311,10 +364,13 @@ std::pair<unsigned, std::string> MrCounters::allocate(const std::string& queue,
         }
         Held h{std::move(*lock), path};
         h.last = static_cast<unsigned>(read_mr(h.lock.fd(), path, h.size)) & 0xFFu;
+        // The items are listed once, and again only when a counter is new to this run or was
+        // written by another run since this one let it go: then that run's items may be missing.
+        auto left = left_.find(queue);
+        if (!listed_ && (left == left_.end() || counter_state(h.lock.fd(), h.last) != left->second))
+            list();
         it = held_.emplace(queue, std::move(h)).first;
     }
-    if (!listed_)
-        list();
     Held& h = it->second;
     auto& used = in_use_[queue];
     // The next free value after the last one given; with all 256 in use, the next value anyway,
@@ -344,9 +400,14 @@ std::string sms_item_id(const Config& cfg, const std::string& queue, unsigned mr
     return id;
 }
 
-Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,
-              const std::string& file, const std::string& channel, const std::string& notify,
-              const std::string& body, smslog::Mark mark, std::int64_t now, const std::string& id) {
+namespace {
+
+// sms_item without what app_sms logs of the text (logtext, logcut): an item's file never holds
+// it (parse reads it from the body).
+Item sms_item_to_write(const Config& cfg, const spool::Message& m, const std::string& queue,
+                       const std::string& file, const std::string& channel,
+                       const std::string& notify, smslog::Mark mark, std::int64_t now,
+                       const std::string& id) {
     Item it;
     it.kind = 'S';
     const unsigned mr = static_cast<unsigned>(m.mr.value_or(0)) & 0xFFu;
@@ -356,22 +417,43 @@ Item sms_item(const Config& cfg, const spool::Message& m, const std::string& que
     it.first = now;
     it.next = now;
     it.deadline = now + cfg.delivery.give_up;
-    std::u16string units = utf8::to_utf16(utf8::decode(m.text, true).value_or(U""));
+    std::size_t units = 0; // UTF-16 units of the text
+    if (auto text = utf8::decode(m.text, true))
+        for (char32_t c : *text)
+            units += c > 0xFFFF ? 2 : 1;
     it.fields["file"] = file;
     it.fields["base"] = file;
     it.fields["oa"] = m.oa;
     it.fields["da"] = m.da;
     it.fields["channel"] = channel;
     it.fields["mr"] = std::to_string(mr);
-    it.fields["units"] = std::to_string(units.size());
-    set_logtext(it, units);
+    it.fields["units"] = std::to_string(units);
     it.fields["notify"] = notify;
     it.fields["queued"] = std::to_string(now);
     if (m.srr)
         it.fields["srr"] = std::to_string(*m.srr);
-    it.fields["mark"] = fmt::format("{}:{}", mark.ino, mark.pos);
-    it.fields["body"] = hex(body);
+    it.fields["mark"] = std::to_string(mark.ino) + ":" + std::to_string(mark.pos);
     return it;
+}
+
+} // namespace
+
+Item sms_item(const Config& cfg, const spool::Message& m, const std::string& queue,
+              const std::string& file, const std::string& channel, const std::string& notify,
+              const std::string& body, smslog::Mark mark, std::int64_t now, const std::string& id) {
+    Item it = sms_item_to_write(cfg, m, queue, file, channel, notify, mark, now, id);
+    it.fields["body"] = hex(body);
+    set_logtext(it, utf8::to_utf16(utf8::decode(m.text, true).value_or(U"")));
+    return it;
+}
+
+fs::PlannedFile plan_sms(const Config& cfg, const spool::Message& m, const std::string& queue,
+                         const std::string& file, const std::string& channel,
+                         const std::string& notify, const std::string& body, smslog::Mark mark,
+                         std::int64_t now, const std::string& id) {
+    // serialize() of the item, its body not turned into hex and back.
+    const Item it = sms_item_to_write(cfg, m, queue, file, channel, notify, mark, now, id);
+    return plan_content(cfg, it.name(), sms_file(it, body), false);
 }
 
 } // namespace sms::lasthop

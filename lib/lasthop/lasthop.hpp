@@ -86,7 +86,9 @@ unsigned allocate_mr(const Config& cfg, const std::string& queue);
 // is locked and read at its first message of the batch and held until release(), which writes
 // it back and unlocks (call it before the batch is committed: a batch committed is never
 // discarded, so its values must be counted by then). Values in use are the items found by one
-// listing per batch, and those given in this batch (whose items are not in place yet). A lock
+// listing, and those given by this run (whose items may not be in place yet). The listing is
+// taken once per run, and again (at most once per batch) when a counter is new to the run or
+// another run wrote it meanwhile. A lock
 // is waited for only while no other is held: two runs that take queues in another order never
 // wait for each other. Not for a process that calls allocate_mr meanwhile (the lock would wait
 // for itself).
@@ -107,8 +109,11 @@ private:
     const Config& cfg_;
     bool dir_made_ = false;
     std::map<std::string, Held> held_;
-    std::map<std::string, std::array<bool, 256>> in_use_; // by queue, from the listing
-    bool listed_ = false;
+    std::map<std::string, std::array<bool, 256>> in_use_; // by queue: listed, or given by the run
+    // Each counter as this run left it (its value and time), to see whether another run wrote
+    // it since.
+    std::map<std::string, std::pair<unsigned, std::int64_t>> left_;
+    bool listed_ = false; // in this batch
     void list();
 };
 
@@ -123,6 +128,12 @@ Item sms_item(const Config& cfg, const spool::Message& m, const std::string& que
               const std::string& file, const std::string& channel, const std::string& notify,
               const std::string& body, smslog::Mark mark, std::int64_t now,
               const std::string& id = "");
+// plan() of that item, for each message queued: what only matching needs (what app_sms logs of
+// the text) is not made, as the file never holds it.
+fs::PlannedFile plan_sms(const Config& cfg, const spool::Message& m, const std::string& queue,
+                         const std::string& file, const std::string& channel,
+                         const std::string& notify, const std::string& body, smslog::Mark mark,
+                         std::int64_t now, const std::string& id = "");
 
 // Whether log record `r` can be app_sms's own record of the SMS of `item`: anchored (where
 // app_sms began a line), a centre delivery line (O, mode S) with the item's queue, mr and

@@ -29,12 +29,23 @@ inline std::int64_t to_int(std::string_view v, std::int64_t dflt) {
     return r.ec == std::errc() && r.ptr == v.data() + v.size() ? n : dflt;
 }
 
+inline void append_one_line(std::string& out, std::string_view s) {
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto u = static_cast<unsigned char>(s[i]);
+        if (u < 0x20 || u == 0x7F) {
+            out.append(s.substr(from, i - from));
+            out += "\\x";
+            hex::append(out, u, 2);
+            from = i + 1;
+        }
+    }
+    out.append(s.substr(from));
+}
 inline std::string one_line(std::string_view s) {
     std::string out;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        out += u < 0x20 || u == 0x7F ? fmt::format("\\x{:02X}", u) : std::string(1, c);
-    }
+    out.reserve(s.size());
+    append_one_line(out, s);
     return out;
 }
 

@@ -184,6 +184,7 @@ std::vector<Part> split(const Config& cfg, const Request& req) {
 void Batch::close() {
     mark.reset();
     call_pending.clear();
+    calls.clear();
     mr.release();
 }
 
@@ -260,11 +261,10 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
         } else {
             m.mr = static_cast<int>(lasthop::allocate_mr(cfg, queue));
         }
-        const auto item = lasthop::sms_item(cfg, m, queue, f.name, req.channel, req.notify,
-                                            spool::serialize(m, style), mark, now, id);
         // The queue file carries its item in comment lines, so that the item's file is the
         // queue file again: the journal links it instead of writing a second file.
-        fs::PlannedFile record = lasthop::plan(cfg, item);
+        fs::PlannedFile record = lasthop::plan_sms(cfg, m, queue, f.name, req.channel, req.notify,
+                                                   spool::serialize(m, style), mark, now, id);
         f.content = record.content;
         record.mode = f.mode;
         record.same_as = fs::join(f.dir, f.name);
@@ -273,11 +273,25 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
     }
     if (req.dial) {
         // Built (and so validated) even when a call is pending: a bad channel is refused the
-        // same way whether or not this message happens to need a new call.
-        callfile::CallFile c = callfile::sms_delivery(cfg, req.channel, queue);
-        fs::PlannedFile call = callfile::plan(cfg.general.spool_dir, call_file_name(queue), c);
+        // same way whether or not this message happens to need a new call. Once a batch per
+        // queue and channel.
+        auto build = [&] {
+            return callfile::plan(cfg.general.spool_dir, call_file_name(queue),
+                                  callfile::sms_delivery(cfg, req.channel, queue));
+        };
+        std::optional<fs::PlannedFile> built;
+        const fs::PlannedFile* call = nullptr;
+        if (batch) {
+            std::string key = queue + '\n' + req.channel;
+            auto it = batch->calls.find(key);
+            if (it == batch->calls.end())
+                it = batch->calls.emplace(std::move(key), build()).first;
+            call = &it->second;
+        } else {
+            call = &built.emplace(build());
+        }
         if (!pending_call(cfg, req.da, queue, batch))
-            files.push_back(std::move(call));
+            files.push_back(*call);
     }
     return files;
 }

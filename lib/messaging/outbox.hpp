@@ -57,8 +57,9 @@ std::vector<Part> split(const Config& cfg, const Request& req);
 // its last-hop item (lasthop::sms_item), so the item is in place before app_sms can read it.
 // What a run queueing many messages keeps from one to the next within one batch of its journal
 // (whose files are put in place together), never longer: the mr counters it holds, where
-// app_sms's log ended at the batch's first message, and whether each queue's delivery call was
-// pending when the batch first looked. close() before the batch is committed.
+// app_sms's log ended at the batch's first message, whether each queue's delivery call was
+// pending when the batch first looked, and each queue's delivery call as built. close() before the
+// batch is committed.
 class Batch {
 public:
     explicit Batch(const Config& cfg)
@@ -68,6 +69,7 @@ public:
     lasthop::MrCounters mr;
     std::optional<smslog::Mark> mark;
     std::map<std::string, bool, std::less<>> call_pending; // by queue
+    std::map<std::string, fs::PlannedFile> calls;          // by queue and channel: built once
 };
 
 // `batch`: a run's open batch (nullptr: a message alone, looked up and counted afresh).

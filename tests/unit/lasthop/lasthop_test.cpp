@@ -163,6 +163,16 @@ TEST(LastHopStore, SmsItemIsItsQueueFile) {
     for (const auto& [k, v] : it.fields)
         EXPECT_EQ(item->get(k), v) << k;
     EXPECT_EQ(item->fields.size(), it.fields.size());
+    // What the router writes for each message queued is that item's file, byte for byte.
+    const fs::PlannedFile planned = lasthop::plan_sms(s.cfg, m, "48500100250", "q.s1-1", "PJSIP/1",
+                                                      "600", body, smslog::Mark{3, 40}, t0);
+    EXPECT_EQ(planned.content, lasthop::plan(s.cfg, it).content);
+    EXPECT_EQ(planned.name, lasthop::plan(s.cfg, it).name);
+    // A value with control bytes stays on its line, each byte as \xNN.
+    auto odd = it;
+    odd.fields["notify"] = "a\nb\x7F\x01"
+                           "c";
+    EXPECT_NE(lasthop::serialize(odd).find(";notify=a\\x0Ab\\x7F\\x01c\n"), std::string::npos);
     // The form of earlier builds.
     std::string old = fmt::format("kind=S\nid={}\nqueue=48500100250\nattempts=2\nfirst=1\n"
                                   "next=2\ndeadline=3\nbody={}\nlogtext={}\nmr=7\n",
@@ -274,6 +284,27 @@ TEST(LastHopStore, MrCountersOfABatch) {
     }
     // After release a lone allocation continues from the written value (6 is in use).
     EXPECT_EQ(lasthop::allocate_mr(s.cfg, q), 7u);
+}
+
+// The items are listed once per run; a counter another run wrote since this run let it go is
+// listed again: that run's items (here all the other 255 values) are in use, so the next value
+// is shared and named apart instead of taking the name of that run's item.
+TEST(LastHopStore, MrCountersSeeAnotherRunsItemsBetweenBatches) {
+    Spool s;
+    const std::string q = "48500100250";
+    lasthop::MrCounters mr(s.cfg);
+    auto [a, id_a] = mr.allocate(q, "f1");
+    EXPECT_EQ(id_a, fmt::format("{}.{:03}", q, a));
+    mr.release();
+    ASSERT_TRUE(fs::commit(file_in(lasthop::dir(s.cfg), "S." + id_a, "x")));
+    for (int k = 0; k < 255; ++k) { // another run queues 255 messages for the phone
+        unsigned v = lasthop::allocate_mr(s.cfg, q);
+        ASSERT_NE(v, a);
+        ASSERT_TRUE(fs::commit(file_in(lasthop::dir(s.cfg), fmt::format("S.{}.{:03}", q, v), "x")));
+    }
+    auto [b, id_b] = mr.allocate(q, "f2");
+    EXPECT_EQ(id_b, fmt::format("{}.{:03}.f2", q, b));
+    mr.release();
 }
 
 // The last mr given to a queue is written over the previous one and cut only past its end,
