@@ -300,12 +300,14 @@ void Runner::report(const InputFile& f, Outcome o, char service, const std::stri
     auto level = o == Outcome::routed || o == Outcome::held        ? log::Level::info
                  : o == Outcome::retry || o == Outcome::unreadable ? log::Level::warning
                                                                    : log::Level::error;
-    std::string line =
-        fmt::format("{}: {} -> {}: service {}: {}: {}", f.name, m ? m->oa : "?", m ? m->da : "?",
-                    svc.empty() ? "?" : svc, router::to_string(o), detail);
-    if (cfg_.general.log_text && m)
-        line += fmt::format(" [text: {}]", send::json_string(m->text));
-    log::write(level, line);
+    if (log::wanted(level)) {
+        std::string line =
+            fmt::format("{}: {} -> {}: service {}: {}: {}", f.name, m ? m->oa : "?",
+                        m ? m->da : "?", svc.empty() ? "?" : svc, router::to_string(o), detail);
+        if (cfg_.general.log_text && m)
+            line += fmt::format(" [text: {}]", send::json_string(m->text));
+        log::write(level, line);
+    }
     if (!opts_.json)
         return;
     std::string obj = fmt::format("{{\"file\":{}", send::json_string(f.name));

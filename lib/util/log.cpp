@@ -77,6 +77,11 @@ void init(std::string_view ident, std::string_view facility, int verbose) {
     s.syslog_ok = ::access(_PATH_LOG, F_OK) == 0;
 }
 
+bool wanted(Level level) {
+    const auto& s = state();
+    return (s.syslog_ok || s.to_stderr) && (level != Level::debug || s.verbose > 1);
+}
+
 void write(Level level, std::string_view raw, bool mirror) {
     auto& s = state();
     // Messages quote outside input (file names, numbers, what a peer sent): one line each.

@@ -19,6 +19,9 @@ bool valid_facility(std::string_view name);
 
 // `mirror`: also to stderr when init() said so (false for lines the caller prints itself).
 void write(Level level, std::string_view message, bool mirror = true);
+// Whether write(level, ...) goes anywhere (to syslog, or mirrored to stderr): a line built for
+// every message need not be built when it does not.
+bool wanted(Level level);
 
 template <typename... Args>
 void error(fmt::format_string<Args...> f, Args&&... args) {
