@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <future>
 #include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -35,8 +36,8 @@ namespace sms::journal {
 namespace {
 
 void check_field(const std::string& s, const char* what) {
-    if (s.empty() || std::any_of(s.begin(), s.end(),
-                                 [](char c) { return c == '\t' || c == '\n' || c == '\r'; }))
+    if (s.empty() ||
+        std::any_of(s.begin(), s.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }))
         throw Error(Exit::software, what, fmt::format("cannot be journalled: '{}'", s));
 }
 
@@ -64,6 +65,10 @@ Journal::Journal(std::string root)
 Journal::~Journal() {
     // A batch never committed (an exception skipped the commit) is discarded: its inputs are
     // still in place and will be routed again. A committed one is finished by the next run.
+    if (syncing_)
+        syncing_->wait();
+    if (closing_)
+        discard(*closing_);
     if (open_)
         discard(*open_);
 }
@@ -312,10 +317,13 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
 }
 
 void Journal::commit_batch() {
+    if (syncing_)
+        after_sync();
     if (open_) {
         // A run that died between committing and finishing may have left some of our inputs
         // in a committed batch (we could lock them only once it was dead): finish that batch,
-        // and drop what we staged for them.
+        // and drop what we staged for them. (Nobody can commit our inputs once we hold them:
+        // checked before the batch's sync, it holds until its commit.)
         int finished = 0;
         auto gone = finish_dead(entries(root_), &finished);
         if (!gone.empty())
@@ -327,7 +335,33 @@ void Journal::commit_batch() {
     }
     if (!open_ && !committed_ && !applied_)
         return;
-    sync(); // the open batch's files and manifest, the previous commit, the moves before it
+    // The sync covers the closing batch's files and manifest, the previous commit and the moves
+    // before it. It runs beside the run, which stages the next batch meanwhile; the steps it
+    // makes safe are taken when it is done, at the next call (after_sync).
+    closing_ = std::move(open_);
+    open_.reset();
+    if (!root_fd_)
+        root_fd_ = fs::Fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd_)
+        throw_errno(Exit::tempfail, root_, errno);
+    const int fd = root_fd_.get();
+    syncing_ = std::async(std::launch::async, [fd] { return ::syncfs(fd) == 0 ? 0 : errno; });
+}
+
+// The sync started by the last commit_batch, waited for; then what it made safe: the moves
+// before it are durable (their manifest goes), the batch committed before it is applied (its
+// outputs moved into place, its inputs removed), and the batch it was for is committed.
+void Journal::after_sync() {
+    const int err = syncing_->get();
+    syncing_.reset();
+    if (err != 0) {
+        // Not durable: the closing batch is discarded (its inputs are still in place); what was
+        // committed before stays for this run's next commit, or the next run.
+        if (closing_)
+            discard(*closing_);
+        closing_.reset();
+        throw_errno(Exit::tempfail, root_, err);
+    }
     if (applied_) {
         close_out(*applied_);
         applied_.reset();
@@ -349,17 +383,17 @@ void Journal::commit_batch() {
         }
         committed_.reset();
     }
-    if (open_) {
-        if (!fs::rename_noreplace(open_->tmp, open_->path))
-            throw Error(Exit::software, open_->path, "a batch of that name exists already");
-        committed_ = std::move(open_);
-        open_.reset();
+    if (closing_) {
+        if (!fs::rename_noreplace(closing_->tmp, closing_->path))
+            throw Error(Exit::software, closing_->path, "a batch of that name exists already");
+        committed_ = std::move(closing_);
+        closing_.reset();
     }
 }
 
 void Journal::commit_all() {
     commit_batch();
-    while (committed_ || applied_)
+    while (syncing_)
         commit_batch();
 }
 

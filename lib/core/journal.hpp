@@ -6,13 +6,16 @@
 // Transactions are grouped in batches: one manifest per batch, one file-system sync per batch.
 // commit_batch() pipelines: each call's sync makes the batch being closed durable, the previous
 // batch's commit durable (so its outputs are moved into place and its inputs removed) and the
-// one before's moves durable (so its manifest goes). commit_all() drains: when it returns, every
-// staged transaction is finished (three syncs for a lone batch, as for a lone message).
+// one before's moves durable (so its manifest goes). The sync runs in a thread of its own while
+// the caller stages the next batch; what it makes safe is done at the next call, which waits for
+// it. commit_all() drains: when it returns, every staged transaction is finished (three syncs
+// for a lone batch, as for a lone message).
 #pragma once
 
 #include "util/fsutil.hpp"
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -95,13 +98,15 @@ private:
     fs::Fd root_fd_;
     long pid_;
     unsigned batches_ = 0;
-    std::optional<Batch> open_, committed_, applied_;
+    std::optional<Batch> open_, closing_, committed_, applied_; // closing_: being synced
+    std::optional<std::future<int>> syncing_; // the sync of closing_: 0 or its errno
     std::vector<std::string> done_;
     std::set<std::string> known_dirs_;
     std::map<std::string, std::vector<std::string>> marks_;
     std::map<std::string, std::string> stuck_; // input -> why its transaction is not finished
     std::set<std::string> stuck_batches_;      // manifests not finished in this run
     void sync();
+    void after_sync();
     std::string apply(const std::string& manifest);
     void forget_marks(const std::string& name);
     void ensure_dir(const std::string& dir);

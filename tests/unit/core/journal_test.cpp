@@ -367,11 +367,17 @@ TEST(Journal, BatchesArePipelinedOneSyncEach) {
     fs::write_atomic(t / "in", "a", "x");
     fs::write_atomic(t / "in", "b", "x");
     j.stage("a", {out(t, "a.q", "A")}, {{t / "in/a", ""}});
-    j.commit_batch(); // a committed, not yet in place
+    j.commit_batch(); // a closed, its sync under way beside us
     EXPECT_EQ(j.pending(), 0u);
     EXPECT_TRUE(fs::exists(t / "in/a"));
     EXPECT_FALSE(fs::exists(t / "out/a.q"));
+    EXPECT_EQ(names(t / "journal"), std::vector<std::string>{}); // not committed yet
     j.stage("b", {out(t, "b.q", "B")}, {{t / "in/b", ""}});
+    j.commit_batch(); // a committed (its sync done), b's sync under way
+    EXPECT_TRUE(fs::exists(t / "in/a"));
+    EXPECT_FALSE(fs::exists(t / "out/a.q"));
+    EXPECT_EQ(names(t / "journal").size(), 1u);
+    EXPECT_TRUE(j.take_done().empty());
     j.commit_batch(); // a in place, b committed
     EXPECT_FALSE(fs::exists(t / "in/a"));
     EXPECT_TRUE(fs::exists(t / "out/a.q"));
