@@ -35,6 +35,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <future>
 #include <map>
 #include <set>
 #include <spawn.h>
@@ -162,7 +163,8 @@ private:
     std::size_t batch_limit_ = batch_size; // batch_size, or less when descriptors are few
     Summary summary_;
     std::vector<std::unique_ptr<InputFile>> files_;
-    std::string last_hop_; // what settle() did, for the summary line
+    std::future<void> closer_; // closing the descriptors of removed inputs (close_behind)
+    std::string last_hop_;     // what settle() did, for the summary line
     // What queueing SMS keeps within the journal's open batch (closed before each commit);
     // only while routing: the last hop's settling takes mr counters itself.
     std::optional<outbox::Batch> batch_;
@@ -229,6 +231,7 @@ private:
     void dead_letter(Unit& u, const std::string& why, char service = '?',
                      const std::string& notice = "");
     void report(const InputFile& f, Outcome o, char service, const std::string& detail);
+    void close_behind(std::vector<int> fds);
     void maybe_commit(bool force);
     void fit_batches_to_fds();
     void settle_last_hop();

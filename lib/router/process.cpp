@@ -3,6 +3,7 @@
 // nothing is lost or delivered twice.
 #include "router/executor.hpp"
 
+#include <future>
 #include <sys/resource.h>
 
 namespace sms::process::detail {
@@ -460,16 +461,17 @@ void Runner::route(Unit& u) {
         report(*f, Outcome::routed, d.service, detail);
 }
 
-// Each input stays open (it holds the input's lock) until its transaction is finished, one sync
-// after its batch's, and the batch's mr counters are open too: up to about three batches' worth
-// of descriptors at once. A soft limit of 1024 (a common default) would run out in a burst, and
-// every message past it would be left for the next run as unreadable. So the soft limit is
-// raised as far as the hard one allows, and batches are cut to what it leaves.
+// Each input stays open (it holds the input's lock) until its transaction is finished, two syncs
+// after its batch's (each taken at the next batch's close), and the batch's mr counters are open
+// too: up to about four batches' worth of descriptors at once. A soft limit of 1024 (a common
+// default) would run out in a burst, and every message past it would be left for the next run as
+// unreadable. So the soft limit is raised as far as the hard one allows, and batches are cut to
+// what it leaves.
 void Runner::fit_batches_to_fds() {
     struct rlimit rl {};
     if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    const rlim_t want = 3 * batch_size + fd_reserve;
+    const rlim_t want = 4 * batch_size + fd_reserve;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
         struct rlimit raised = rl;
         raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
@@ -479,7 +481,30 @@ void Runner::fit_batches_to_fds() {
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
         return;
     const rlim_t usable = rl.rlim_cur > fd_reserve ? rl.rlim_cur - fd_reserve : 0;
-    batch_limit_ = std::max<std::size_t>(1, static_cast<std::size_t>(usable / 3));
+    batch_limit_ = std::max<std::size_t>(1, static_cast<std::size_t>(usable / 4));
+}
+
+// Closes the descriptors of removed inputs beside the run. The last close of a file frees its
+// blocks, and where the inputs were written out before they were removed (a burst: the batches'
+// syncs write out the messages still waiting too) on a file system mounted with `discard`, that
+// close waits for the disk to discard them: about as long as routing the message took.
+void Runner::close_behind(std::vector<int> fds) {
+    if (fds.empty())
+        return;
+    if (closer_.valid())
+        closer_.get();
+    closer_ = std::async(std::launch::async, [fds = std::move(fds)] {
+        // Each discard waits for the disk on its own: a few at once.
+        constexpr std::size_t ways = 4;
+        std::vector<std::future<void>> parts;
+        for (std::size_t w = 1; w < ways && w < fds.size(); ++w)
+            parts.push_back(std::async(std::launch::async, [&fds, w] {
+                for (std::size_t i = w; i < fds.size(); i += ways)
+                    ::close(fds[i]);
+            }));
+        for (std::size_t i = 0; i < fds.size(); i += ways)
+            ::close(fds[i]);
+    });
 }
 
 void Runner::maybe_commit(bool force) {
@@ -500,7 +525,15 @@ void Runner::maybe_commit(bool force) {
     // Inputs of finished work are gone: their locks are no longer needed.
     auto done = journal_->take_done();
     std::set<std::string_view> gone(done.begin(), done.end());
-    std::erase_if(files_, [&](const auto& f) { return gone.count(f->path) > 0; });
+    std::vector<int> fds;
+    std::erase_if(files_, [&](auto& f) {
+        if (!gone.count(f->path))
+            return false;
+        if (f->fd)
+            fds.push_back(f->fd.release());
+        return true;
+    });
+    close_behind(std::move(fds));
     // And those quarantined meanwhile (known: no look at each file kept).
     std::erase_if(files_, [](const auto& f) { return f->moved; });
 }
