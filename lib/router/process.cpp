@@ -462,16 +462,16 @@ void Runner::route(Unit& u) {
 }
 
 // Each input stays open (it holds the input's lock) until its transaction is finished, two syncs
-// after its batch's (each taken at the next batch's close), and the batch's mr counters are open
-// too: up to about four batches' worth of descriptors at once. A soft limit of 1024 (a common
-// default) would run out in a burst, and every message past it would be left for the next run as
-// unreadable. So the soft limit is raised as far as the hard one allows, and batches are cut to
-// what it leaves.
+// after its batch's (each taken at the next batch's close), then until close_behind has closed
+// it, and the batch's mr counters are open too: up to about five batches' worth of descriptors
+// at once. A soft limit of 1024 (a common default) would run out in a burst, and every message
+// past it would be left for the next run as unreadable. So the soft limit is raised as far as the
+// hard one allows, and batches are cut to what it leaves.
 void Runner::fit_batches_to_fds() {
     struct rlimit rl {};
     if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    const rlim_t want = 4 * batch_size + fd_reserve;
+    const rlim_t want = 5 * batch_size + fd_reserve;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
         struct rlimit raised = rl;
         raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
@@ -481,7 +481,7 @@ void Runner::fit_batches_to_fds() {
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
         return;
     const rlim_t usable = rl.rlim_cur > fd_reserve ? rl.rlim_cur - fd_reserve : 0;
-    batch_limit_ = std::max<std::size_t>(1, static_cast<std::size_t>(usable / 4));
+    batch_limit_ = std::max<std::size_t>(1, static_cast<std::size_t>(usable / 5));
 }
 
 // Closes the descriptors of removed inputs beside the run. The last close of a file frees its
