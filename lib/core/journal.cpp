@@ -41,6 +41,18 @@ void check_field(const std::string& s, const char* what) {
         throw Error(Exit::software, what, fmt::format("cannot be journalled: '{}'", s));
 }
 
+// A manifest line: its fields joined by tabs (appended: one is written for every output).
+std::string manifest_line(std::initializer_list<std::string_view> fields) {
+    std::string line;
+    for (auto f : fields) {
+        if (!line.empty())
+            line += '\t';
+        line += f;
+    }
+    line += '\n';
+    return line;
+}
+
 } // namespace
 
 std::vector<std::string> entries(const std::string& dir) {
@@ -191,6 +203,7 @@ void Journal::open_batch() {
     std::string id = fmt::format("{}.{:x}{}", pid_, ns, batches_++);
     b.tmp = fs::join(root_, fmt::format(".{}.batch", id));
     b.path = fs::join(root_, fmt::format("{}.batch", id));
+    b.tag = id;
     b.fd = fs::Fd(
         ::open(b.tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!b.fd)
@@ -219,7 +232,7 @@ const Journal::Write* Journal::same_file(const std::vector<Write>& writes, const
 std::vector<Journal::Write> Journal::plan_writes(Tx& tx, const std::vector<fs::PlannedFile>& files,
                                                  std::map<std::string, std::string>& added) {
     Batch& b = *open_;
-    const std::string tag = fs::basename(b.path).substr(0, fs::basename(b.path).size() - 6);
+    const std::string_view tag = b.tag;
     std::vector<Write> writes;
     for (const auto& f : files) {
         check_field(f.dir, "output folder");
@@ -229,8 +242,7 @@ std::vector<Journal::Write> Journal::plan_writes(Tx& tx, const std::vector<fs::P
             // A second link of an output of this transaction, made when the batch is applied
             // (before that output is moved into place): no temporary of its own, one change of
             // its folder instead of two.
-            tx.outs.push_back(
-                {target, "", fmt::format("link\t{}\t{}\t{}\n", primary->temp, f.dir, f.name)});
+            tx.outs.push_back({target, "", manifest_line({"link", primary->temp, f.dir, f.name})});
             continue;
         }
         auto it = b.targets.find(target);
@@ -238,10 +250,10 @@ std::vector<Journal::Write> Journal::plan_writes(Tx& tx, const std::vector<fs::P
             it = added.find(target);
             if (it == added.end()) {
                 std::string temp = fs::join(f.temp_dir.empty() ? f.dir : f.temp_dir,
-                                            fmt::format(".{}.{}", f.name, tag));
+                                            "." + f.name + "." + std::string(tag));
                 tx.outs.push_back(
                     {target, temp,
-                     fmt::format("out\t{}\t{}\t{}\t{}\n", temp, f.replace ? 1 : 0, f.dir, f.name)});
+                     manifest_line({"out", temp, f.replace ? "1" : "0", f.dir, f.name})});
                 added.emplace(target, temp);
                 writes.push_back({&f, temp, true});
                 continue;
@@ -280,12 +292,12 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
     Batch& b = *open_;
     Tx tx;
     tx.name = name;
-    tx.head = fmt::format("tx\t{}\n", name);
+    tx.head = manifest_line({"tx", name});
     for (const auto& in : inputs) {
         check_field(in.path, "input");
         if (!in.dest.empty())
             check_field(in.dest, "input folder");
-        tx.head += fmt::format("in\t{}\t{}\n", in.path, in.dest);
+        tx.head += manifest_line({"in", in.path, in.dest});
         tx.inputs.push_back(in.path);
     }
     std::map<std::string, std::string> added;
@@ -317,6 +329,10 @@ void Journal::stage(const std::string& name, const std::vector<fs::PlannedFile>&
 }
 
 void Journal::commit_batch() {
+    advance(std::launch::async);
+}
+
+void Journal::advance(std::launch how) {
     if (syncing_)
         after_sync();
     if (open_) {
@@ -336,8 +352,8 @@ void Journal::commit_batch() {
     if (!open_ && !committed_ && !applied_)
         return;
     // The sync covers the closing batch's files and manifest, the previous commit and the moves
-    // before it. It runs beside the run, which stages the next batch meanwhile; the steps it
-    // makes safe are taken when it is done, at the next call (after_sync).
+    // before it. It runs beside the run (`how`: async), which stages the next batch meanwhile;
+    // the steps it makes safe are taken when it is done, at the next call (after_sync).
     closing_ = std::move(open_);
     open_.reset();
     if (!root_fd_)
@@ -345,7 +361,7 @@ void Journal::commit_batch() {
     if (!root_fd_)
         throw_errno(Exit::tempfail, root_, errno);
     const int fd = root_fd_.get();
-    syncing_ = std::async(std::launch::async, [fd] { return ::syncfs(fd) == 0 ? 0 : errno; });
+    syncing_ = std::async(how, [fd] { return ::syncfs(fd) == 0 ? 0 : errno; });
 }
 
 // The sync started by the last commit_batch, waited for; then what it made safe: the moves
@@ -391,10 +407,12 @@ void Journal::after_sync() {
     }
 }
 
+// Every sync here is waited for at once: run in this thread when it is waited for (deferred),
+// so that a lone message starts no thread.
 void Journal::commit_all() {
-    commit_batch();
+    advance(std::launch::deferred);
     while (syncing_)
-        commit_batch();
+        advance(std::launch::deferred);
 }
 
 std::vector<std::string> Journal::take_done() {

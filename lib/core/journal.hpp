@@ -88,6 +88,7 @@ private:
     struct Batch {
         std::string tmp;  // the manifest while uncommitted
         std::string path; // committed
+        std::string tag;  // in its temporaries' names: "<pid>.<id>"
         fs::Fd fd;        // locked for the batch's life
         std::vector<Tx> txs;
         std::map<std::string, std::string> targets; // final path -> its temporary
@@ -106,6 +107,7 @@ private:
     std::map<std::string, std::string> stuck_; // input -> why its transaction is not finished
     std::set<std::string> stuck_batches_;      // manifests not finished in this run
     void sync();
+    void advance(std::launch how);
     void after_sync();
     std::string apply(const std::string& manifest);
     void forget_marks(const std::string& name);

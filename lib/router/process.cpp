@@ -493,6 +493,11 @@ void Runner::close_behind(std::vector<int> fds) {
         return;
     if (closer_.valid())
         closer_.get();
+    if (fds.size() < 16) { // a few (a lone message): not worth a thread
+        for (int fd : fds)
+            ::close(fd);
+        return;
+    }
     closer_ = std::async(std::launch::async, [fds = std::move(fds)] {
         // Each discard waits for the disk on its own: a few at once.
         constexpr std::size_t ways = 4;
