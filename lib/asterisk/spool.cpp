@@ -378,11 +378,18 @@ std::string serialize(const Message& m, const WriteStyle& style) {
     if (!cps)
         throw bad("text", "not valid UTF-8");
 
+    // Appended, not formatted: the router writes one for every message it queues.
     std::string out;
+    out.reserve(64 + m.oa.size() + m.da.size() + 4 * m.text.size());
+    auto line = [&](std::string_view key, std::string_view value) {
+        out += key;
+        out += value;
+        out += '\n';
+    };
     if (!m.oa.empty())
-        fmt::format_to(std::back_inserter(out), "oa={}\n", m.oa);
+        line("oa=", m.oa);
     if (style.with_da && !m.da.empty())
-        fmt::format_to(std::back_inserter(out), "da={}\n", m.da);
+        line("da=", m.da);
     if (!m.udh.empty()) {
         std::vector<std::uint8_t> bytes;
         for (const auto& ie : m.udh) {
@@ -390,17 +397,19 @@ std::string serialize(const Message& m, const WriteStyle& style) {
             bytes.push_back(static_cast<std::uint8_t>(ie.data.size()));
             bytes.insert(bytes.end(), ie.data.begin(), ie.data.end());
         }
-        fmt::format_to(std::back_inserter(out), "udh#{}\n", hex(bytes));
+        line("udh#", hex(bytes));
     }
     if (!cps->empty()) {
         auto ucs2_hex = [&] {
+            const std::u16string units = utf8::to_utf16(*cps);
             std::string h;
-            for (char16_t u : utf8::to_utf16(*cps))
+            h.reserve(4 * units.size());
+            for (char16_t u : units)
                 hex::append(h, u, 4);
             return h;
         };
         if (style.text == TextStyle::ucs2) {
-            fmt::format_to(std::back_inserter(out), "ud##{}\n", ucs2_hex());
+            line("ud##", ucs2_hex());
         } else if (needs_hex(*cps)) {
             // The readable copy for people, as app_sms writes it: a comment that cannot end
             // the line, then the text in hex.
@@ -413,24 +422,29 @@ std::string serialize(const Message& m, const WriteStyle& style) {
                                     : c);
                 latin1 = latin1 && c < 0x100;
             }
-            fmt::format_to(std::back_inserter(out), ";ud={}\n", utf8::encode(shown));
+            line(";ud=", utf8::encode(shown));
             if (latin1) {
                 std::string h;
                 for (char32_t c : *cps)
                     hex::append(h, static_cast<unsigned>(c), 2);
-                fmt::format_to(std::back_inserter(out), "ud#{}\n", h);
+                line("ud#", h);
             } else {
-                fmt::format_to(std::back_inserter(out), "ud##{}\n", ucs2_hex());
+                line("ud##", ucs2_hex());
             }
         } else {
-            fmt::format_to(std::back_inserter(out), "ud={}\n", m.text);
+            line("ud=", m.text);
         }
     }
     if (!m.scts.empty())
-        fmt::format_to(std::back_inserter(out), "scts={}\n", m.scts);
+        line("scts=", m.scts);
     auto num = [&](std::string_view key, const std::optional<int>& v) {
-        if (v)
-            fmt::format_to(std::back_inserter(out), "{}={}\n", key, *v);
+        if (v) {
+            char digits[16];
+            auto r = std::to_chars(digits, digits + sizeof digits, *v);
+            out += key;
+            out += '=';
+            line("", std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+        }
     };
     num("pid", m.pid);
     num("dcs", m.dcs);
