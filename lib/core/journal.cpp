@@ -85,10 +85,17 @@ Journal::~Journal() {
         discard(*open_);
 }
 
-void Journal::sync() {
+// The journal's folder, open for syncfs (opened once).
+int Journal::root_fd() {
     if (!root_fd_)
         root_fd_ = fs::Fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd_ || ::syncfs(root_fd_.get()) != 0)
+    if (!root_fd_)
+        throw_errno(Exit::tempfail, root_, errno);
+    return root_fd_.get();
+}
+
+void Journal::sync() {
+    if (::syncfs(root_fd()) != 0)
         throw_errno(Exit::tempfail, root_, errno);
 }
 
@@ -356,11 +363,7 @@ void Journal::advance(std::launch how) {
     // the steps it makes safe are taken when it is done, at the next call (after_sync).
     closing_ = std::move(open_);
     open_.reset();
-    if (!root_fd_)
-        root_fd_ = fs::Fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd_)
-        throw_errno(Exit::tempfail, root_, errno);
-    const int fd = root_fd_.get();
+    const int fd = root_fd();
     syncing_ = std::async(how, [fd] { return ::syncfs(fd) == 0 ? 0 : errno; });
 }
 

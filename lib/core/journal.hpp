@@ -106,6 +106,7 @@ private:
     std::map<std::string, std::vector<std::string>> marks_;
     std::map<std::string, std::string> stuck_; // input -> why its transaction is not finished
     std::set<std::string> stuck_batches_;      // manifests not finished in this run
+    int root_fd();
     void sync();
     void advance(std::launch how);
     void after_sync();

@@ -279,19 +279,17 @@ std::vector<fs::PlannedFile> plan(const Config& cfg, const Request& req,
             return callfile::plan(cfg.general.spool_dir, call_file_name(queue),
                                   callfile::sms_delivery(cfg, req.channel, queue));
         };
-        std::optional<fs::PlannedFile> built;
-        const fs::PlannedFile* call = nullptr;
+        fs::PlannedFile call;
         if (batch) {
-            std::string key = queue + '\n' + req.channel;
-            auto it = batch->calls.find(key);
-            if (it == batch->calls.end())
-                it = batch->calls.emplace(std::move(key), build()).first;
-            call = &it->second;
+            auto [it, fresh] = batch->calls.try_emplace(queue + '\n' + req.channel);
+            if (fresh)
+                it->second = build();
+            call = it->second;
         } else {
-            call = &built.emplace(build());
+            call = build();
         }
         if (!pending_call(cfg, req.da, queue, batch))
-            files.push_back(*call);
+            files.push_back(std::move(call));
     }
     return files;
 }

@@ -35,6 +35,17 @@ fs::PlannedFile out(const TempDir& t, std::string name, std::string content) {
     return f;
 }
 
+// A queue file out/q1 and its record records/r1, the same content: the record marked as a
+// second link of the queue file (PlannedFile::same_as).
+std::pair<fs::PlannedFile, fs::PlannedFile> queue_and_record(const TempDir& t) {
+    fs::PlannedFile q = out(t, "q1", "queue file");
+    fs::PlannedFile r = q;
+    r.dir = t / "records";
+    r.name = "r1";
+    r.same_as = t / "out/q1";
+    return {q, r};
+}
+
 std::vector<std::string> names(const std::string& dir) {
     return fs::list_regular(dir);
 }
@@ -176,11 +187,7 @@ TEST(Journal, ASameFileIsASecondLink) {
     TempDir t;
     stdfs::create_directory(t / "records");
     fs::write_atomic(t / "in", "m1", "message");
-    fs::PlannedFile q = out(t, "q1", "queue file");
-    fs::PlannedFile r = q;
-    r.dir = t / "records";
-    r.name = "r1";
-    r.same_as = t / "out/q1";
+    auto [q, r] = queue_and_record(t);
     fs::PlannedFile other = r; // the same, but another content: written
     other.name = "r2";
     other.content = "other";
@@ -219,14 +226,10 @@ TEST(Journal, ASecondLinkIsMadeWhenTheBatchIsApplied) {
     TempDir t;
     stdfs::create_directory(t / "records");
     fs::write_atomic(t / "in", "m1", "message");
-    fs::PlannedFile q = out(t, "q1", "queue file");
-    fs::PlannedFile r = q;
-    r.dir = t / "records";
-    r.name = "r1";
-    r.same_as = t / "out/q1";
+    auto [q, r] = queue_and_record(t);
     journal::Journal j(t / "journal");
     j.stage("m1", {q, r}, {{t / "in/m1", ""}});
-    j.commit_batch(); // committed, not applied
+    j.commit_batch(); // closed, its sync under way: not applied
     EXPECT_TRUE(stdfs::is_empty(t / "records"));
     j.commit_all();
     EXPECT_EQ(names(t / "records"), std::vector<std::string>{"r1"});
