@@ -28,6 +28,7 @@
 #include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 
@@ -364,7 +365,12 @@ void Journal::advance(std::launch how) {
     closing_ = std::move(open_);
     open_.reset();
     const int fd = root_fd();
-    syncing_ = std::async(how, [fd] { return ::syncfs(fd) == 0 ? 0 : errno; });
+    auto sync = [fd] { return ::syncfs(fd) == 0 ? 0 : errno; };
+    try {
+        syncing_ = std::async(how, sync);
+    } catch (const std::system_error&) {
+        syncing_ = std::async(std::launch::deferred, sync); // no thread to be had: in ours
+    }
 }
 
 // The sync started by the last commit_batch, waited for; then what it made safe: the moves

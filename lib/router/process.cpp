@@ -5,6 +5,7 @@
 
 #include <future>
 #include <sys/resource.h>
+#include <system_error>
 
 namespace sms::process::detail {
 
@@ -493,23 +494,39 @@ void Runner::close_behind(std::vector<int> fds) {
         return;
     if (closer_.valid())
         closer_.get();
+    // Every `ways`-th descriptor from `first` on.
+    constexpr std::size_t ways = 4;
+    auto close_stride = [](const std::vector<int>& all, std::size_t first) {
+        for (std::size_t i = first; i < all.size(); i += ways)
+            ::close(all[i]);
+    };
+    auto close_all = [&](const std::vector<int>& all) {
+        for (std::size_t w = 0; w < ways; ++w)
+            close_stride(all, w);
+    };
     if (fds.size() < 16) { // a few (a lone message): not worth a thread
-        for (int fd : fds)
-            ::close(fd);
+        close_all(fds);
         return;
     }
-    closer_ = std::async(std::launch::async, [fds = std::move(fds)] {
-        // Each discard waits for the disk on its own: a few at once.
-        constexpr std::size_t ways = 4;
+    auto task = [fds, close_stride] {
+        // Each discard waits for the disk on its own: a few at once. A stride with no thread to
+        // be had is closed here.
         std::vector<std::future<void>> parts;
-        for (std::size_t w = 1; w < ways && w < fds.size(); ++w)
-            parts.push_back(std::async(std::launch::async, [&fds, w] {
-                for (std::size_t i = w; i < fds.size(); i += ways)
-                    ::close(fds[i]);
-            }));
-        for (std::size_t i = 0; i < fds.size(); i += ways)
-            ::close(fds[i]);
-    });
+        for (std::size_t w = 1; w < ways; ++w) {
+            try {
+                parts.push_back(std::async(std::launch::async,
+                                           [&fds, w, close_stride] { close_stride(fds, w); }));
+            } catch (const std::system_error&) {
+                close_stride(fds, w);
+            }
+        }
+        close_stride(fds, 0);
+    };
+    try {
+        closer_ = std::async(std::launch::async, task);
+    } catch (const std::system_error&) {
+        close_all(fds); // no thread to be had: in this one
+    }
 }
 
 void Runner::maybe_commit(bool force) {
