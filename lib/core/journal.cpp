@@ -78,8 +78,15 @@ Journal::Journal(std::string root)
 Journal::~Journal() {
     // A batch never committed (an exception skipped the commit) is discarded: its inputs are
     // still in place and will be routed again. A committed one is finished by the next run.
-    if (syncing_)
-        syncing_->wait();
+    if (syncing_) {
+        // Committed by the sync's thread, the closing batch is left for the next run to
+        // finish (like the committed one): discarding it would lose its outputs.
+        try {
+            if (syncing_->get().committed)
+                closing_.reset();
+        } catch (...) {
+        }
+    }
     if (closing_)
         discard(*closing_);
     if (open_)
@@ -101,6 +108,7 @@ void Journal::sync() {
 }
 
 void Journal::ensure_dir(const std::string& dir) {
+    std::lock_guard lock(dirs_mutex_);
     if (known_dirs_.count(dir))
         return;
     fs::make_dirs(dir);
@@ -360,39 +368,66 @@ void Journal::advance(std::launch how) {
     if (!open_ && !committed_ && !applied_)
         return;
     // The sync covers the closing batch's files and manifest, the previous commit and the moves
-    // before it. It runs beside the run (`how`: async), which stages the next batch meanwhile;
-    // the steps it makes safe are taken when it is done, at the next call (after_sync).
+    // before it. It runs beside the run (`how`: async) with the steps it makes safe (step), while
+    // the run stages the next batch; the next call waits for it and takes over (after_sync).
     closing_ = std::move(open_);
     open_.reset();
     const int fd = root_fd();
-    auto sync = [fd] { return ::syncfs(fd) == 0 ? 0 : errno; };
+    auto task = [this, fd] { return step(fd); };
     try {
-        syncing_ = std::async(how, sync);
+        syncing_ = std::async(how, task);
     } catch (const std::system_error&) {
-        syncing_ = std::async(std::launch::deferred, sync); // no thread to be had: in ours
+        syncing_ = std::async(std::launch::deferred, task); // no thread to be had: in ours
     }
 }
 
-// The sync started by the last commit_batch, waited for; then what it made safe: the moves
-// before it are durable (their manifest goes), the batch committed before it is applied (its
-// outputs moved into place, its inputs removed), and the batch it was for is committed.
+// The sync, then the file-system steps it made safe, in the sync's thread: the moves before it
+// are durable (their manifest goes), the batch committed before it is moved into place (its
+// inputs removed), the batch it was for is committed. Nothing here throws; nothing touches
+// what the caller's thread uses (after_sync takes over the rest).
+Journal::Step Journal::step(int fd) {
+    Step s;
+    if (::syncfs(fd) != 0) {
+        s.err = errno;
+        return s;
+    }
+    if (applied_)
+        ::unlink(applied_->path.c_str());
+    if (committed_)
+        s.failed = apply(text(*committed_));
+    if (closing_) {
+        try {
+            s.committed = fs::rename_noreplace(closing_->tmp, closing_->path);
+            if (!s.committed)
+                throw Error(Exit::software, closing_->path, "a batch of that name exists already");
+        } catch (...) {
+            s.commit_err = std::current_exception();
+        }
+    }
+    return s;
+}
+
+// The sync started by the last commit_batch and its steps, waited for; then what they did, said
+// and counted here: the closed-out batch's markers go, the applied batch's inputs are done (or,
+// not finished, stuck), the closing batch is the committed one.
 void Journal::after_sync() {
-    const int err = syncing_->get();
+    Step s = syncing_->get();
     syncing_.reset();
-    if (err != 0) {
+    if (s.err != 0) {
         // Not durable: the closing batch is discarded (its inputs are still in place); what was
         // committed before stays for this run's next commit, or the next run.
         if (closing_)
             discard(*closing_);
         closing_.reset();
-        throw_errno(Exit::tempfail, root_, err);
+        throw_errno(Exit::tempfail, root_, s.err);
     }
     if (applied_) {
-        close_out(*applied_);
-        applied_.reset();
+        for (const auto& t : applied_->txs)
+            forget_marks(t.name);
+        applied_.reset(); // its lock goes with it
     }
     if (committed_) {
-        if (std::string failed = apply(text(*committed_)); failed.empty()) {
+        if (s.failed.empty()) {
             for (const auto& t : committed_->txs)
                 for (const auto& in : t.inputs)
                     done_.push_back(in);
@@ -400,17 +435,17 @@ void Journal::after_sync() {
         } else {
             // Committed, so never staged again: left (unlocked) for the next run to finish.
             log::warning("{}: cannot finish its deliveries yet: {}; left for the next run",
-                         fs::basename(committed_->path), failed);
+                         fs::basename(committed_->path), s.failed);
             for (const auto& t : committed_->txs)
                 for (const auto& in : t.inputs)
-                    stuck_.emplace(in, failed);
+                    stuck_.emplace(in, s.failed);
             stuck_batches_.insert(committed_->path);
         }
         committed_.reset();
     }
     if (closing_) {
-        if (!fs::rename_noreplace(closing_->tmp, closing_->path))
-            throw Error(Exit::software, closing_->path, "a batch of that name exists already");
+        if (s.commit_err)
+            std::rethrow_exception(s.commit_err); // closing_ stays, discarded with the journal
         committed_ = std::move(closing_);
         closing_.reset();
     }
@@ -426,14 +461,6 @@ void Journal::commit_all() {
 
 std::vector<std::string> Journal::take_done() {
     return std::exchange(done_, {});
-}
-
-// A batch whose moves are durable: its manifest and markers go.
-void Journal::close_out(Batch& b) {
-    ::unlink(b.path.c_str());
-    for (const auto& t : b.txs)
-        forget_marks(t.name);
-    b.fd = fs::Fd();
 }
 
 void Journal::forget_marks(const std::string& name) {

@@ -7,16 +7,20 @@
 // commit_batch() pipelines: each call's sync makes the batch being closed durable, the previous
 // batch's commit durable (so its outputs are moved into place and its inputs removed) and the
 // one before's moves durable (so its manifest goes). The sync runs in a thread of its own while
-// the caller stages the next batch; what it makes safe is done at the next call, which waits for
-// it. commit_all() drains: when it returns, every staged transaction is finished (three syncs
-// for a lone batch, as for a lone message).
+// the caller stages the next batch, and so do the file-system steps it makes safe, in the same
+// order, once it is done: the earlier manifest removed, the committed batch moved into place,
+// the closed one committed. The next call waits for that thread and takes over what it did (the
+// inputs removed, the markers to forget). commit_all() drains: when it returns, every staged
+// transaction is finished (three syncs for a lone batch, as for a lone message).
 #pragma once
 
 #include "util/fsutil.hpp"
 
 #include <chrono>
+#include <exception>
 #include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -99,9 +103,19 @@ private:
     fs::Fd root_fd_;
     long pid_;
     unsigned batches_ = 0;
-    std::optional<Batch> open_, closing_, committed_, applied_; // closing_: being synced
-    std::optional<std::future<int>> syncing_; // the sync of closing_: 0 or its errno
+    // What a sync's thread did after it (see step): nothing more when the sync failed.
+    struct Step {
+        int err = 0;                   // the sync's errno
+        std::string failed;            // why committed_ could not be finished (empty: it was)
+        bool committed = false;        // closing_ renamed to its committed name
+        std::exception_ptr commit_err; // why it could not be
+    };
+    // While a sync's thread runs, it alone touches closing_, committed_ and applied_; the
+    // caller stages into open_.
+    std::optional<Batch> open_, closing_, committed_, applied_;
+    std::optional<std::future<Step>> syncing_; // the sync of closing_ and the steps after it
     std::vector<std::string> done_;
+    std::mutex dirs_mutex_; // known_dirs_: apply runs in the sync's thread
     std::set<std::string> known_dirs_;
     std::map<std::string, std::vector<std::string>> marks_;
     std::map<std::string, std::string> stuck_; // input -> why its transaction is not finished
@@ -109,6 +123,7 @@ private:
     int root_fd();
     void sync();
     void advance(std::launch how);
+    Step step(int fd);
     void after_sync();
     std::string apply(const std::string& manifest);
     void forget_marks(const std::string& name);
@@ -122,7 +137,6 @@ private:
                                    std::map<std::string, std::string>& added);
     void write_temps(const std::vector<Write>& writes, std::vector<std::string>& created);
     void discard(Batch& b);
-    void close_out(Batch& b);
     std::string text(const Batch& b) const;
     void drop(Batch& b, const std::set<std::string>& gone);
     // Finishes the committed manifests of dead runs found in the journal; returns the inputs
