@@ -58,6 +58,10 @@ constexpr std::chrono::milliseconds batch_time{50};
 // Descriptors a run needs besides its batches' inputs and mr counters: the directory, the
 // journal, the log, call files, a child's pipes.
 constexpr std::size_t fd_reserve = 64;
+// In a burst (at least read_ahead_from messages listed), inputs are opened, read and locked up
+// to read_ahead messages ahead of the run, in a thread of its own.
+constexpr std::size_t read_ahead = 32;
+constexpr std::size_t read_ahead_from = 16;
 // The most of a message file read: beyond spool::max_file_bytes only to tell its sender.
 constexpr std::size_t max_read = 1024 * 1024;
 
@@ -76,6 +80,13 @@ struct InputFile {
     std::optional<std::string> joined; // the part completing a set: the whole text (--json)
 
     bool is_part() const { return message && message->concat().has_value(); }
+};
+
+// An input as take_input left it: null when it is gone or another run has it; no_fds when it
+// could not be opened for want of descriptors.
+struct Taken {
+    std::unique_ptr<InputFile> file;
+    bool no_fds = false;
 };
 
 // What is routed as one: a single message, or the parts of a concatenated one.
@@ -141,6 +152,8 @@ enum class Take {
     part,   // lock it, waiting a little, only if it is a part (under the reassembly lock)
 };
 
+Taken take_input(const std::string& morx, const std::string& name, Take take, int incomplete_grace);
+
 class Runner {
 public:
     Runner(Config cfg, const Options& opts)
@@ -161,6 +174,7 @@ private:
     std::optional<directory::Lookup> directory_down_;
     std::unique_ptr<journal::Journal> journal_;
     std::size_t batch_limit_ = batch_size; // batch_size, or less when descriptors are few
+    std::size_t read_ahead_ = read_ahead;  // none when descriptors are few
     Summary summary_;
     std::vector<std::unique_ptr<InputFile>> files_;
     std::future<void> closer_; // closing the descriptors of removed inputs (close_behind)
@@ -206,6 +220,7 @@ private:
     ami::Reach contacts(const std::string& user);
 
     std::unique_ptr<InputFile> open_input(const std::string& name, Take take);
+    std::unique_ptr<InputFile> opened(Taken t, Take take);
     void quarantine(InputFile& f);
     void route(Unit& u);
     void reassemble();

@@ -2,6 +2,7 @@
 // router decide, and commits what the decision wrote through the journal, in batches, so that
 // nothing is lost or delivered twice.
 #include "router/executor.hpp"
+#include "router/read_ahead.hpp"
 
 #include <future>
 #include <sys/resource.h>
@@ -112,8 +113,18 @@ bool Runner::first_pass() {
         report(f, Outcome::unreadable, '?',
                fmt::format("{}: not a message file, left in place", what));
     }
-    for (const auto& name : spool::list(cfg_.morx_dir())) {
-        auto f = open_input(name, opts_.dry_run ? Take::look : Take::single);
+    // In a burst the inputs are opened, read and locked a few ahead, in a thread of their own:
+    // the run's thread is the busy one. A lone message (the dialplan's case) starts no thread.
+    const auto names = spool::list(cfg_.morx_dir());
+    const Take take = opts_.dry_run ? Take::look : Take::single;
+    ReadAhead<Taken> ahead(
+        names.size(), read_ahead_,
+        [&, morx = cfg_.morx_dir(), grace = cfg_.general.incomplete_grace](std::size_t i) {
+            return take_input(morx, names[i], take, grace);
+        },
+        read_ahead_ > 0 && names.size() >= read_ahead_from);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        auto f = opened(ahead.next(), take);
         if (!f)
             continue;
         if (!f->unreadable.empty()) {
@@ -207,44 +218,49 @@ bool read_message(InputFile& f, int fd, std::int64_t size, int incomplete_grace)
 
 } // namespace
 
-std::unique_ptr<InputFile> Runner::open_input(const std::string& name, Take take) {
+// Opens, reads, parses and (but for Take::look) locks the message file `name` of `morx`, with
+// nothing of the run but the arguments: safe in the read-ahead thread. Null when it is gone or
+// another run holds it.
+Taken take_input(const std::string& morx, const std::string& name, Take take,
+                 int incomplete_grace) {
+    Taken out;
     auto f = std::make_unique<InputFile>();
     f->name = name;
-    f->path = fs::join(cfg_.morx_dir(), name);
+    f->path = fs::join(morx, name);
     fs::Fd fd(::open(f->path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    if (!fd && (errno == EMFILE || errno == ENFILE) && journal_ && journal_->pending() > 0) {
-        // Out of descriptors (a system-wide shortage, or a limit lowered under the run): the
-        // open batch is committed, which closes the inputs of its finished work, and the open
-        // is tried once more.
-        maybe_commit(true);
-        fd = fs::Fd(::open(f->path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    }
     if (!fd && errno == ENOENT)
-        return nullptr; // gone (another run took it)
+        return out; // gone (another run took it)
     if (!fd) {
+        out.no_fds = errno == EMFILE || errno == ENFILE;
         f->unreadable = errno == ELOOP ? std::string("a symbolic link")
                                        : fmt::format("cannot open: {}", std::strerror(errno));
-        return f;
+        out.file = std::move(f);
+        return out;
     }
+    out.file = std::move(f);
+    InputFile& in_file = *out.file;
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        return nullptr;
-    f->mtime = st.st_mtime;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        out.file.reset();
+        return out;
+    }
+    in_file.mtime = st.st_mtime;
     const int in = fd.get();
     for (unsigned char c : name)
         if (c < 0x20 || c == 0x7F) {
-            f->error = "the file name holds control characters: app_sms never writes such a name";
+            in_file.error =
+                "the file name holds control characters: app_sms never writes such a name";
             break;
         }
     // Read before locking: a message file does not change once renamed into place, and a part
     // must not be locked outside the reassembly lock, even for a moment.
-    if (f->error.empty() && !read_message(*f, in, st.st_size, cfg_.general.incomplete_grace))
-        return f;
+    if (in_file.error.empty() && !read_message(in_file, in, st.st_size, incomplete_grace))
+        return out;
     if (take == Take::look)
-        return f;
-    if ((take == Take::single && f->is_part()) || (take == Take::part && !f->is_part()) ||
-        f->unfinished)
-        return f; // not this pass's to take (the caller skips it)
+        return out;
+    if ((take == Take::single && in_file.is_part()) || (take == Take::part && !in_file.is_part()) ||
+        in_file.unfinished)
+        return out; // not this pass's to take (the caller skips it)
 
     // Under the reassembly lock only another tool (sms-queue) can hold a part: wait a little.
     bool locked = false;
@@ -255,25 +271,47 @@ std::unique_ptr<InputFile> Runner::open_input(const std::string& name, Take take
         ::usleep(10000);
     }
     if (!locked) {
-        if (take != Take::part)
-            return nullptr; // another run has it
-        f->busy = true;
-        return f;
+        if (take != Take::part) {
+            out.file.reset(); // another run has it
+            return out;
+        }
+        in_file.busy = true;
+        return out;
     }
     // Taken and finished (removed or moved) by another run between our listing and our lock?
     // Then the name no longer leads to the file we locked.
     struct stat by_name;
-    if (::lstat(f->path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
-        by_name.st_dev != st.st_dev)
-        return nullptr;
-    f->fd = std::move(fd); // holds the lock
-    if (f->message) {
-        for (const auto& k : f->message->unknown_keys)
-            log::debug("{}: {} ignored, as app_sms does", name, k);
-        if (!f->message->udh_error.empty())
-            log::warning("{}: {}", name, f->message->udh_error);
+    if (::lstat(in_file.path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
+        by_name.st_dev != st.st_dev) {
+        out.file.reset();
+        return out;
     }
-    return f;
+    in_file.fd = std::move(fd); // holds the lock
+    return out;
+}
+
+// What take_input made of an input, taken over by the run: an open that failed for want of
+// descriptors is tried again once the open batch is committed (which closes the inputs of its
+// finished work); what the parse noticed is logged.
+std::unique_ptr<InputFile> Runner::opened(Taken t, Take take) {
+    if (t.no_fds && journal_ && journal_->pending() > 0) {
+        // Out of descriptors (a system-wide shortage, or a limit lowered under the run).
+        std::string name = t.file->name;
+        maybe_commit(true);
+        t = take_input(cfg_.morx_dir(), name, take, cfg_.general.incomplete_grace);
+    }
+    auto& f = t.file;
+    if (f && f->fd && f->message) {
+        for (const auto& k : f->message->unknown_keys)
+            log::debug("{}: {} ignored, as app_sms does", f->name, k);
+        if (!f->message->udh_error.empty())
+            log::warning("{}: {}", f->name, f->message->udh_error);
+    }
+    return std::move(f);
+}
+
+std::unique_ptr<InputFile> Runner::open_input(const std::string& name, Take take) {
+    return opened(take_input(cfg_.morx_dir(), name, take, cfg_.general.incomplete_grace), take);
 }
 
 void Runner::report(const InputFile& f, Outcome o, char service, const std::string& detail) {
@@ -467,12 +505,13 @@ void Runner::route(Unit& u) {
 // it, and the batch's mr counters are open too: up to about five batches' worth of descriptors
 // at once. A soft limit of 1024 (a common default) would run out in a burst, and every message
 // past it would be left for the next run as unreadable. So the soft limit is raised as far as the
-// hard one allows, and batches are cut to what it leaves.
+// hard one allows, and batches are cut to what it leaves. The inputs read ahead (up to
+// read_ahead) count too, and under a limit too low for all of it nothing is read ahead.
 void Runner::fit_batches_to_fds() {
     struct rlimit rl {};
     if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    const rlim_t want = 5 * batch_size + fd_reserve;
+    const rlim_t want = 5 * batch_size + read_ahead + fd_reserve;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
         struct rlimit raised = rl;
         raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
@@ -481,6 +520,7 @@ void Runner::fit_batches_to_fds() {
     }
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
         return;
+    read_ahead_ = 0; // every descriptor to the batches: none read ahead
     const rlim_t usable = rl.rlim_cur > fd_reserve ? rl.rlim_cur - fd_reserve : 0;
     batch_limit_ = std::max<std::size_t>(1, static_cast<std::size_t>(usable / 5));
 }
