@@ -107,12 +107,13 @@ void Journal::sync() {
         throw_errno(Exit::tempfail, root_, errno);
 }
 
-void Journal::ensure_dir(const std::string& dir) {
+void Journal::ensure_dir(std::string_view dir) {
     std::lock_guard lock(dirs_mutex_);
-    if (known_dirs_.count(dir))
+    if (known_dirs_.find(dir) != known_dirs_.end())
         return;
-    fs::make_dirs(dir);
-    known_dirs_.insert(dir);
+    std::string path(dir);
+    fs::make_dirs(path);
+    known_dirs_.insert(std::move(path));
 }
 
 std::chrono::steady_clock::time_point Journal::pending_since() const {

@@ -116,7 +116,7 @@ private:
     std::optional<std::future<Step>> syncing_; // the sync of closing_ and the steps after it
     std::vector<std::string> done_;
     std::mutex dirs_mutex_; // known_dirs_: apply runs in the sync's thread
-    std::set<std::string> known_dirs_;
+    std::set<std::string, std::less<>> known_dirs_;
     std::map<std::string, std::vector<std::string>> marks_;
     std::map<std::string, std::string> stuck_; // input -> why its transaction is not finished
     std::set<std::string> stuck_batches_;      // manifests not finished in this run
@@ -125,9 +125,9 @@ private:
     void advance(std::launch how);
     Step step(int fd);
     void after_sync();
-    std::string apply(const std::string& manifest);
+    std::string apply(std::string manifest);
     void forget_marks(const std::string& name);
-    void ensure_dir(const std::string& dir);
+    void ensure_dir(std::string_view dir);
     // stage's steps (journal.cpp).
     struct Write;
     void open_batch();

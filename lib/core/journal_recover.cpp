@@ -5,6 +5,8 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -17,18 +19,6 @@
 namespace sms::journal {
 
 namespace {
-
-std::vector<std::string> split_tabs(std::string_view line) {
-    std::vector<std::string> out;
-    while (true) {
-        auto tab = line.find('\t');
-        out.emplace_back(line.substr(0, tab));
-        if (tab == std::string_view::npos)
-            break;
-        line.remove_prefix(tab + 1);
-    }
-    return out;
-}
 
 bool pid_alive(long pid) {
     return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
@@ -50,35 +40,66 @@ long pid_in(const std::string& name, std::string_view suffix, int fields_after) 
     return std::strtol(std::string(s.substr(dot + 1)).c_str(), nullptr, 10);
 }
 
-// A manifest's lines, each split at its tabs; a last line with no newline (cut by a crash) is
-// not one.
-std::vector<std::vector<std::string>> lines_of(std::string_view manifest) {
-    std::vector<std::vector<std::string>> out;
-    for (auto nl = manifest.find('\n'); nl != std::string_view::npos; nl = manifest.find('\n')) {
-        out.push_back(split_tabs(manifest.substr(0, nl)));
-        manifest.remove_prefix(nl + 1);
+// A manifest line's fields: views into the manifest's text, each followed by a NUL (lines_of
+// writes them over the tabs and newlines) so that it can be handed to a system call as it is.
+// A line has at most 5 fields; one with more is counted and matches no known line.
+struct Line {
+    std::array<std::string_view, 5> fields;
+    std::size_t count = 0;
+    std::string_view operator[](std::size_t i) const { return fields[i]; }
+    std::size_t size() const { return count; }
+};
+
+// The lines of `text` (a manifest), split at its tabs in place; a last line with no newline (cut
+// by a crash) is not one. No string per field: a batch of a thousand messages is parsed in the
+// sync's thread at every commit.
+std::vector<Line> lines_of(std::string& text) {
+    std::vector<Line> out;
+    out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
+    std::size_t from = 0;
+    for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
+        Line line;
+        std::size_t at = from;
+        while (true) {
+            auto tab = text.find('\t', at);
+            const std::size_t end = tab == std::string::npos || tab > nl ? nl : tab;
+            if (line.count < line.fields.size())
+                line.fields[line.count] = std::string_view(text).substr(at, end - at);
+            ++line.count;
+            text[end] = '\0';
+            if (end == nl)
+                break;
+            at = end + 1;
+        }
+        out.push_back(line);
+        from = nl + 1;
     }
     return out;
 }
 
+// A field as a path for a system call (lines_of ended it with a NUL).
+const char* c_str(std::string_view field) {
+    return field.data();
+}
+
 // The inputs a manifest names.
-std::vector<std::string> inputs_of(const std::string& manifest) {
+std::vector<std::string> inputs_of(std::string manifest) {
     std::vector<std::string> out;
-    for (auto& f : lines_of(manifest))
+    for (const auto& f : lines_of(manifest))
         if (f[0] == "in" && f.size() == 3)
-            out.push_back(std::move(f[1]));
+            out.emplace_back(f[1]);
     return out;
 }
 
 // An output that must not replace, moved into place: false when its target exists already.
 // Tried first, not looked at first: a temporary that is gone (ENOENT, and only then looked
 // at, as the target's folder may be what is missing) was moved by an earlier attempt.
-bool move_noreplace(const std::string& staged, const std::string& target) {
-    if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
+bool move_noreplace(const char* staged, const std::string& target) {
+    if (::renameat2(AT_FDCWD, staged, AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
         return true;
     if (errno == EEXIST)
         return false;
-    if (errno == ENOENT && ::access(staged.c_str(), F_OK) != 0 && errno == ENOENT)
+    if (errno == ENOENT && ::access(staged, F_OK) != 0 && errno == ENOENT)
         return true;                             // moved already
     return fs::rename_noreplace(staged, target); // another error, or no RENAME_NOREPLACE here
 }
@@ -88,8 +109,8 @@ bool move_noreplace(const std::string& staged, const std::string& target) {
 // Moves the outputs of a committed manifest into place, then removes its inputs; idempotent.
 // What cannot be done (a folder made unusable) is left for a later call and said in the
 // returned text (empty: all done); the inputs stay while any output is not in place.
-std::string Journal::apply(const std::string& manifest) {
-    std::vector<std::vector<std::string>> ins;
+std::string Journal::apply(std::string text) {
+    std::vector<const Line*> ins;
     std::string failed;
     auto attempt = [&](auto&& step) {
         try {
@@ -99,7 +120,7 @@ std::string Journal::apply(const std::string& manifest) {
                 failed = e.what();
         }
     };
-    auto lines = lines_of(manifest);
+    const auto lines = lines_of(text);
     // Second links first, each while the output it links is still a temporary: once that output
     // is in place, app_sms may take it at any moment. A link there already was made by an
     // earlier attempt (or is an older file of that name, kept, as an output that does not
@@ -109,27 +130,32 @@ std::string Journal::apply(const std::string& manifest) {
             attempt([&] {
                 std::string target = fs::join(f[2], f[3]);
                 ensure_dir(f[2]);
-                if (::link(f[1].c_str(), target.c_str()) != 0 && errno != EEXIST && errno != ENOENT)
+                if (::link(c_str(f[1]), target.c_str()) != 0 && errno != EEXIST && errno != ENOENT)
                     throw_errno(Exit::cantcreat, target, errno);
             });
         }
     }
     if (!failed.empty())
         return failed; // no output moved before its links are made
-    for (auto& f : lines) {
+    for (const auto& f : lines) {
         if (f[0] == "in" && f.size() == 3) {
-            ins.push_back(std::move(f));
+            ins.push_back(&f);
         } else if (f[0] == "out" && f.size() == 5) {
             attempt([&] {
                 // An earlier version's manifest names its staged files relative to the journal.
-                std::string staged = f[1].starts_with('/') ? f[1] : fs::join(root_, f[1]);
+                std::string relative;
+                const char* staged = c_str(f[1]);
+                if (!f[1].starts_with('/')) {
+                    relative = fs::join(root_, f[1]);
+                    staged = relative.c_str();
+                }
                 std::string target = fs::join(f[3], f[4]);
                 ensure_dir(f[3]);
                 if (f[2] == "1") {
-                    if (::rename(staged.c_str(), target.c_str()) != 0 && errno != ENOENT)
+                    if (::rename(staged, target.c_str()) != 0 && errno != ENOENT)
                         throw_errno(Exit::cantcreat, target, errno);
                 } else if (!move_noreplace(staged, target)) {
-                    ::unlink(staged.c_str()); // already there (a pending delivery call): keep it
+                    ::unlink(staged); // already there (a pending delivery call): keep it
                 }
             });
         }
@@ -137,13 +163,14 @@ std::string Journal::apply(const std::string& manifest) {
     if (!failed.empty())
         return failed;
     // Inputs go only after every output is in place.
-    for (const auto& in : ins) {
+    for (const Line* in : ins) {
         attempt([&] {
-            if (in[2].empty()) {
-                if (::unlink(in[1].c_str()) != 0 && errno != ENOENT)
-                    throw_errno(Exit::cantcreat, in[1], errno);
-            } else if (fs::exists(in[1])) {
-                fs::move_into(in[1], in[2], fs::basename(in[1]));
+            const auto& f = *in;
+            if (f[2].empty()) {
+                if (::unlink(c_str(f[1])) != 0 && errno != ENOENT)
+                    throw_errno(Exit::cantcreat, std::string(f[1]), errno);
+            } else if (fs::exists(std::string(f[1]))) {
+                fs::move_into(std::string(f[1]), std::string(f[2]), fs::basename(f[1]));
             }
         });
     }
@@ -216,9 +243,9 @@ std::set<std::string> Journal::finish_dead(const std::vector<std::string>& names
         ::unlink(path.c_str());
         for (const auto& f : lines_of(manifest)) {
             if (f[0] == "in" && f.size() == 3)
-                gone.insert(f[1]);
+                gone.emplace(f[1]);
             else if (f[0] == "tx" && f.size() == 2)
-                txs.insert(f[1]);
+                txs.emplace(f[1]);
         }
         log::notice("finished the interrupted deliveries of {}", n);
         ++*finished;
@@ -272,7 +299,7 @@ int Journal::recover() {
             std::string manifest = fs::read_file(path);
             for (const auto& f : lines_of(manifest))
                 if (f[0] == "out" && f.size() == 5)
-                    ::unlink(f[1].c_str());
+                    ::unlink(c_str(f[1]));
         }
         ::unlink(path.c_str());
     }

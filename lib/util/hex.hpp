@@ -11,8 +11,10 @@ namespace sms::hex {
 // Appends the low `digits` hex digits of `value`, most significant first.
 inline void append(std::string& out, unsigned value, int digits, bool upper = true) {
     const char* d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    for (int i = digits - 1; i >= 0; --i)
-        out.push_back(d[(value >> (4 * i)) & 0xFu]);
+    const std::size_t at = out.size();
+    out.resize(at + static_cast<std::size_t>(digits));
+    for (int i = digits - 1; i >= 0; --i, value >>= 4)
+        out[at + static_cast<std::size_t>(i)] = d[value & 0xFu];
 }
 
 // Two digits per byte.

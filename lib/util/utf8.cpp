@@ -64,6 +64,16 @@ std::optional<std::u32string> decode(std::string_view s, bool allow_cesu, std::s
         return std::nullopt;
     };
     while (i < s.size()) {
+        // A run of ASCII (most texts are nothing else) copied as it is.
+        std::size_t ascii = i;
+        while (ascii < s.size() && static_cast<unsigned char>(s[ascii]) < 0x80)
+            ++ascii;
+        if (ascii > i) {
+            out.append(s.begin() + static_cast<std::ptrdiff_t>(i),
+                       s.begin() + static_cast<std::ptrdiff_t>(ascii));
+            i = ascii;
+            continue;
+        }
         std::size_t start = i;
         auto c = next(s, i);
         if (!c)
@@ -172,8 +182,19 @@ void append(std::string& out, char32_t c) {
 std::string encode(std::u32string_view s) {
     std::string out;
     out.reserve(s.size());
-    for (char32_t c : s)
-        append(out, c);
+    for (std::size_t i = 0; i < s.size();) {
+        // A run of ASCII copied as it is.
+        std::size_t ascii = i;
+        while (ascii < s.size() && s[ascii] < 0x80)
+            ++ascii;
+        if (ascii > i) {
+            out.append(s.begin() + static_cast<std::ptrdiff_t>(i),
+                       s.begin() + static_cast<std::ptrdiff_t>(ascii));
+            i = ascii;
+            continue;
+        }
+        append(out, s[i++]);
+    }
     return out;
 }
 
