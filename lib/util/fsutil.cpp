@@ -33,7 +33,10 @@ Fd::~Fd() {
 std::string join(std::string_view dir, std::string_view name) {
     if (dir.empty())
         return std::string(name);
-    std::string out(dir);
+    // One allocation: a path is joined several times for every message routed.
+    std::string out;
+    out.reserve(dir.size() + 1 + name.size());
+    out.append(dir);
     if (out.back() != '/')
         out.push_back('/');
     out.append(name);
