@@ -1,6 +1,8 @@
 // UTF-8, CESU-8 and UTF-16 conversions.
 #include "util/utf8.hpp"
 
+#include <type_traits>
+
 namespace sms::utf8 {
 
 namespace {
@@ -52,6 +54,21 @@ std::optional<char32_t> next(std::string_view s, std::size_t& i) {
     return c;
 }
 
+// The run of ASCII at s[i], if any, copied to `out` as it is (a code point per byte either way);
+// i is moved past it. Returns whether there was one.
+template <class C, class Out>
+bool copy_ascii(std::basic_string_view<C> s, std::size_t& i, Out& out) {
+    std::size_t end = i;
+    while (end < s.size() && static_cast<std::make_unsigned_t<C>>(s[end]) < 0x80)
+        ++end;
+    if (end == i)
+        return false;
+    out.append(s.begin() + static_cast<std::ptrdiff_t>(i),
+               s.begin() + static_cast<std::ptrdiff_t>(end));
+    i = end;
+    return true;
+}
+
 } // namespace
 
 std::optional<std::u32string> decode(std::string_view s, bool allow_cesu, std::size_t* error_at) {
@@ -64,16 +81,8 @@ std::optional<std::u32string> decode(std::string_view s, bool allow_cesu, std::s
         return std::nullopt;
     };
     while (i < s.size()) {
-        // A run of ASCII (most texts are nothing else) copied as it is.
-        std::size_t ascii = i;
-        while (ascii < s.size() && static_cast<unsigned char>(s[ascii]) < 0x80)
-            ++ascii;
-        if (ascii > i) {
-            out.append(s.begin() + static_cast<std::ptrdiff_t>(i),
-                       s.begin() + static_cast<std::ptrdiff_t>(ascii));
-            i = ascii;
+        if (copy_ascii(s, i, out)) // most texts are nothing else
             continue;
-        }
         std::size_t start = i;
         auto c = next(s, i);
         if (!c)
@@ -183,17 +192,8 @@ std::string encode(std::u32string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        // A run of ASCII copied as it is.
-        std::size_t ascii = i;
-        while (ascii < s.size() && s[ascii] < 0x80)
-            ++ascii;
-        if (ascii > i) {
-            out.append(s.begin() + static_cast<std::ptrdiff_t>(i),
-                       s.begin() + static_cast<std::ptrdiff_t>(ascii));
-            i = ascii;
-            continue;
-        }
-        append(out, s[i++]);
+        if (!copy_ascii(s, i, out))
+            append(out, s[i++]);
     }
     return out;
 }
