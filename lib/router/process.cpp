@@ -223,44 +223,37 @@ bool read_message(InputFile& f, int fd, std::int64_t size, int incomplete_grace)
 // another run holds it.
 Taken take_input(const std::string& morx, const std::string& name, Take take,
                  int incomplete_grace) {
-    Taken out;
     auto f = std::make_unique<InputFile>();
     f->name = name;
     f->path = fs::join(morx, name);
     fs::Fd fd(::open(f->path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (!fd && errno == ENOENT)
-        return out; // gone (another run took it)
+        return {}; // gone (another run took it)
     if (!fd) {
-        out.no_fds = errno == EMFILE || errno == ENFILE;
+        const bool no_fds = errno == EMFILE || errno == ENFILE;
         f->unreadable = errno == ELOOP ? std::string("a symbolic link")
                                        : fmt::format("cannot open: {}", std::strerror(errno));
-        out.file = std::move(f);
-        return out;
+        return {std::move(f), no_fds};
     }
-    out.file = std::move(f);
-    InputFile& in_file = *out.file;
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        out.file.reset();
-        return out;
-    }
-    in_file.mtime = st.st_mtime;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        return {};
+    f->mtime = st.st_mtime;
     const int in = fd.get();
     for (unsigned char c : name)
         if (c < 0x20 || c == 0x7F) {
-            in_file.error =
-                "the file name holds control characters: app_sms never writes such a name";
+            f->error = "the file name holds control characters: app_sms never writes such a name";
             break;
         }
     // Read before locking: a message file does not change once renamed into place, and a part
     // must not be locked outside the reassembly lock, even for a moment.
-    if (in_file.error.empty() && !read_message(in_file, in, st.st_size, incomplete_grace))
-        return out;
+    if (f->error.empty() && !read_message(*f, in, st.st_size, incomplete_grace))
+        return {std::move(f)};
     if (take == Take::look)
-        return out;
-    if ((take == Take::single && in_file.is_part()) || (take == Take::part && !in_file.is_part()) ||
-        in_file.unfinished)
-        return out; // not this pass's to take (the caller skips it)
+        return {std::move(f)};
+    if ((take == Take::single && f->is_part()) || (take == Take::part && !f->is_part()) ||
+        f->unfinished)
+        return {std::move(f)}; // not this pass's to take (the caller skips it)
 
     // Under the reassembly lock only another tool (sms-queue) can hold a part: wait a little.
     bool locked = false;
@@ -271,23 +264,19 @@ Taken take_input(const std::string& morx, const std::string& name, Take take,
         ::usleep(10000);
     }
     if (!locked) {
-        if (take != Take::part) {
-            out.file.reset(); // another run has it
-            return out;
-        }
-        in_file.busy = true;
-        return out;
+        if (take != Take::part)
+            return {}; // another run has it
+        f->busy = true;
+        return {std::move(f)};
     }
     // Taken and finished (removed or moved) by another run between our listing and our lock?
     // Then the name no longer leads to the file we locked.
     struct stat by_name;
-    if (::lstat(in_file.path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
-        by_name.st_dev != st.st_dev) {
-        out.file.reset();
-        return out;
-    }
-    in_file.fd = std::move(fd); // holds the lock
-    return out;
+    if (::lstat(f->path.c_str(), &by_name) != 0 || by_name.st_ino != st.st_ino ||
+        by_name.st_dev != st.st_dev)
+        return {};
+    f->fd = std::move(fd); // holds the lock
+    return {std::move(f)};
 }
 
 // What take_input made of an input, taken over by the run: an open that failed for want of
@@ -540,9 +529,9 @@ void Runner::close_behind(std::vector<int> fds) {
         for (std::size_t i = first; i < all.size(); i += ways)
             ::close(all[i]);
     };
-    auto close_all = [&](const std::vector<int>& all) {
-        for (std::size_t w = 0; w < ways; ++w)
-            close_stride(all, w);
+    auto close_all = [](const std::vector<int>& all) {
+        for (int fd : all)
+            ::close(fd);
     };
     if (fds.size() < 16) { // a few (a lone message): not worth a thread
         close_all(fds);

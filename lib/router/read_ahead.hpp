@@ -56,7 +56,6 @@ public:
             std::rethrow_exception(failed_);
         T out = std::move(done_.front());
         done_.pop_front();
-        ++taken_;
         // The reader is woken only once a quarter is left: not at every message.
         const bool wake = done_.size() == ahead_ / 4;
         lock.unlock();
@@ -96,7 +95,7 @@ private:
 
     const std::size_t count_, ahead_;
     std::function<T(std::size_t)> work_;
-    std::size_t taken_ = 0;
+    std::size_t taken_ = 0; // by next() without a thread
     std::mutex mutex_;
     std::condition_variable ready_, room_;
     std::deque<T> done_;
